@@ -1,0 +1,176 @@
+"""Errors the toolkit raises on purpose, and the warning it gives for unreadable values.
+
+The tree::
+
+    ToolkitError                    base of everything raised on purpose
+    ├── ApiError                    an HTTP answer that retrying cannot fix
+    │   └── AuthenticationError     missing, invalid or unauthorised key (401, 403)
+    ├── ResponseFormatError         a body that is not what the provider documents
+    └── PaginationError             the pages never formed a complete, consistent list
+
+    DataQualityWarning (UserWarning) values that could not be read became missing
+
+No message built here ever contains an API key: messages are made from provider names,
+status codes, request ids and the provider's own error texts, and every text that came
+from outside passes through :func:`toolkit._redact.redact` on the way in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+__all__ = [
+    "ToolkitError",
+    "ApiError",
+    "AuthenticationError",
+    "ResponseFormatError",
+    "PaginationError",
+    "DataQualityWarning",
+]
+
+
+class ToolkitError(Exception):
+    """Base of every error the toolkit raises on purpose."""
+
+
+class ApiError(ToolkitError):
+    """An HTTP answer that retrying cannot fix.
+
+    Attributes
+    ----------
+    provider : str
+        ``"wassist"`` or ``"briq"``.
+    status : int or None
+        The HTTP status code; ``None`` when no answer ever arrived (retries exhausted on
+        dropped connections or timeouts).
+    request_id : str or None
+        The provider's request id, where it sent one.
+    codes : list of str
+        The provider's error codes (``VALIDATION_ERROR``, ``WORKSPACE_REQUIRED``, ...).
+    messages : list of str
+        The provider's error messages.
+    attempts : int
+        How many requests were made before giving up.
+    url : str or None
+        The URL asked for (it never holds the key: keys travel in a header).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        codes: Sequence[str] = (),
+        messages: Sequence[str] = (),
+        attempts: int = 1,
+        url: str | None = None,
+        partial: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.request_id = request_id
+        self.codes = list(codes)
+        self.messages = list(messages)
+        self.attempts = attempts
+        self.url = url
+        # Rows fetched before the failure, for the caller to inspect; never returned
+        # as if they were the whole answer.
+        self.partial = partial
+        super().__init__(_compose(message, provider, status, request_id, self.codes, self.messages, attempts))
+
+
+class AuthenticationError(ApiError):
+    """Missing, invalid or unauthorised API key (HTTP 401 or 403, or no key at all)."""
+
+
+class ResponseFormatError(ToolkitError):
+    """A response body that is not what the provider documents.
+
+    Not JSON, a JSON document without the documented envelope, or ``success: false``
+    with HTTP 200.
+
+    Attributes
+    ----------
+    provider, status, request_id, url
+        As for :class:`ApiError`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        url: str | None = None,
+        codes: Sequence[str] = (),
+        messages: Sequence[str] = (),
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.request_id = request_id
+        self.url = url
+        self.codes = list(codes)
+        self.messages = list(messages)
+        super().__init__(_compose(message, provider, status, request_id, self.codes, self.messages, None))
+
+
+class PaginationError(ToolkitError):
+    """The pages of a list never formed one complete, consistent list.
+
+    Raised instead of returning a frame that may be missing rows, e.g. when a server
+    keeps serving pages past any sensible end, or churn never let the pages line up.
+
+    Attributes
+    ----------
+    provider : str
+    partial : pandas.DataFrame or None
+        The rows fetched so far, for inspection only.
+    """
+
+    def __init__(self, message: str, *, provider: str, partial: Any = None) -> None:
+        self.provider = provider
+        self.partial = partial
+        super().__init__(f"{provider}: {message}")
+
+
+class DataQualityWarning(UserWarning):
+    """Some values in a response could not be read and became missing values."""
+
+
+def _compose(
+    message: str,
+    provider: str,
+    status: int | None,
+    request_id: str | None,
+    codes: Sequence[str],
+    messages: Sequence[str],
+    attempts: int | None,
+) -> str:
+    parts = [f"{provider}: {message}"]
+    details = []
+    if status is not None:
+        details.append(f"HTTP {status}")
+    if request_id:
+        details.append(f"request id {request_id}")
+    if attempts is not None and attempts > 1:
+        details.append(f"after {attempts} attempts")
+    if details:
+        parts.append("(" + ", ".join(details) + ")")
+    provider_says = [
+        f"{code}: {text}" if code and text else (code or text)
+        for code, text in _zip_longest(codes, messages)
+    ]
+    if provider_says:
+        parts.append("- provider says: " + "; ".join(provider_says))
+    return " ".join(parts)
+
+
+def _zip_longest(codes: Sequence[str], messages: Sequence[str]) -> list[tuple[str, str]]:
+    length = max(len(codes), len(messages))
+    return [
+        (codes[i] if i < len(codes) else "", messages[i] if i < len(messages) else "")
+        for i in range(length)
+    ]

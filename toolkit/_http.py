@@ -1,0 +1,518 @@
+"""HTTP policy in one place: session, key header, timeouts, retries, pacing, error bodies.
+
+Only :class:`HttpClient` talks to the network. It sends the key in the ``X-API-Key``
+header to URLs it builds itself from the configured base URL (it never follows redirects
+or links a server hands back), retries what retrying can fix (429, 5xx, dropped
+connections, timeouts, truncated bodies) with exponential backoff and full jitter while
+honouring ``Retry-After``, paces requests to a per-key budget, and turns every other
+answer into a typed error that never contains the key.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from urllib.parse import urlencode, urlsplit
+
+import pandas as pd
+import requests
+from requests.adapters import HTTPAdapter
+
+from ._errors import ApiError, AuthenticationError, ResponseFormatError
+from ._redact import redact, register_secret
+
+logger = logging.getLogger("toolkit.http")
+
+USER_AGENT = "wa-toolkit"
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed requests are retried.
+
+    Parameters
+    ----------
+    max_attempts : int
+        Requests made for one page at most, the first included.
+    backoff_base : float
+        Seconds; the n-th retry waits a random time up to ``backoff_base * 2**(n-1)``
+        (full jitter), capped at ``backoff_max``.
+    backoff_max : float
+        Longest backoff between two attempts, in seconds.
+    retry_after_max : float
+        Longest wait granted to a ``Retry-After`` the server asks for, in seconds.
+    """
+
+    max_attempts: int = 10
+    backoff_base: float = 0.25
+    backoff_max: float = 8.0
+    retry_after_max: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.backoff_base < 0 or self.backoff_max < 0 or self.retry_after_max < 0:
+            raise ValueError("backoff times must not be negative")
+
+    def backoff(self, retry_number: int, rng: random.Random) -> float:
+        """Seconds to wait before retry number ``retry_number`` (1-based)."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (retry_number - 1)))
+        return rng.uniform(0, ceiling)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A request budget: at most ``requests`` in any window of ``per_seconds``."""
+
+    requests: int
+    per_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.per_seconds <= 0:
+            raise ValueError("a rate limit needs at least one request per positive period")
+
+
+class _SlidingWindowPacer:
+    """Blocks just long enough that no window of ``per_seconds`` holds more than ``requests``.
+
+    A sliding log rather than a token bucket: a pull of up to ``requests`` pages runs at
+    full speed, and any server-side counting (fixed windows, sliding windows or buckets
+    of the same budget) is respected.
+    """
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        # Requests reach the server a little later and less evenly than they leave here:
+        # a 3% (+20 ms) wider window keeps the server's count under budget.
+        self._window = limit.per_seconds * 1.03 + 0.02
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait for a free slot, take it, and return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                horizon = now - self._window
+                while self._sent and self._sent[0] <= horizon:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit.requests:
+                    self._sent.append(now)
+                    return waited
+                pause = self._sent[0] - horizon
+            time.sleep(pause)
+            waited += pause
+
+
+_pacers: dict[tuple[str, str, RateLimit], _SlidingWindowPacer] = {}
+_pacers_lock = threading.Lock()
+
+
+def shared_pacer(provider: str, api_key: str, limit: RateLimit) -> _SlidingWindowPacer:
+    """The one pacer of a (provider, key, budget): every pull with that key shares it."""
+    # The key itself is never stored as a dict key that might be printed: a digest is.
+    digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+    with _pacers_lock:
+        pacer = _pacers.get((provider, digest, limit))
+        if pacer is None:
+            pacer = _pacers[(provider, digest, limit)] = _SlidingWindowPacer(limit)
+        return pacer
+
+
+@dataclass
+class JsonResponse:
+    """A decoded JSON answer and what came with it."""
+
+    payload: Any
+    status: int
+    fetched_at: pd.Timestamp
+    request_id: str | None
+    url: str
+    attempts: int
+    server_date: pd.Timestamp | None = None
+
+
+@dataclass
+class RequestStats:
+    """What a client did: requests sent, retries, waits, statuses seen."""
+
+    requests: int = 0
+    retries: int = 0
+    retry_wait_seconds: float = 0.0
+    pacing_wait_seconds: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record(self, outcome: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
+
+    def add_retry(self, waited: float) -> None:
+        with self._lock:
+            self.retries += 1
+            self.retry_wait_seconds += waited
+
+    def add_pacing(self, waited: float) -> None:
+        if waited:
+            with self._lock:
+                self.pacing_wait_seconds += waited
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "retries": self.retries,
+                "retry_wait_seconds": round(self.retry_wait_seconds, 3),
+                "pacing_wait_seconds": round(self.pacing_wait_seconds, 3),
+                "statuses": dict(self.statuses),
+            }
+
+
+class _Retryable(Exception):
+    """An attempt that failed in a way another attempt may fix."""
+
+    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None,
+                 request_id: str | None = None, error_body: Any = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.request_id = request_id
+        self.error_body = error_body
+
+
+class HttpClient:
+    """The one way the toolkit sends a request.
+
+    Parameters
+    ----------
+    provider : str
+        Name used in errors and logs.
+    base_url : str
+        Server root, e.g. ``https://backend.wassist.app``; paths are appended to it.
+    api_key : str
+        Sent as ``X-API-Key``; registered for redaction; never shown.
+    timeout : float
+        Seconds to wait for connecting and for each read.
+    session : requests.Session, optional
+        Used as given (never modified); by default a session with a connection pool
+        sized to ``pool_size``.
+    retry : RetryPolicy
+    rate_limit : RateLimit, optional
+        Client-side request budget shared by every client with the same key.
+    pool_size : int
+        Connections kept open, one per concurrent worker.
+    max_body_bytes : int
+        Bodies larger than this are refused with :class:`ResponseFormatError`.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+        pool_size: int = 8,
+        max_body_bytes: int = 64 * 1024 * 1024,
+        seed: int | None = None,
+    ) -> None:
+        register_secret(api_key)
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.__api_key = api_key
+        self.timeout = _check_timeout(timeout)
+        self.retry = retry or RetryPolicy()
+        self.max_body_bytes = max_body_bytes
+        self.stats = RequestStats()
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self._pacer = shared_pacer(provider, api_key, rate_limit) if rate_limit else None
+        self._owns_session = session is None
+        self.session = session if session is not None else _pooled_session(pool_size)
+        _warn_if_plain_http(provider, self.base_url)
+
+    def __repr__(self) -> str:
+        return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r}, api_key='***')"
+
+    def close(self) -> None:
+        """Close the session if this client made it."""
+        if self._owns_session:
+            self.session.close()
+
+    def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """The absolute URL of ``path`` under the base URL, with a query string."""
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        return f"{self.base_url}{path}" + (f"?{query}" if query else "")
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None,
+                 *, error_reader: Callable[[Any], tuple[list[str], list[str]]] | None = None) -> JsonResponse:
+        """GET ``path`` and return its decoded JSON body, retrying what can be retried.
+
+        Raises
+        ------
+        AuthenticationError
+            On 401 or 403.
+        ApiError
+            On any other non-retryable status, or when retries are exhausted.
+        ResponseFormatError
+            When a 200 body is not JSON, too large, or not decodable.
+        """
+        url = self.url(path, params)
+        reader = error_reader or read_error_body
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(url, attempt, reader)
+            except _Retryable as failure:
+                if attempt >= self.retry.max_attempts:
+                    self._give_up(url, attempt, failure, reader)
+                wait = self._wait_for(failure, attempt)
+                self.stats.add_retry(wait)
+                logger.debug("%s: %s for %s; retry %d in %.2fs", self.provider, failure.reason,
+                             redact(url), attempt, wait)
+                if wait > 0:
+                    time.sleep(wait)
+
+    # -- one attempt -------------------------------------------------------------------
+
+    def _attempt(self, url: str, attempt: int, reader: Callable) -> JsonResponse:
+        if self._pacer is not None:
+            self.stats.add_pacing(self._pacer.acquire())
+        headers = {"X-API-Key": self.__api_key, "Accept": "application/json", "User-Agent": USER_AGENT}
+        try:
+            response = self.session.get(url, headers=headers, timeout=self.timeout,
+                                        allow_redirects=False, stream=True)
+        except requests.Timeout as exc:
+            self.stats.record("timeout")
+            raise _Retryable(f"timed out after {self.timeout:g}s") from exc
+        except requests.RequestException as exc:
+            self.stats.record("connection-error")
+            raise _Retryable(f"connection failed ({type(exc).__name__})") from exc
+        with response:
+            status = response.status_code
+            self.stats.record(str(status))
+            request_id = _header(response, "X-Request-Id")
+            body = self._read_body(response, url, request_id)
+            fetched_at = pd.Timestamp.now(tz="UTC")
+        if status == 200:
+            payload = self._decode(body, response, url, request_id)
+            return JsonResponse(payload, status, fetched_at, request_id, url, attempt,
+                                _server_date(response))
+        error_body = _loads_or_none(body)
+        request_id = request_id or _body_request_id(error_body)
+        if status in RETRYABLE_STATUSES or 500 <= status < 600:
+            raise _Retryable(f"HTTP {status}", status, _retry_after(response, error_body), request_id, error_body)
+        codes, messages = reader(error_body) if error_body is not None else ([], [_snippet(body)])
+        error_type = AuthenticationError if status in (401, 403) else ApiError
+        summary = {401: "the API key was refused", 403: "the API key is not allowed to do this"}.get(
+            status, "redirects are not followed" if 300 <= status < 400 else "the request was refused")
+        raise error_type(summary, provider=self.provider, status=status, request_id=request_id,
+                         codes=[redact(c) for c in codes], messages=[redact(m) for m in messages],
+                         attempts=attempt, url=redact(url))
+
+    def _read_body(self, response: requests.Response, url: str, request_id: str | None) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise ResponseFormatError(
+                        f"response body larger than {self.max_body_bytes} bytes refused",
+                        provider=self.provider, status=response.status_code,
+                        request_id=request_id, url=redact(url))
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise _Retryable(f"body cut short ({type(exc).__name__})") from exc
+        return b"".join(chunks)
+
+    def _decode(self, body: bytes, response: requests.Response, url: str, request_id: str | None) -> Any:
+        try:
+            return json.loads(body)
+        except UnicodeDecodeError as exc:
+            raise ResponseFormatError("response body is not valid UTF-8 JSON", provider=self.provider,
+                                      status=response.status_code, request_id=request_id,
+                                      url=redact(url)) from exc
+        except ValueError as exc:
+            stripped = body.lstrip()
+            content_type = (response.headers.get("Content-Type") or "").lower()
+            looks_json = stripped[:1] in (b"{", b"[") and ("json" in content_type or not content_type)
+            if looks_json:
+                # A JSON body that stops early was cut in transit: another attempt may succeed.
+                raise _Retryable("truncated JSON body") from exc
+            raise ResponseFormatError(
+                f"response is not JSON (Content-Type {content_type or 'missing'!r}, "
+                f"starts {_snippet(body, 40)!r})",
+                provider=self.provider, status=response.status_code, request_id=request_id,
+                url=redact(url)) from exc
+
+    # -- retries -------------------------------------------------------------------------
+
+    def _wait_for(self, failure: _Retryable, attempt: int) -> float:
+        if failure.retry_after is not None:
+            return min(max(failure.retry_after, 0.0), self.retry.retry_after_max)
+        with self._rng_lock:
+            return self.retry.backoff(attempt, self._rng)
+
+    def _give_up(self, url: str, attempt: int, failure: _Retryable, reader: Callable) -> None:
+        codes, messages = ([], [])
+        if failure.error_body is not None:
+            codes, messages = reader(failure.error_body)
+        what = "rate limited" if failure.status == 429 else failure.reason
+        raise ApiError(f"gave up on {redact(url)}: {what}", provider=self.provider, status=failure.status,
+                       request_id=failure.request_id, codes=[redact(c) for c in codes],
+                       messages=[redact(m) for m in messages], attempts=attempt,
+                       url=redact(url)) from failure
+
+
+def read_error_body(body: Any) -> tuple[list[str], list[str]]:
+    """Error codes and messages from any error body shape either provider sends.
+
+    Handles ``{"error": "...", "code": "..."}``, ``{"detail": "..."}``,
+    ``{"detail": [{"loc", "msg", "type"}]}``, ``{"message": "..."}``,
+    ``{"errors": [{"code", "message", "field"}]}`` and
+    ``{"error": {"code", "message", "details"}}``.
+
+    Returns
+    -------
+    (codes, messages) : tuple of list of str
+    """
+    codes: list[str] = []
+    messages: list[str] = []
+    if not isinstance(body, dict):
+        return codes, ([_snippet(json.dumps(body).encode())] if body is not None else [])
+    error = body.get("error")
+    if isinstance(error, dict):
+        _append(codes, error.get("code"))
+        _append(messages, error.get("message"))
+    else:
+        _append(messages, error)
+    _append(codes, body.get("code"))
+    _append(messages, body.get("message"))
+    detail = body.get("detail")
+    if isinstance(detail, list):
+        for item in detail:
+            if isinstance(item, dict):
+                where = ".".join(str(part) for part in item.get("loc") or [])
+                _append(codes, item.get("type"))
+                _append(messages, f"{where}: {item.get('msg')}" if where else item.get("msg"))
+    else:
+        _append(messages, detail)
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, dict):
+                _append(codes, item.get("code"))
+                text = item.get("message")
+                if item.get("field") and text:
+                    text = f"{item['field']}: {text}"
+                _append(messages, text)
+    return codes, messages
+
+
+def _append(target: list[str], value: Any) -> None:
+    if value is not None and value != "":
+        target.append(str(value)[:500])
+
+
+def _pooled_session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    # Retries are ours (see RetryPolicy); the adapter only pools connections.
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(1, pool_size), max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _check_timeout(timeout: float) -> float:
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"timeout must be a number of seconds, got {timeout!r}") from None
+    if not value > 0:
+        raise ValueError(f"timeout must be positive, got {timeout!r}")
+    return value
+
+
+def _warn_if_plain_http(provider: str, base_url: str) -> None:
+    parts = urlsplit(base_url)
+    if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "localhost", "::1"} and not (
+        parts.hostname or "").startswith("127."):
+        import warnings
+
+        warnings.warn(f"{provider}: {base_url} is plain http; the API key would travel unencrypted",
+                      RuntimeWarning, stacklevel=4)
+
+
+def _header(response: requests.Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return redact(value) if value else None
+
+
+def _loads_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _body_request_id(body: Any) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("request_id"), str):
+        return redact(body["request_id"])
+    return None
+
+
+def _retry_after(response: requests.Response, body: Any) -> float | None:
+    header = response.headers.get("Retry-After")
+    if header:
+        header = header.strip()
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(header)
+                return max(0.0, when.timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    if isinstance(body, dict):
+        for key in ("retry_after", "retryAfter"):
+            value = body.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return max(0.0, float(value))
+            if isinstance(value, str):
+                try:
+                    return max(0.0, float(value))
+                except ValueError:
+                    pass
+    return None
+
+
+def _server_date(response: requests.Response) -> pd.Timestamp | None:
+    header = response.headers.get("Date")
+    if not header:
+        return None
+    try:
+        return pd.Timestamp(email.utils.parsedate_to_datetime(header)).tz_convert("UTC")
+    except (TypeError, ValueError):
+        return None
+
+
+def _snippet(body: bytes, length: int = 200) -> str:
+    text = body[:length].decode("utf-8", errors="replace").strip()
+    return redact(" ".join(text.split()))

@@ -1,0 +1,99 @@
+"""The unified schema, declared once, and the function that makes a frame conform to it.
+
+Every loader, :func:`toolkit.read_csv` and every parser end by calling :func:`conform`;
+an empty result is :func:`empty_frame`, never ``None``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["SCHEMA", "PROVIDERS", "conform", "empty_frame"]
+
+#: Provider names, in the order of the ``provider`` categories.
+PROVIDERS: tuple[str, ...] = ("wassist", "briq")
+
+STRING = pd.StringDtype("pyarrow")
+BOOLEAN = pd.BooleanDtype()
+INT = pd.Int64Dtype()
+TIMESTAMP = pd.DatetimeTZDtype(unit="us", tz="UTC")
+PROVIDER = pd.CategoricalDtype(list(PROVIDERS), ordered=False)
+
+#: Column -> dtype of the unified schema, in column order.
+SCHEMA: dict[str, object] = {
+    "provider": PROVIDER,
+    "conversation_id": STRING,
+    "contact_phone": STRING,
+    "contact_name": STRING,
+    "channel_id": STRING,
+    "is_active": BOOLEAN,
+    "is_human_takeover": BOOLEAN,
+    "has_unread": BOOLEAN,
+    "unread_count": INT,
+    "last_message_at": TIMESTAMP,
+    "window_open": BOOLEAN,
+    "window_expires_at": TIMESTAMP,
+    "fetched_at": TIMESTAMP,
+}
+
+TIMESTAMP_COLUMNS = [name for name, dtype in SCHEMA.items() if dtype == TIMESTAMP]
+
+
+def empty_frame() -> pd.DataFrame:
+    """An empty frame with the unified columns and dtypes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows, the columns of :data:`SCHEMA` in order.
+    """
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in SCHEMA.items()})
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with the unified columns first, in order, in their dtypes.
+
+    Missing unified columns are added as all-missing; extra columns are kept after the
+    unified ones. The index is reset to a ``RangeIndex``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    TypeError
+        If ``frame`` is not a DataFrame.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    length = len(frame)
+    columns: dict[str, pd.Series] = {}
+    for name, dtype in SCHEMA.items():
+        if name in frame.columns:
+            column = frame[name].reset_index(drop=True)
+            if column.dtype != dtype:
+                column = _cast(column, dtype)
+        else:
+            column = pd.Series(pd.array([None] * length, dtype=dtype))
+        columns[name] = column
+    extras = [name for name in frame.columns if name not in SCHEMA]
+    for name in extras:
+        columns[name] = frame[name].reset_index(drop=True)
+    result = pd.DataFrame(columns)
+    result.attrs = dict(frame.attrs)
+    return result
+
+
+def _cast(column: pd.Series, dtype: object) -> pd.Series:
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            return column.dt.tz_convert("UTC").astype(dtype)
+        return pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601").astype(dtype)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return column.astype("object").where(column.isin(dtype.categories)).astype(dtype)
+    return column.astype(dtype)

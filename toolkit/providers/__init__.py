@@ -1,0 +1,77 @@
+"""One module per provider: raw JSON to the unified schema, and the provider's loader."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from .._schema import conform, empty_frame
+from .briq import SPEC as BRIQ_SPEC
+from .briq import load_briq
+from .wassist import SPEC as WASSIST_SPEC
+from .wassist import load_wassist
+
+LOADERS = {"wassist": load_wassist, "briq": load_briq}
+SPECS = {"wassist": WASSIST_SPEC, "briq": BRIQ_SPEC}
+
+
+def load_conversations(providers: Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """Conversations of several providers in one frame, in the unified schema.
+
+    Parameters
+    ----------
+    providers : list of str or dict, optional
+        Names (``"wassist"``, ``"briq"``), or a dict of name to the keyword arguments of
+        that provider's loader. ``None`` means every provider whose key is set in the
+        environment (``WASSIST_API_KEY``, ``BRIQ_API_KEY``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of all providers together; ``df.attrs["pulls"]`` maps each provider to what
+        its pull did.
+
+    Raises
+    ------
+    ValueError
+        An unknown provider name or a bad argument for one.
+    AuthenticationError
+        ``providers=None`` and no key is set at all, or a key is missing or refused.
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> df = tk.load_conversations({"briq": {"status": "unread"}, "wassist": {}})  # doctest: +SKIP
+    """
+    if providers is None:
+        chosen: dict[str, Mapping[str, Any]] = {
+            name: {} for name, spec in SPECS.items() if os.environ.get(spec.env_key, "").strip()}
+        if not chosen:
+            from .._errors import AuthenticationError
+
+            names = " or ".join(spec.env_key for spec in SPECS.values())
+            raise AuthenticationError(f"no API key: set {names}", provider="toolkit")
+    elif isinstance(providers, Mapping):
+        chosen = {name: dict(options or {}) for name, options in providers.items()}
+    elif isinstance(providers, str):
+        chosen = {providers: {}}
+    else:
+        chosen = {name: {} for name in providers}
+    unknown = [name for name in chosen if name not in LOADERS]
+    if unknown:
+        raise ValueError(f"unknown provider(s) {unknown}; known: {', '.join(LOADERS)}")
+    frames = []
+    pulls = {}
+    for name, options in chosen.items():
+        frame = LOADERS[name](**options)
+        pulls[name] = frame.attrs.get("pull", {})
+        frames.append(frame)
+    nonempty = [frame for frame in frames if len(frame)]
+    combined = conform(pd.concat(nonempty, ignore_index=True)) if nonempty else empty_frame()
+    combined.attrs = {"pulls": pulls}
+    return combined
+
+
+__all__ = ["load_wassist", "load_briq", "load_conversations", "LOADERS", "SPECS"]

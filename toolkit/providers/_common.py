@@ -1,0 +1,265 @@
+"""What both providers' loaders share: settings at the edge, one pull, merging pulls."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from .._errors import AuthenticationError, DataQualityWarning
+from .._http import HttpClient, RateLimit, RetryPolicy
+from .._paging import OffsetPuller, Page, PullReport
+from .._progress import progress_callback
+from .._schema import PROVIDER, TIMESTAMP, conform, empty_frame
+from .._values import Tally
+
+DEFAULT_MAX_WORKERS = 8
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """The fixed facts of one provider's list endpoint."""
+
+    name: str
+    env_key: str
+    env_base_url: str
+    default_base_url: str
+    path: str
+    default_rate_limit: RateLimit | None
+
+
+def resolve_api_key(spec: ProviderSpec, api_key: str | None) -> str:
+    """Explicit key, else the environment variable; none at all is an error."""
+    key = api_key if api_key is not None else os.environ.get(spec.env_key)
+    if not isinstance(key, str) or not key.strip():
+        raise AuthenticationError(
+            f"no API key: pass api_key= or set the {spec.env_key} environment variable",
+            provider=spec.name)
+    return key.strip()
+
+
+def resolve_base_url(spec: ProviderSpec, base_url: str | None) -> str:
+    """Explicit base URL, else the environment variable, else the production server."""
+    url = base_url or os.environ.get(spec.env_base_url) or spec.default_base_url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{spec.name}: base_url must be an http(s) server root such as "
+                         f"{spec.default_base_url!r}, got {url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{spec.name}: base_url must not carry a query or fragment, got {url!r}")
+    return url.rstrip("/")
+
+
+def check_page_size(page_size: Any) -> int:
+    """``page_size`` as an int in 1..100, else ``ValueError``."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
+    return page_size
+
+
+def check_max_workers(max_workers: Any) -> int:
+    """``max_workers`` as a positive int; ``None`` means the default."""
+    if max_workers is None:
+        return DEFAULT_MAX_WORKERS
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ValueError(f"max_workers must be a positive whole number, got {max_workers!r}")
+    return max_workers
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    """``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+def to_utc(value: Any, name: str) -> pd.Timestamp | None:
+    """A datetime, Timestamp or ISO string as a UTC Timestamp; naive means UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, datetime, pd.Timestamp)):
+        raise ValueError(f"{name} must be a datetime, pandas Timestamp or ISO 8601 string, got {value!r}")
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: cannot read {value!r} as a date-time") from exc
+    if stamp is pd.NaT:
+        raise ValueError(f"{name}: cannot read {value!r} as a date-time")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def iso(stamp: pd.Timestamp) -> str:
+    """``2026-09-29T01:00:00.123456Z``: the form both providers document."""
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def provider_column(name: str, length: int) -> pd.Categorical:
+    """The ``provider`` column: ``name`` repeated, with both categories."""
+    return pd.Categorical([name] * length, dtype=PROVIDER)
+
+
+def drop_non_objects(records: Sequence[Any], fetched_at: Any, tally: Tally) -> tuple[list[dict], list[Any]]:
+    """Keep the records that are JSON objects (with their arrival times); count the rest."""
+    if isinstance(fetched_at, (pd.Timestamp, datetime, str)) or fetched_at is None:
+        times: Sequence[Any] = [fetched_at] * len(records)
+    else:
+        times = list(fetched_at)
+        if len(times) != len(records):
+            raise ValueError("fetched_at needs one value per record")
+    kept = [(record, time) for record, time in zip(records, times) if isinstance(record, dict)]
+    tally.add("row (not an object)", len(records) - len(kept))
+    return [record for record, _ in kept], [time for _, time in kept]
+
+
+def as_fetched_times(times: Sequence[Any]) -> pd.Series:
+    """Arrival times as a UTC timestamp column."""
+    return pd.Series(pd.to_datetime(list(times), utc=True)).astype(TIMESTAMP)
+
+
+def make_client(spec: ProviderSpec, api_key: str, base_url: str, *, timeout: float, session: Any,
+                max_workers: int, retry: RetryPolicy | None, rate_limit: RateLimit | None | str) -> HttpClient:
+    """The HTTP client of one load: the provider's default budget unless told otherwise."""
+    limit = spec.default_rate_limit if rate_limit == "default" else rate_limit
+    return HttpClient(spec.name, base_url, api_key, timeout=timeout, session=session, retry=retry,
+                      rate_limit=limit, pool_size=max_workers)
+
+
+def pull_pages(
+    client: HttpClient,
+    spec: ProviderSpec,
+    params: Mapping[str, Any],
+    *,
+    read_page: Callable[[Any, int, int], Page],
+    page_size: int,
+    max_workers: int,
+    progress: bool | None,
+    label: str,
+    is_last: Callable[[Page], bool] | None = None,
+) -> tuple[list[Page], PullReport]:
+    """Every page of one filtered list, checked for continuity."""
+
+    def fetch(offset: int, limit: int) -> Page:
+        query = {**params, "limit": limit, "offset": offset}
+        return read_page(client.get_json(spec.path, query), offset, limit)
+
+    with progress_callback(progress, f"{spec.name}: {label}") as on_page:
+        puller = OffsetPuller(fetch, provider=spec.name, page_size=page_size, max_workers=max_workers,
+                              is_last=is_last, on_page=on_page)
+        pages = puller.pull()
+    return pages, puller.report
+
+
+def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One row per conversation, the latest fetched; most recently active first.
+
+    Rows without an id are all kept: nothing says two of them are the same.
+    """
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty_frame()
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    combined = combined.sort_values("fetched_at", kind="stable")
+    has_id = combined["conversation_id"].notna()
+    latest = combined[has_id].drop_duplicates("conversation_id", keep="last")
+    combined = pd.concat([latest, combined[~has_id]]) if (~has_id).any() else latest
+    ordered = combined.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
+                                   na_position="last", kind="stable")
+    return conform(ordered.reset_index(drop=True))
+
+
+def warn_unreadable(spec: ProviderSpec, tally: Tally) -> None:
+    """One warning per load naming the fields with unreadable values."""
+    if tally.total:
+        warnings.warn(
+            f"{spec.name}: {tally.total} value(s) could not be read and became missing: {tally.describe()}",
+            DataQualityWarning, stacklevel=3)
+
+
+def provenance(spec: ProviderSpec, base_url: str, filters: Mapping[str, Any], client: HttpClient,
+               reports: Mapping[str, PullReport], tally: Tally, started: pd.Timestamp, rows: int,
+               extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a load did, for ``df.attrs["pull"]``: JSON-friendly, never the key."""
+    return {
+        "provider": spec.name,
+        "base_url": base_url,
+        "path": spec.path,
+        "filters": {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in filters.items()
+                    if v is not None},
+        "started_at": started.isoformat(),
+        "finished_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "rows": rows,
+        **client.stats.as_dict(),
+        "passes": {
+            name: {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in report.as_dict().items()}
+            for name, report in reports.items()
+        },
+        "unreadable_values": dict(tally.counts),
+        **(extra or {}),
+    }
+
+
+# Clocks of client and server may disagree; the sweep reaches this far before the pull.
+SWEEP_CLOCK_MARGIN = pd.Timedelta(minutes=5)
+MAX_SWEEP_ROUNDS = 3
+
+
+def pull_complete(
+    client: HttpClient,
+    spec: ProviderSpec,
+    params: Mapping[str, Any],
+    *,
+    read_page: Callable[[Any, int, int], Page],
+    parse: Callable[[list[Page]], pd.DataFrame],
+    sweep_params: Callable[[pd.Timestamp], Mapping[str, Any] | None],
+    sweep_is_last: Callable[[pd.Timestamp], Callable[[Page], bool]] | None,
+    page_size: int,
+    max_workers: int,
+    progress: bool | None,
+    label: str,
+) -> tuple[pd.DataFrame, dict[str, PullReport]]:
+    """One filtered list, complete under live traffic: the chained pull, then sweeps.
+
+    A conversation that gets a new message during the pull jumps to the top of the list,
+    possibly above pages already read. The sweep re-reads what was active since the pull
+    began (``sweep_params`` narrows the list, ``sweep_is_last`` stops reading down it),
+    and repeats, bounded, while it keeps finding changes.
+
+    Returns
+    -------
+    (frame, reports)
+        Every row fetched (duplicates included, ``keep_latest`` merges them) and what
+        each pass observed.
+    """
+    pages, report = pull_pages(client, spec, params, read_page=read_page, page_size=page_size,
+                               max_workers=max_workers, progress=progress, label=label)
+    frames = [parse(pages)]
+    reports = {label: report}
+    seen = _versions(frames[0])
+    since = report.started_at - SWEEP_CLOCK_MARGIN
+    for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
+        narrowed = sweep_params(since)
+        if narrowed is None:
+            break
+        pages, sweep_report = pull_pages(
+            client, spec, narrowed, read_page=read_page, page_size=page_size, max_workers=max_workers,
+            progress=progress, label=f"{label} (sweep)",
+            is_last=sweep_is_last(since) if sweep_is_last else None)
+        swept = parse(pages)
+        frames.append(swept)
+        reports[f"{label} sweep {round_number}"] = sweep_report
+        versions = _versions(swept)
+        changed = {key for key in versions if key not in seen}
+        seen |= versions
+        if not changed:
+            break
+        since = sweep_report.started_at - SWEEP_CLOCK_MARGIN
+    return pd.concat(frames, ignore_index=True), reports
+
+
+def _versions(frame: pd.DataFrame) -> set[tuple[Any, Any]]:
+    return set(zip(frame["conversation_id"].tolist(), frame["last_message_at"].tolist()))

@@ -1,0 +1,323 @@
+"""Wassist: ``GET {base}/api/v1/conversations/`` into the unified schema.
+
+The document types ``activeAgent``, ``chatWindowRemainingTime``, ``lastMessage``,
+``isHumanTakeover`` and ``active`` as strings; live clients see objects, numbers and
+booleans. Both are read. A Wassist conversation has no unread count: the loader pulls the
+``hasUnread=true`` list as well and marks exactly those conversations unread.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ResponseFormatError
+from .._http import JsonResponse, RateLimit, RetryPolicy
+from .._paging import Page, records_of
+from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
+from .._values import Tally, booleans, field, phones, seconds, strings, timestamps
+from ._common import (
+    ProviderSpec,
+    as_fetched_times,
+    check_choice,
+    check_max_workers,
+    check_page_size,
+    drop_non_objects,
+    iso,
+    keep_latest,
+    make_client,
+    provenance,
+    provider_column,
+    pull_complete,
+    resolve_api_key,
+    resolve_base_url,
+    to_utc,
+    warn_unreadable,
+)
+
+SPEC = ProviderSpec(
+    name="wassist",
+    env_key="WASSIST_API_KEY",
+    env_base_url="WASSIST_BASE_URL",
+    default_base_url="https://backend.wassist.app",
+    path="/api/v1/conversations/",
+    default_rate_limit=RateLimit(100, 60.0),
+)
+
+STATUSES = ("active", "closed")
+# Windows longer than this cannot be real (WhatsApp's is 24 hours); they also keep the
+# expiry arithmetic far from timestamp overflow.
+_MAX_WINDOW_SECONDS = 366 * 24 * 3600
+
+
+def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
+    """Read one list response (Django REST Framework limit/offset envelope) into a :class:`Page`.
+
+    Raises
+    ------
+    ResponseFormatError
+        When the body is not ``{count, results, ...}``.
+    """
+    body = response.payload
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise ResponseFormatError(
+            "expected a JSON object with a 'results' list (count/next/previous/results)",
+            provider=SPEC.name, status=response.status, request_id=response.request_id, url=response.url)
+    records = body["results"]
+    total = _whole_number(body.get("count"))
+    has_next = False if ("next" in body and body.get("next") is None) else None
+    ids = [_id_of(record) for record in records]
+    return Page(offset, limit, records, ids, total, has_next, response.fetched_at)
+
+
+def last_message_times(records: Sequence[Any]) -> pd.Series:
+    """``lastMessage`` time of each raw record (NaT where unknown), for sweeps."""
+    return timestamps(_last_message_values(records), Tally(), "lastMessage")
+
+
+def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | None = None) -> pd.DataFrame:
+    """Raw Wassist conversations to a frame in the unified schema.
+
+    Pure: no network. ``has_unread`` is left missing; the loader fills it.
+
+    Parameters
+    ----------
+    records : sequence
+        Items of ``results``, in documented (string) or live (typed) form; anything that
+        is not a JSON object is dropped and counted.
+    fetched_at : Timestamp or sequence of Timestamp
+        When the response carrying each record arrived (one value for all, or one per
+        record). ``window_expires_at`` is ``fetched_at + chatWindowRemainingTime``.
+    tally : Tally, optional
+        Receives counts of unreadable values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The unified columns (see :data:`toolkit.SCHEMA`), one row per record.
+
+    Examples
+    --------
+    >>> frame = parse_conversations([{"id": "c1", "active": "true"}], pd.Timestamp("2026-01-01", tz="UTC"))
+    >>> frame.loc[0, "is_active"]
+    np.True_
+    """
+    tally = tally if tally is not None else Tally()
+    records, times = drop_non_objects(records, fetched_at, tally)
+    if not records:
+        return empty_frame()
+    fetched = as_fetched_times(times)
+    remaining = seconds(field(records, "chatWindowRemainingTime"), tally, "chatWindowRemainingTime")
+    absent = np.array([record.get("chatWindowRemainingTime") is None for record in records])
+    too_long = remaining > _MAX_WINDOW_SECONDS
+    tally.add("chatWindowRemainingTime", int(too_long.sum()))
+    known = ~np.isnan(remaining)
+    is_open = known & (remaining > 0)
+    # Absent means closed (what live clients assume); unreadable stays unknown.
+    window_open = pd.Series(is_open, dtype=BOOLEAN).mask(~(known | absent))
+    offsets = pd.to_timedelta(np.where(is_open & ~too_long, remaining, np.nan), unit="s")
+    expires = (fetched + offsets).astype(TIMESTAMP)
+
+    frame = pd.DataFrame({
+        "provider": provider_column(SPEC.name, len(records)),
+        "conversation_id": strings([_id_of(record) for record in records], tally, "id"),
+        "contact_phone": phones(field(records, "contact", "phoneNumber"), tally, "contact.phoneNumber"),
+        "contact_name": strings(field(records, "contact", "name"), tally, "contact.name"),
+        "channel_id": strings(_agent_values(records), tally, "activeAgent"),
+        "is_active": booleans(field(records, "active"), tally, "active"),
+        "is_human_takeover": booleans(field(records, "isHumanTakeover"), tally, "isHumanTakeover"),
+        "has_unread": pd.array([pd.NA] * len(records), dtype=BOOLEAN),
+        "unread_count": pd.array([pd.NA] * len(records), dtype=INT),
+        "last_message_at": timestamps(_last_message_values(records), tally, "lastMessage"),
+        "window_open": window_open.array,
+        "window_expires_at": expires.to_numpy(),
+        "fetched_at": fetched.to_numpy(),
+    })
+    return conform(frame)
+
+
+def _id_of(record: Any) -> Any:
+    if not isinstance(record, dict):
+        return None
+    value = record.get("id")
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if value is None else None
+
+
+def _agent_values(records: Sequence[dict]) -> list[Any]:
+    """``activeAgent`` as its id: an object's ``id``, or the string itself."""
+    values: list[Any] = []
+    for record in records:
+        agent = record.get("activeAgent")
+        if isinstance(agent, str) and agent.lstrip().startswith("{"):
+            agent = _json_object(agent) or agent
+        if isinstance(agent, dict):
+            agent = agent.get("id")
+        values.append(agent)
+    return values
+
+
+def _last_message_values(records: Sequence[Any]) -> list[Any]:
+    """``lastMessage.createdAt``, or ``lastMessage`` itself when it is a timestamp."""
+    values: list[Any] = []
+    for record in records:
+        message = record.get("lastMessage") if isinstance(record, dict) else None
+        if isinstance(message, str) and message.lstrip().startswith("{"):
+            message = _json_object(message) or message
+        if isinstance(message, dict):
+            message = message.get("createdAt", message.get("created_at"))
+        values.append(message)
+    return values
+
+
+def _json_object(text: str) -> dict | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+__all__ = ["SPEC", "STATUSES", "read_page", "parse_conversations", "last_message_times", "load_wassist"]
+
+
+def load_wassist(
+    api_key: str | None = None,
+    base_url: str | None = None,
+    *,
+    agent: str | None = None,
+    contact: str | None = None,
+    has_unread: bool | None = None,
+    last_message_after: Any = None,
+    last_message_before: Any = None,
+    status: str | None = None,
+    page_size: int = 100,
+    max_workers: int | None = None,
+    progress: bool | None = None,
+    timeout: float = 30.0,
+    session: Any = None,
+    retry: RetryPolicy | None = None,
+    rate_limit: RateLimit | None | str = "default",
+) -> pd.DataFrame:
+    """Every Wassist conversation matching the filters, once, in the unified schema.
+
+    Parameters
+    ----------
+    api_key : str, optional
+        Defaults to ``WASSIST_API_KEY``.
+    base_url : str, optional
+        Server root; defaults to ``WASSIST_BASE_URL``, else ``https://backend.wassist.app``.
+    agent, contact : str, optional
+        Sent as ``agent`` and ``contact``.
+    has_unread : bool, optional
+        Sent as ``hasUnread``. When not given, the ``hasUnread=true`` list is pulled too
+        and ``has_unread`` is true exactly for the conversations in it.
+    last_message_after, last_message_before : datetime, Timestamp or str, optional
+        Sent as ``lastMessageAfter`` / ``lastMessageBefore``; naive means UTC.
+    status : {"active", "closed"}, optional
+    page_size : int, default 100
+        Rows asked per request, 1..100.
+    max_workers : int, optional
+        Pages fetched at once (default 8).
+    progress : bool, optional
+        Progress bar; by default only when a terminal or notebook is watching.
+    timeout : float, default 30
+        Seconds for connecting and for each read.
+    session : requests.Session, optional
+        Used as given, e.g. for proxies.
+    retry : RetryPolicy, optional
+        Attempts and backoff (default: 10 attempts, 0.25 s doubling to 8 s, full jitter).
+    rate_limit : RateLimit or None, default "default"
+        Client-side budget; Wassist documents 100 requests per minute per key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`toolkit.SCHEMA`, most recently active first;
+        ``df.attrs["pull"]`` records what the pull did.
+
+    Raises
+    ------
+    ValueError
+        For an argument the API document does not allow; no request is sent.
+    AuthenticationError
+        No key, or the key is refused (401/403).
+    ApiError, ResponseFormatError, PaginationError
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> df = tk.load_wassist(status="active")  # doctest: +SKIP
+    """
+    if status is not None:
+        check_choice("status", status, STATUSES)
+    if has_unread is not None and not isinstance(has_unread, bool):
+        raise ValueError(f"has_unread must be True, False or None; got {has_unread!r}")
+    for name, value in (("agent", agent), ("contact", contact)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"{name} must be a non-empty string; got {value!r}")
+    after = to_utc(last_message_after, "last_message_after")
+    before = to_utc(last_message_before, "last_message_before")
+    page_size = check_page_size(page_size)
+    workers = check_max_workers(max_workers)
+    key = resolve_api_key(SPEC, api_key)
+    base = resolve_base_url(SPEC, base_url)
+
+    started = pd.Timestamp.now(tz="UTC")
+    filters = {"agent": agent, "contact": contact, "hasUnread": None if has_unread is None else str(has_unread).lower(),
+               "lastMessageAfter": iso(after) if after is not None else None,
+               "lastMessageBefore": iso(before) if before is not None else None, "status": status}
+    params = {name: value for name, value in filters.items() if value is not None}
+    tally = Tally()
+
+    def parse(pages: list[Page]) -> pd.DataFrame:
+        return parse_conversations(*records_of(pages), tally)
+
+    def narrowed(query: dict[str, Any]) -> Callable[[pd.Timestamp], dict[str, Any] | None]:
+        def sweep_params(since: pd.Timestamp) -> dict[str, Any] | None:
+            if before is not None and before < since:
+                return None  # nothing active since the pull began can match
+            return {**query, "lastMessageAfter": iso(max(since, after) if after is not None else since)}
+        return sweep_params
+
+    client = make_client(SPEC, key, base, timeout=timeout, session=session, max_workers=workers,
+                         retry=retry, rate_limit=rate_limit)
+    try:
+        options = dict(read_page=read_page, parse=parse, sweep_is_last=None, page_size=page_size,
+                       max_workers=workers, progress=progress)
+        rows, reports = pull_complete(client, SPEC, params, sweep_params=narrowed(params),
+                                      label="conversations", **options)
+        if has_unread is None:
+            unread_query = {**params, "hasUnread": "true"}
+            unread_rows, unread_reports = pull_complete(client, SPEC, unread_query,
+                                                        sweep_params=narrowed(unread_query),
+                                                        label="unread", **options)
+            reports.update(unread_reports)
+            frame = keep_latest([rows, unread_rows])
+            unread_ids = set(unread_rows["conversation_id"].dropna().tolist())
+            frame["has_unread"] = frame["conversation_id"].isin(unread_ids).astype(BOOLEAN)
+        else:
+            frame = keep_latest([rows])
+            frame["has_unread"] = pd.array([has_unread] * len(frame), dtype=BOOLEAN)
+    finally:
+        client.close()
+    warn_unreadable(SPEC, tally)
+    frame = conform(frame)
+    frame.attrs["pull"] = provenance(SPEC, base, params, client, reports, tally, started, len(frame))
+    return frame

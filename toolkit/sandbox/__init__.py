@@ -1,0 +1,12 @@
+"""A local sandbox of both providers' list APIs, for tests, the demo and notebooks.
+
+>>> from toolkit.sandbox import Sandbox, SandboxConfig
+>>> with Sandbox(SandboxConfig(fault_rate=0.25)) as sandbox:   # doctest: +SKIP
+...     print(sandbox.base_url)
+"""
+
+from ._data import Conversation, make_conversations
+from ._server import BRIQ_PATH, FAULTS, SCRIPTED, WASSIST_PATH, RequestRecord, Sandbox, SandboxConfig
+
+__all__ = ["Sandbox", "SandboxConfig", "RequestRecord", "Conversation", "make_conversations",
+           "FAULTS", "SCRIPTED", "WASSIST_PATH", "BRIQ_PATH"]
