@@ -34,8 +34,9 @@ class Page:
         What was asked for.
     records : list
         The rows, as raw JSON values.
-    ids : list
-        Each row's id (``None`` where it has none), used for overlap checks and dedupe.
+    keys : list
+        Each row's continuity key: its id with its last-activity time, so that a row
+        that moved (new activity) does not count as the same row; ``None`` without an id.
     total : int or None
         The total the server reported with this page.
     has_next : bool or None
@@ -49,7 +50,7 @@ class Page:
     offset: int
     limit: int
     records: list[Any]
-    ids: list[Any]
+    keys: list[Any]
     total: int | None
     has_next: bool | None
     fetched_at: pd.Timestamp
@@ -247,61 +248,87 @@ class OffsetPuller:
     # -- continuity ----------------------------------------------------------------------
 
     def _repair(self, pool: ThreadPoolExecutor, served: int, overlap: int) -> None:
-        """Re-fetch between neighbours that share no row until the chain is whole."""
+        """Re-fetch from where the proven part of the list stops until it reaches the end.
+
+        Pages that share a row (same id, same last activity) are linked: between them no
+        row can have slipped by. The list is proven complete when the pages linked to the
+        top page include one that ends the list. Otherwise fresh pages are fetched,
+        concurrently, from the furthest proven page onwards, and linking is tried again.
+        """
         if overlap == 0:
             return
-        tries: dict[tuple[int, int], int] = {}
+        stride = max(1, served - overlap)
         for round_number in range(1, self.max_repair_rounds + 1):
-            gaps = self._gaps()
-            if not gaps:
+            frontier = self._unproven_frontier(served)
+            if frontier is None:
                 return
             self.report.repair_rounds = round_number
-            futures = []
-            for before, after in gaps:
-                key = (before.offset, after.offset)
-                tries[key] = tries.get(key, 0) + 1
-                # Start further back each time: rows slide towards the top when rows above
-                # them leave the list.
-                step = max(0, before.size - overlap) >> (tries[key] - 1)
-                futures.append(pool.submit(self._fetch, before.offset + step, self.page_size))
-                self.report.gaps_refetched += 1
-            self._planned = len(self._pages) + len(futures)
+            # Start inside the frontier page: rows may have slid either way since it was read.
+            first = frontier.offset + max(0, frontier.size // 2 - overlap)
+            offsets = [first + k * stride for k in range(self.max_workers)]
+            self._planned = len(self._pages) + len(offsets)
+            futures = [pool.submit(self._fetch, offset, self.page_size) for offset in offsets]
+            self.report.gaps_refetched += 1
             for future in futures:
                 future.result()
-        if self._gaps():
+        if self._unproven_frontier(served) is not None:
             raise PaginationError(
                 f"pages still did not line up after {self.max_repair_rounds} rounds of re-fetching; "
                 "the list changed faster than it could be read", provider=self.provider)
 
-    def _gaps(self) -> list[tuple[Page, Page]]:
-        chain = self._chain()
-        gaps = []
-        for before, after in zip(chain, chain[1:]):
-            if before.ids == after.ids and before.size >= 2:
-                raise ResponseFormatError(
-                    f"the server returned the same rows for offsets {before.offset} and {after.offset}; "
-                    "it does not seem to honour the offset parameter", provider=self.provider)
-            known_before = set(before.ids) - {None}
-            known_after = set(after.ids) - {None}
-            # Rows without ids cannot prove continuity; such pages are taken as they come.
-            if known_before and known_after and not known_before & known_after:
-                gaps.append((before, after))
-        return gaps
+    def _unproven_frontier(self, served: int) -> Page | None:
+        """``None`` when the pages linked to the top reach the end; else the furthest of them."""
+        pages = sorted((page for page in self._pages if page.size), key=lambda page: (page.offset, page.sequence))
+        if not pages:
+            return None
+        self._check_offsets_honoured(pages)
+        parent = list(range(len(pages)))
 
-    def _chain(self) -> list[Page]:
-        """Non-empty pages in offset order, the newest fetch of each offset, up to the end."""
-        newest: dict[int, Page] = {}
-        for page in self._pages:
-            if page.size and (page.offset not in newest or page.sequence > newest[page.offset].sequence):
-                newest[page.offset] = page
-        chain = [newest[offset] for offset in sorted(newest)]
-        # Pages wholly inside the previous one add nothing to the chain's reach.
-        trimmed: list[Page] = []
-        for page in chain:
-            if trimmed and page.offset + page.size <= trimmed[-1].offset + trimmed[-1].size and page.offset > trimmed[-1].offset:
-                continue
-            trimmed.append(page)
-        return trimmed
+        def root(index: int) -> int:
+            while parent[index] != index:
+                parent[index] = parent[parent[index]]
+                index = parent[index]
+            return index
+
+        owner: dict[Any, int] = {}
+        for index, page in enumerate(pages):
+            known = [key for key in page.keys if key is not None]
+            if not known and index:
+                # Rows without ids cannot prove anything: take the page as it comes.
+                parent[root(index)] = root(index - 1)
+            for key in known:
+                if key in owner:
+                    parent[root(index)] = root(owner[key])
+                else:
+                    owner[key] = index
+        top_pages = [index for index, page in enumerate(pages) if page.offset == 0]
+        tops = {root(index) for index in top_pages}
+        linked = [page for index, page in enumerate(pages) if root(index) in tops]
+        empty_end = any(page.size == 0 for page in self._pages)
+        if any(self._ends_at(page, served) for page in linked):
+            return None
+        furthest = max(linked, key=lambda page: page.offset + page.size)
+        if empty_end and not any(page.offset > furthest.offset for page in pages):
+            # Nothing non-empty lies beyond the proven part, and an empty page ended the list.
+            return None
+        return furthest
+
+    def _check_offsets_honoured(self, pages: list[Page]) -> None:
+        """Refuse a server that serves the same rows whatever the offset.
+
+        Live traffic can make two reads at different offsets match by chance (rows slid
+        by exactly the difference); three cannot, short of a server ignoring ``offset``.
+        """
+        offsets_by_rows: dict[tuple, set[int]] = {}
+        for page in pages:
+            if page.size >= 2:
+                offsets = offsets_by_rows.setdefault(tuple(page.keys), set())
+                offsets.add(page.offset)
+                if len(offsets) >= 3:
+                    shown = sorted(offsets)[:3]
+                    raise ResponseFormatError(
+                        f"the server returned the same rows for offsets {shown}; "
+                        "it does not seem to honour the offset parameter", provider=self.provider)
 
     # -- fetching ------------------------------------------------------------------------
 

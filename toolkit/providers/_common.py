@@ -116,6 +116,19 @@ def drop_non_objects(records: Sequence[Any], fetched_at: Any, tally: Tally) -> t
     return [record for record, _ in kept], [time for _, time in kept]
 
 
+def continuity_key(conversation_id: Any, last_activity: Any) -> tuple[str, str] | None:
+    """A row's identity for overlap checks: its id and its last activity, as sent.
+
+    A conversation that got a new message between two reads has a new key, so it never
+    vouches for the continuity of the pages it jumped between.
+    """
+    if conversation_id is None:
+        return None
+    if not isinstance(last_activity, (str, int, float, type(None))):
+        last_activity = repr(last_activity)
+    return (str(conversation_id), str(last_activity))
+
+
 def as_fetched_times(times: Sequence[Any]) -> pd.Series:
     """Arrival times as a UTC timestamp column."""
     return pd.Series(pd.to_datetime(list(times), utc=True)).astype(TIMESTAMP)

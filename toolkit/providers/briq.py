@@ -20,6 +20,7 @@ from .._values import Tally, booleans, counts, field, phones, strings, timestamp
 from ._common import (
     ProviderSpec,
     as_fetched_times,
+    continuity_key,
     check_choice,
     check_max_workers,
     check_page_size,
@@ -73,8 +74,8 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     records = listing["items"]
     total = listing.get("total")
     total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-    ids = [_id_of(record) for record in records]
-    return Page(offset, limit, records, ids, total, None, response.fetched_at)
+    keys = [continuity_key(_id_of(record), field([record], "last_message_at")[0]) for record in records]
+    return Page(offset, limit, records, keys, total, None, response.fetched_at)
 
 
 def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | None = None) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from .._values import Tally, booleans, field, phones, seconds, strings, timestam
 from ._common import (
     ProviderSpec,
     as_fetched_times,
+    continuity_key,
     check_choice,
     check_max_workers,
     check_page_size,
@@ -69,8 +70,9 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     records = body["results"]
     total = _whole_number(body.get("count"))
     has_next = False if ("next" in body and body.get("next") is None) else None
-    ids = [_id_of(record) for record in records]
-    return Page(offset, limit, records, ids, total, has_next, response.fetched_at)
+    activity = _last_message_values(records)
+    keys = [continuity_key(_id_of(record), moment) for record, moment in zip(records, activity)]
+    return Page(offset, limit, records, keys, total, has_next, response.fetched_at)
 
 
 def last_message_times(records: Sequence[Any]) -> pd.Series:

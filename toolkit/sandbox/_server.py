@@ -152,9 +152,9 @@ class Sandbox:
                 for provider, items in self.conversations.items()
             }
             self.version = 0
-            #: Churn events so far: ``(kind, provider, conversation id)``, kind one of
+            #: Churn events so far: ``(kind, provider, conversation id, when)``, kind one of
             #: ``"message"``, ``"close"``, ``"new"``.
-            self.events: list[tuple[str, str, str]] = []
+            self.events: list[tuple[str, str, str, datetime]] = []
             self._order_cache: dict[str, tuple[int, list[Conversation]]] = {}
 
     def start(self) -> "Sandbox":
@@ -252,7 +252,7 @@ class Sandbox:
                 target.last_inbound_at = now - timedelta(hours=25)
                 target.is_active = False
                 kind = "close"
-            self.events.append((kind, provider, target.id))
+            self.events.append((kind, provider, target.id, now))
         self.version += 1
 
 
