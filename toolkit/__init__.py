@@ -17,6 +17,21 @@ from ._errors import (
 )
 from ._http import RateLimit, RetryPolicy
 from ._schema import SCHEMA, conform, empty_frame
+from .export import read_csv, to_csv
+from .metrics import (
+    BUCKETS,
+    at_risk,
+    closed_with_unread,
+    closing_share,
+    expiry_summary,
+    expiry_timeline,
+    takeover_backlog,
+    unread_summary,
+    unread_wait,
+    wait_percentiles,
+    window_bucket,
+    window_remaining,
+)
 from .providers import load_briq, load_conversations, load_wassist
 
 __version__ = "0.1.0"
@@ -28,6 +43,20 @@ __all__ = [
     "SCHEMA",
     "conform",
     "empty_frame",
+    "window_remaining",
+    "window_bucket",
+    "unread_summary",
+    "expiry_summary",
+    "at_risk",
+    "expiry_timeline",
+    "unread_wait",
+    "wait_percentiles",
+    "closed_with_unread",
+    "closing_share",
+    "takeover_backlog",
+    "BUCKETS",
+    "to_csv",
+    "read_csv",
     "RetryPolicy",
     "RateLimit",
     "ToolkitError",
