@@ -66,3 +66,23 @@ __all__ = [
     "PaginationError",
     "DataQualityWarning",
 ]
+
+_LAZY = {
+    "plot_unread_backlog": "plots",
+    "plot_expiry_buckets": "plots",
+    "plot_expiry_timeline": "plots",
+    "plot_unread_wait": "plots",
+    "plot_at_risk": "plots",
+    "build_report": "report",
+    "write_report": "report",
+}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str):
+    # Charts load matplotlib's pyplot only when first asked for, not on ``import toolkit``.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")

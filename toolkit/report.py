@@ -1,0 +1,166 @@
+"""A single self-contained HTML report: headline numbers, charts, the at-risk list."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import metrics, plots
+from ._redact import redact
+
+__all__ = ["build_report", "write_report"]
+
+_STYLE = """
+body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+header{background:#0b3d5c;color:#fff;padding:24px 40px}header h1{margin:0 0 6px;font-size:24px}
+header p{margin:0;opacity:.85;font-size:14px}main{padding:24px 40px;max-width:1200px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:14px;margin-bottom:24px}
+.card{background:#fff;border-radius:10px;padding:16px 18px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.card .value{font-size:28px;font-weight:600}.card .label{font-size:13px;color:#566}
+.card.warn .value{color:#D55E00}section{background:#fff;border-radius:10px;padding:18px 22px;margin-bottom:20px;
+box-shadow:0 1px 3px rgba(0,0,0,.08)}section h2{margin-top:0;font-size:18px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:18px}
+img{max-width:100%;height:auto}table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea}th{background:#f0f2f5}
+td.num,th.num{text-align:right}footer{color:#667;font-size:12px;padding:0 40px 30px}
+"""
+
+
+def _figure_to_data_uri(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _chart(draw: Any, *args: Any, **kwargs: Any) -> str:
+    # A bare Figure renders without pyplot: no backend or global state is touched.
+    figure = Figure(figsize=(7.5, 4.2))
+    draw(*args, ax=figure.subplots(), **kwargs)
+    return _figure_to_data_uri(figure)
+
+
+def _table(frame: pd.DataFrame, numeric: set[str] = frozenset()) -> str:
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>' for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = "".join(
+            f'<td class="{"num" if column in numeric else ""}">{html.escape("" if pd.isna(value) else str(value))}</td>'
+            for column, value in zip(frame.columns, record))
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def headline(df: pd.DataFrame, as_of: Any = None, within: str = "2h") -> dict[str, Any]:
+    """The report's headline numbers, computed by the metric functions."""
+    everything = metrics.unread_summary(df, by=None).iloc[0]
+    buckets = metrics.expiry_summary(df, by=None, as_of=as_of).iloc[0]
+    return {
+        "conversations": int(everything["conversations"]),
+        "unread_conversations": int(everything["unread_conversations"]),
+        "unread_share": float(everything["unread_share"]) if pd.notna(everything["unread_share"]) else float("nan"),
+        "open_windows": int(buckets.drop("closed").sum()),
+        "closing_within_1h": int(buckets["<1h"]),
+        "at_risk": len(metrics.at_risk(df, within=within, as_of=as_of)),
+        "needs_template": len(metrics.closed_with_unread(df, as_of=as_of)),
+    }
+
+
+def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h", title: str = "WhatsApp backlog report",
+                 source: str | None = None) -> str:
+    """The report as one HTML string with every chart embedded.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A unified frame.
+    as_of : optional
+        As for the metrics (default: the snapshot's time).
+    within : str, default "2h"
+        Horizon of the at-risk list.
+    title : str
+    source : str, optional
+        Where the data came from (e.g. "built-in sandbox"); base URLs from
+        ``df.attrs`` are listed too.
+
+    Returns
+    -------
+    str
+    """
+    moment = metrics._resolve_as_of(df, as_of)
+    numbers = headline(df, moment, within)
+    share = numbers["unread_share"]
+    cards = [
+        ("conversations", f"{numbers['conversations']:,}", False),
+        ("unread conversations", f"{numbers['unread_conversations']:,}"
+         + (f" ({share:.0%})" if share == share else ""), False),
+        ("open reply windows", f"{numbers['open_windows']:,}", False),
+        ("windows closing within 1 h", f"{numbers['closing_within_1h']:,}", numbers["closing_within_1h"] > 0),
+        (f"unread, window closes within {within}", f"{numbers['at_risk']:,}", numbers["at_risk"] > 0),
+        ("unread, window closed (template needed)", f"{numbers['needs_template']:,}", numbers["needs_template"] > 0),
+    ]
+    cards_html = "".join(
+        f'<div class="card{" warn" if warn else ""}"><div class="value">{html.escape(value)}</div>'
+        f'<div class="label">{html.escape(label)}</div></div>' for label, value, warn in cards)
+    charts = [
+        _chart(plots.plot_unread_backlog, df),
+        _chart(plots.plot_expiry_buckets, df, as_of=moment),
+        _chart(plots.plot_expiry_timeline, df, as_of=moment),
+        _chart(plots.plot_unread_wait, df, as_of=moment),
+    ]
+    charts_html = "".join(f'<img alt="chart" src="{uri}">' for uri in charts)
+    risky = metrics.at_risk(df, within=within, as_of=moment)
+    risk_table = pd.DataFrame({
+        "provider": risky["provider"].astype(str),
+        "contact": risky["contact_name"].astype(object).where(risky["contact_name"].notna(), ""),
+        "phone": risky["contact_phone"].astype(object),
+        "channel": risky["channel_id"].astype(object),
+        "unread messages": risky["unread_count"].astype(object),
+        "last message (UTC)": risky["last_message_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        "minutes left": (risky["window_remaining"] / pd.Timedelta(minutes=1)).round(0).astype("Int64"),
+    })
+    summary = metrics.unread_summary(df).reset_index()
+    summary["unread_share"] = summary["unread_share"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+    expiry = metrics.expiry_summary(df, as_of=moment).reset_index()
+    fetched = df["fetched_at"]
+    pulled = (f"{fetched.min():%Y-%m-%d %H:%M:%S} – {fetched.max():%H:%M:%S} UTC" if len(df) else "no rows")
+    origins = sorted({str(pull.get("base_url")) for pull in _pulls(df) if pull.get("base_url")})
+    where = ", ".join(origins) or "unknown"
+    if source:
+        where = f"{source} ({where})"
+    body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
+<style>{_STYLE}</style></head><body>
+<header><h1>{html.escape(title)}</h1>
+<p>As of {moment:%Y-%m-%d %H:%M} UTC · data pulled {html.escape(pulled)} from {html.escape(where)}</p></header>
+<main><div class="cards">{cards_html}</div>
+<section><h2>Unread conversations whose reply window closes within {html.escape(within)}</h2>
+{_table(risk_table, {"unread messages", "minutes left"}) if len(risk_table) else "<p>None right now.</p>"}</section>
+<section><h2>Charts</h2><div class="charts">{charts_html}</div></section>
+<section><h2>Unread backlog by provider</h2>{_table(summary, set(summary.columns) - {"provider"})}</section>
+<section><h2>Reply windows by time left</h2>{_table(expiry, set(expiry.columns) - {"provider"})}</section>
+</main><footer>A reply window is WhatsApp's 24 hours after the customer's last message; once it closes, only
+paid, pre-approved templates can be sent. Generated by wa-toolkit.</footer></body></html>"""
+    return redact(body)
+
+
+def _pulls(df: pd.DataFrame) -> list[dict[str, Any]]:
+    if "pull" in df.attrs:
+        return [df.attrs["pull"]]
+    return list(df.attrs.get("pulls", {}).values())
+
+
+def write_report(df: pd.DataFrame, path: str | os.PathLike[str], **options: Any) -> Path:
+    """Write :func:`build_report` to ``path`` atomically and return the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(build_report(df, **options), encoding="utf-8")
+    os.replace(temporary, target)
+    return target
