@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report-out"), help="folder to write into")
     report.add_argument("--within", default="2h", help="horizon of the at-risk list (default: 2h)")
 
+    sample = commands.add_parser(
+        "sample", help="regenerate the offline sample CSV from the seeded sandbox",
+        description="Pull the seeded sandbox and write it as CSV (by default data/sample_conversations.csv), "
+                    "for notebooks and users who want data without any server.")
+    sample.add_argument("--out", type=Path, default=Path("data/sample_conversations.csv"))
+    sample.add_argument("--seed", type=int, default=7)
+
     sandbox = commands.add_parser(
         "sandbox", help="serve the sandbox APIs for notebooks and manual tries",
         description="Serve both providers' list endpoints on 127.0.0.1 until interrupted (Ctrl-C).")
@@ -137,6 +144,21 @@ def _summary(df: Any) -> str:
     return "\n".join(lines)
 
 
+def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None) -> Any:
+    """Every conversation of a fresh seeded sandbox, pulled through the real loaders."""
+    from .providers import load_conversations
+    from .sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig(seed=seed, fault_rate=fault_rate)
+    with Sandbox(config) as sandbox:
+        return load_conversations({
+            # The sandbox keeps no request budget, so the client needs none either.
+            "wassist": {"api_key": config.wassist_key, "base_url": sandbox.base_url, "progress": progress,
+                        "rate_limit": None},
+            "briq": {"api_key": config.briq_key, "base_url": sandbox.base_url, "progress": progress},
+        })
+
+
 def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None) -> tuple[Path, Path]:
     """Pull the sandbox through the real loaders and write the CSV and the report.
 
@@ -144,22 +166,9 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
     -------
     (csv_path, report_path)
     """
-    import pandas as pd
-
     from . import export, report
-    from .providers import load_briq, load_wassist
-    from .sandbox import Sandbox, SandboxConfig
 
-    config = SandboxConfig(seed=seed, fault_rate=fault_rate)
-    with Sandbox(config) as sandbox:
-        frames = [
-            load_wassist(config.wassist_key, sandbox.base_url, progress=progress, rate_limit=None),
-            load_briq(config.briq_key, sandbox.base_url, progress=progress),
-        ]
-    from ._schema import conform
-
-    combined = conform(pd.concat(frames, ignore_index=True))
-    combined.attrs = {"pulls": {frame.attrs["pull"]["provider"]: frame.attrs["pull"] for frame in frames}}
+    combined = pull_sandbox(seed, fault_rate, progress)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = export.to_csv(combined, out / "conversations.csv")
     report_path = report.write_report(combined, out / "report.html", source="built-in sandbox",
@@ -190,6 +199,12 @@ def _run(args: argparse.Namespace) -> int:
         report_path = write_report(df, args.out / "report.html", within=args.within)
         print(_summary(df))
         print(f"wrote {csv_path}\nwrote {report_path}")
+        return 0
+    if args.command == "sample":
+        from . import export
+
+        path = export.to_csv(pull_sandbox(args.seed, progress=False), args.out)
+        print(f"wrote {path}")
         return 0
     if args.command == "sandbox":
         return _serve_sandbox(args)

@@ -101,11 +101,22 @@ def to_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
             out.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n", na_rep="")
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(handle.name, _file_mode(target))
         os.replace(handle.name, target)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
     return target
+
+
+def _file_mode(target: Path) -> int:
+    """The mode an ordinary write would give: the old file's, else 0o666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:

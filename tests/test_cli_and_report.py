@@ -1,0 +1,142 @@
+"""The command line, the charts and the report, run as a user would run them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import toolkit as tk  # noqa: E402
+from toolkit import cli  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("WASSIST_", "BRIQ_"))}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True,
+                          env=environment, timeout=300, cwd=ROOT)
+
+
+def test_demo_writes_csv_and_report_with_charts(tmp_path):
+    result = run("demo", "--out", str(tmp_path / "out"), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    csv_path, report_path = tmp_path / "out" / "conversations.csv", tmp_path / "out" / "report.html"
+    df = tk.read_csv(csv_path)
+    assert set(df["provider"]) == {"wassist", "briq"}
+    assert len(df) == 2700
+    page = report_path.read_text()
+    assert page.count("data:image/png;base64,") == 4
+    assert f"{len(df):,}" in page and f"{len(df):,} conversations" in result.stdout
+    assert "<script" not in page and "http://" not in page.replace("http://127.0.0.1", "")
+
+
+def test_report_numbers_are_the_metrics(sandbox):
+    df = tk.load_conversations({"briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url,
+                                         "progress": False}})
+    page = tk.build_report(df)
+    risky = tk.at_risk(df, within="2h")
+    assert f'<div class="value">{len(risky):,}</div>' in page
+    unread = int(df["has_unread"].sum())
+    assert re.search(rf'<div class="value">{unread:,} \(\d+%\)</div>', page)
+    for phone in risky["contact_phone"].head(5):
+        assert phone in page
+
+
+def test_report_escapes_names(sandbox):
+    df = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=False)
+    df.loc[:, "contact_name"] = "<script>alert(1)</script>"
+    df["has_unread"] = True
+    page = tk.build_report(df, within="24h")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("command", ["demo", "export", "report", "sandbox"])
+def test_every_command_explains_itself(command):
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert "usage: wa-toolkit " + command in result.stdout
+    assert len(result.stdout.splitlines()) > 4
+
+
+def test_missing_keys_are_one_line_errors_with_a_failure_exit(tmp_path):
+    result = run("export", "--out", str(tmp_path / "x.csv"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("wa-toolkit: error: no API key")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_refused_key_is_a_one_line_error_without_the_key(sandbox, tmp_path):
+    secret = "sk-canary-cli-000111222333"
+    result = run("export", "--provider", "briq", "--out", str(tmp_path / "x.csv"), "--no-progress",
+                 env={"BRIQ_API_KEY": secret, "BRIQ_BASE_URL": sandbox.base_url})
+    assert result.returncode == 1
+    assert "HTTP 401" in result.stderr and "Traceback" not in result.stderr
+    assert secret not in result.stderr + result.stdout
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_bad_argument_is_a_usage_error(sandbox, tmp_path):
+    result = run("export", "--provider", "briq", "--search", "x" * 70, "--out", str(tmp_path / "x.csv"),
+                 env={"BRIQ_API_KEY": "k" * 10, "BRIQ_BASE_URL": sandbox.base_url})
+    assert result.returncode == 2 and "search" in result.stderr
+    assert sandbox.list_requests() == []
+
+
+def test_export_and_report_pull_live_apis(sandbox, tmp_path):
+    env = sandbox.environment()
+    result = run("export", "--provider", "briq", "--briq-status", "unread", "--out", str(tmp_path / "u.csv"),
+                 env=env)
+    assert result.returncode == 0, result.stderr
+    exported = tk.read_csv(tmp_path / "u.csv")
+    assert (exported["unread_count"] > 0).all() and len(exported) > 0
+    result = run("report", "--out", str(tmp_path / "r"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "r" / "report.html").exists()
+    assert set(tk.read_csv(tmp_path / "r" / "conversations.csv")["provider"]) == {"wassist", "briq"}
+
+
+def test_sample_data_reads_back_in_the_schema():
+    df = tk.read_csv(ROOT / "data" / "sample_conversations.csv")
+    assert list(df.columns) == list(tk.SCHEMA) and len(df) == 2700
+
+
+@pytest.mark.parametrize("draw", ["plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
+                                  "plot_unread_wait", "plot_at_risk"])
+def test_charts_draw_on_a_given_axes_and_label_it(draw, sandbox):
+    import matplotlib.pyplot as plt
+
+    df = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=False)
+    for frame in (df, tk.empty_frame()):
+        figure, ax = plt.subplots()
+        returned = getattr(tk, draw)(frame, ax=ax)
+        assert returned is ax
+        assert ax.get_title() and ax.get_xlabel()
+        plt.close(figure)
+
+
+def test_bar_lengths_are_the_numbers(sandbox):
+    import matplotlib.pyplot as plt
+
+    df = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=False)
+    figure, ax = plt.subplots()
+    tk.plot_expiry_timeline(df, ax=ax)
+    heights = [patch.get_height() for patch in ax.patches]
+    assert heights == tk.expiry_timeline(df).tolist()
+    plt.close(figure)
+
+
+def test_python_dash_m_and_console_script_agree():
+    assert cli.build_parser().prog == "wa-toolkit"
+    result = run("--help")
+    assert result.returncode == 0 and "demo" in result.stdout

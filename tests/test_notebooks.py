@@ -1,0 +1,84 @@
+"""The notebooks run top to bottom on the sandbox, and the numbers they show are the metrics'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+import toolkit as tk
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SMALL = 'sandbox_size = {"wassist_conversations": 150, "briq_conversations": 180}'
+
+
+def execute(name: str, tmp_path: Path, shown: list[str]) -> dict:
+    book = nbformat.read(NOTEBOOKS / name, as_version=4)
+    parameters = [cell for cell in book.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) == 1, "each notebook has exactly one parameters cell"
+    injected = nbformat.v4.new_code_cell(f"{SMALL}\nsandbox_seed = 11")
+    book.cells.insert(book.cells.index(parameters[0]) + 1, injected)
+    results = tmp_path / "results.pkl"
+    book.cells.append(nbformat.v4.new_code_cell(
+        f"pd.to_pickle({{name: globals()[name] for name in {shown!r} + ['df']}}, {str(results)!r})"))
+    NotebookClient(book, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell in book.cells:
+        for output in cell.get("outputs", []):
+            assert output.get("output_type") != "error", output
+    return pd.read_pickle(results)
+
+
+def test_notebooks_are_stored_without_outputs():
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        book = nbformat.read(path, as_version=4)
+        for cell in book.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+def test_notebooks_import_only_the_public_api():
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        text = path.read_text()
+        assert "toolkit._" not in text and "from toolkit.providers" not in text, path.name
+
+
+def test_overview_notebook(tmp_path, monkeypatch):
+    for name in ("WASSIST_API_KEY", "BRIQ_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    results = execute("overview.ipynb", tmp_path, ["headline"])
+    df, headline = results["df"], results["headline"]
+    assert len(df) == 330
+    assert headline["conversations"] == len(df)
+    assert headline["unread conversations"] == int(df["has_unread"].sum())
+    buckets = tk.window_bucket(df)
+    assert headline["open reply windows"] == int(buckets.isin(["<1h", "1-4h", "4-12h", "12-24h"]).sum())
+    assert headline["closing within 1 h"] == int((buckets == "<1h").sum())
+    assert headline["unread, closing within 2h"] == len(tk.at_risk(df, within="2h"))
+
+
+def test_unread_backlog_notebook(tmp_path):
+    results = execute("unread_backlog.ipynb", tmp_path, ["by_provider", "waits"])
+    df = results["df"]
+    pd.testing.assert_frame_equal(results["by_provider"], tk.unread_summary(df))
+    briq = df[df["provider"] == "briq"]
+    assert results["by_provider"].loc["briq", "unread_messages"] == briq["unread_count"].sum()
+    hours = ((df["fetched_at"].max() - df.loc[df["has_unread"].fillna(False).astype(bool), "last_message_at"])
+             / pd.Timedelta(hours=1))
+    wassist_hours = hours[df["provider"] == "wassist"].dropna()
+    assert results["waits"].loc["wassist", "p50"] == pytest.approx(wassist_hours.clip(lower=0).median())
+
+
+def test_window_expiry_notebook(tmp_path):
+    results = execute("window_expiry.ipynb", tmp_path, ["buckets", "timeline", "risky", "needs_template"])
+    df = results["df"]
+    pd.testing.assert_frame_equal(results["buckets"], tk.expiry_summary(df))
+    pd.testing.assert_series_equal(results["timeline"], tk.expiry_timeline(df))
+    assert results["timeline"].sum() == int((df["window_open"].fillna(False).astype(bool)
+                                            & (df["window_expires_at"] >= df["fetched_at"].max())
+                                            & (df["window_expires_at"] < df["fetched_at"].max() + pd.Timedelta("24h"))).sum())
+    assert len(results["risky"]) == len(tk.at_risk(df, within="2h"))
+    assert len(results["needs_template"]) == len(tk.closed_with_unread(df))
