@@ -69,6 +69,12 @@ class SandboxConfig:
         A per-key budget; beyond it the sandbox answers 429.
     churn_rate : float
         Live-traffic events per list request (0 = a still inbox).
+    hostile : str or None
+        A lying server: ``"same-page"`` (ignores ``offset``), ``"oversized-pages"``
+        (three times the rows asked), ``"phantom-total"`` (claims ten million rows, serves
+        one page), ``"next-elsewhere"`` (``next`` links point at ``elsewhere``).
+    elsewhere : str
+        Where ``next-elsewhere`` links point.
     """
 
     seed: int = 7
@@ -89,6 +95,8 @@ class SandboxConfig:
     rate_limit: tuple[int, float] | None = None
     churn_rate: float = 0.0
     channels: int = 4
+    hostile: str | None = None
+    elsewhere: str = "http://127.0.0.2:9"
 
 
 @dataclass
@@ -336,12 +344,25 @@ class _Handler(BaseHTTPRequestHandler):
         base = f"http://{self.headers.get('Host', '127.0.0.1')}{WASSIST_PATH}"
         following = {**params, "limit": str(limit), "offset": str(offset + limit)}
         preceding = {**params, "limit": str(limit), "offset": str(max(0, offset - limit))}
-        body = {
-            "count": len(matching),
-            "next": f"{base}?{urlencode(following)}" if offset + limit < len(matching) else None,
+        hostile = sandbox.config.hostile
+        count = len(matching)
+        if hostile == "same-page":
+            results = [wassist_item(c, now, documented=documented) for c in matching[:limit]]
+        elif hostile == "oversized-pages":
+            results = [wassist_item(c, now, documented=documented) for c in matching[offset:offset + 3 * limit]]
+        elif hostile == "phantom-total":
+            count = 10_000_000
+            results = results if offset == 0 else []
+        if hostile == "next-elsewhere":
+            base = f"{sandbox.config.elsewhere}{WASSIST_PATH}"
+        body: Any = {
+            "count": count,
+            "next": f"{base}?{urlencode(following)}" if offset + limit < count else None,
             "previous": f"{base}?{urlencode(preceding)}" if offset > 0 else None,
             "results": results,
         }
+        if fault == "wrong-envelope":
+            body = {"items": results, "total": count}
         self._send_json(200, body, fault=fault)
 
     def _briq(self, params: dict[str, str], fault: str | None) -> None:
@@ -387,7 +408,16 @@ class _Handler(BaseHTTPRequestHandler):
                 and (search is None or _contact_matches(c, search))
             ]
             items = [briq_item(c, now) for c in matching[offset:offset + limit]]
-        listing = {"items": items, "total": len(matching), "limit": limit, "offset": offset}
+        total = len(matching)
+        hostile = sandbox.config.hostile
+        if hostile == "same-page":
+            items = [briq_item(c, now) for c in matching[:limit]]
+        elif hostile == "oversized-pages":
+            items = [briq_item(c, now) for c in matching[offset:offset + 3 * limit]]
+        elif hostile == "phantom-total":
+            total = 10_000_000
+            items = items if offset == 0 else []
+        listing = {"items": items, "total": total, "limit": limit, "offset": offset}
         if fault == "wrong-envelope":
             body: Any = {"results": items, "count": len(matching)}
         elif fault == "success-false":
