@@ -116,6 +116,18 @@ def drop_non_objects(records: Sequence[Any], fetched_at: Any, tally: Tally) -> t
     return [record for record, _ in kept], [time for _, time in kept]
 
 
+def record_id(record: Any) -> str | None:
+    """A record's ``id`` as text (integers written out); ``None`` when absent or unusable."""
+    if not isinstance(record, dict):
+        return None
+    value = record.get("id")
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def continuity_key(conversation_id: Any, last_activity: Any) -> tuple[str, str] | None:
     """A row's identity for overlap checks: its id and its last activity, as sent.
 

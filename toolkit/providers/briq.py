@@ -30,6 +30,7 @@ from ._common import (
     provenance,
     provider_column,
     pull_complete,
+    record_id,
     resolve_api_key,
     resolve_base_url,
     warn_unreadable,
@@ -74,7 +75,7 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     records = listing["items"]
     total = listing.get("total")
     total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-    keys = [continuity_key(_id_of(record), field([record], "last_message_at")[0]) for record in records]
+    keys = [continuity_key(record_id(record), field([record], "last_message_at")[0]) for record in records]
     return Page(offset, limit, records, keys, total, None, response.fetched_at)
 
 
@@ -111,7 +112,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     unread = counts(field(records, "unread_count"), tally, "unread_count")
     frame = pd.DataFrame({
         "provider": provider_column(SPEC.name, len(records)),
-        "conversation_id": strings([_id_of(record) for record in records], tally, "id"),
+        "conversation_id": strings([record_id(record) for record in records], tally, "id"),
         "contact_phone": phones(field(records, "recipient_phone"), tally, "recipient_phone"),
         "contact_name": strings(field(records, "contact_profile_name"), tally, "contact_profile_name"),
         "channel_id": strings(field(records, "sender_id"), tally, "sender_id"),
@@ -124,17 +125,6 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "fetched_at": as_fetched_times(times),
     })
     return conform(frame)
-
-
-def _id_of(record: Any) -> Any:
-    if not isinstance(record, dict):
-        return None
-    value = record.get("id")
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _older_than(since: pd.Timestamp) -> Callable[[Page], bool]:

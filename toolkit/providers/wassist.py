@@ -33,6 +33,7 @@ from ._common import (
     provenance,
     provider_column,
     pull_complete,
+    record_id,
     resolve_api_key,
     resolve_base_url,
     to_utc,
@@ -71,7 +72,7 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     total = _whole_number(body.get("count"))
     has_next = False if ("next" in body and body.get("next") is None) else None
     activity = _last_message_values(records)
-    keys = [continuity_key(_id_of(record), moment) for record, moment in zip(records, activity)]
+    keys = [continuity_key(record_id(record), moment) for record, moment in zip(records, activity)]
     return Page(offset, limit, records, keys, total, has_next, response.fetched_at)
 
 
@@ -125,7 +126,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
 
     frame = pd.DataFrame({
         "provider": provider_column(SPEC.name, len(records)),
-        "conversation_id": strings([_id_of(record) for record in records], tally, "id"),
+        "conversation_id": strings([record_id(record) for record in records], tally, "id"),
         "contact_phone": phones(field(records, "contact", "phoneNumber"), tally, "contact.phoneNumber"),
         "contact_name": strings(field(records, "contact", "name"), tally, "contact.name"),
         "channel_id": strings(_agent_values(records), tally, "activeAgent"),
@@ -139,17 +140,6 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "fetched_at": fetched.to_numpy(),
     })
     return conform(frame)
-
-
-def _id_of(record: Any) -> Any:
-    if not isinstance(record, dict):
-        return None
-    value = record.get("id")
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value if value is None else None
 
 
 def _agent_values(records: Sequence[dict]) -> list[Any]:
