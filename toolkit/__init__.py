@@ -17,6 +17,7 @@ from ._errors import (
 )
 from ._http import RateLimit, RetryPolicy
 from ._schema import SCHEMA, conform, empty_frame
+from . import metrics as _metrics
 from .export import read_csv, to_csv
 from .metrics import (
     BUCKETS,
@@ -43,18 +44,7 @@ __all__ = [
     "SCHEMA",
     "conform",
     "empty_frame",
-    "window_remaining",
-    "window_bucket",
-    "unread_summary",
-    "expiry_summary",
-    "at_risk",
-    "expiry_timeline",
-    "unread_wait",
-    "wait_percentiles",
-    "closed_with_unread",
-    "closing_share",
-    "takeover_backlog",
-    "BUCKETS",
+    *_metrics.__all__,
     "to_csv",
     "read_csv",
     "RetryPolicy",

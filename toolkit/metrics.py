@@ -129,12 +129,19 @@ def window_bucket(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, dtype=BUCKET_DTYPE), index=df.index, name="window_bucket")
 
 
-def _groups(df: pd.DataFrame, by: Any) -> tuple[list[str] | None, pd.DataFrame]:
+def _group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
+    """``by`` as a list of columns of ``df`` (``None`` for no grouping)."""
     if by is None:
-        return None, df
+        return None
     columns = [by] if isinstance(by, str) else list(by)
     _require(df, columns)
-    return columns, df
+    return columns
+
+
+def _grouped(work: pd.DataFrame, source: pd.DataFrame, columns: list[str]) -> Any:
+    """``work`` grouped by ``columns`` of ``source`` (same index): groups present only, missing kept."""
+    keyed = work.assign(**{column: source[column] for column in columns})
+    return keyed.groupby(columns, observed=True, dropna=False, sort=True)
 
 
 def _finish_index(result: pd.DataFrame, by: Any) -> pd.DataFrame:
@@ -161,7 +168,7 @@ def unread_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider"
         ``unread_count``; ``<NA>`` where no row of the group knows its count).
     """
     _require(df, ["has_unread", "unread_count"])
-    columns, _ = _groups(df, by)
+    columns = _group_columns(df, by)
     work = pd.DataFrame({
         "conversations": np.ones(len(df), dtype="int64"),
         "unread_conversations": _flag(df, "has_unread").astype("int64"),
@@ -174,9 +181,7 @@ def unread_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider"
             "unread_messages": pd.array([work["unread_messages"].sum(min_count=1)], dtype="Int64"),
         })
     else:
-        for column in columns:
-            work[column] = df[column]
-        grouped = work.groupby(columns, observed=True, dropna=False, sort=True)
+        grouped = _grouped(work, df, columns)
         totals = pd.DataFrame({
             "conversations": grouped["conversations"].sum().astype("int64"),
             "unread_conversations": grouped["unread_conversations"].sum().astype("int64"),
@@ -200,7 +205,7 @@ def expiry_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider"
         One row per group present, one ``int64`` column per bucket in category order
         (rows whose bucket is unknown are not counted).
     """
-    columns, _ = _groups(df, by)
+    columns = _group_columns(df, by)
     buckets = window_bucket(df, as_of)
     if columns is None:
         counts = buckets.value_counts(sort=False).reindex(BUCKETS, fill_value=0)
@@ -306,16 +311,14 @@ def wait_percentiles(df: pd.DataFrame, by: str | Sequence[str] | None = "provide
             raise ValueError(f"percentiles must lie in 0..1, got {value}")
     hours = unread_wait(df, as_of) / _HOUR
     names = [f"p{round(value * 100, 1):g}" for value in percentiles]
-    columns, _ = _groups(df, by)
+    columns = _group_columns(df, by)
     if columns is None:
         known = hours.dropna()
         row = {"count": int(known.size), **{name: (float(known.quantile(q)) if known.size else np.nan)
                                              for name, q in zip(names, percentiles)}}
         return _finish_index(pd.DataFrame([row]), by)
     work = pd.DataFrame({"hours": hours.astype("float64")}, index=df.index)
-    for column in columns:
-        work[column] = df[column]
-    grouped = work.groupby(columns, observed=True, dropna=False)["hours"]
+    grouped = _grouped(work, df, columns)["hours"]
     result = pd.DataFrame({"count": grouped.count().astype("int64")})
     for name, q in zip(names, percentiles):
         result[name] = grouped.quantile(q).astype("float64")
@@ -352,13 +355,11 @@ def closing_share(df: pd.DataFrame, within: Any = "4h", by: str | Sequence[str] 
     open_known = _flag(df, "window_open") & remaining.notna() & (remaining > pd.Timedelta(0))
     work = pd.DataFrame({"open_windows": open_known.astype("int64"),
                          "closing": (open_known & (remaining <= limit)).astype("int64")}, index=df.index)
-    columns, _ = _groups(df, by)
+    columns = _group_columns(df, by)
     if columns is None:
         result = pd.DataFrame([work.sum().astype("int64").to_dict()])
     else:
-        for column in columns:
-            work[column] = df[column]
-        result = work.groupby(columns, observed=True, dropna=False)[["open_windows", "closing"]].sum().astype("int64")
+        result = _grouped(work, df, columns)[["open_windows", "closing"]].sum().astype("int64")
     result["closing_share"] = _share(result["closing"], result["open_windows"])
     return _finish_index(result, by)
 
@@ -380,10 +381,8 @@ def takeover_backlog(df: pd.DataFrame, by: str | Sequence[str] | None = "channel
         "unread_takeovers": _flag(subset, "has_unread").astype("int64"),
         "open_windows": _flag(subset, "window_open").astype("int64"),
     }, index=subset.index)
-    columns, _ = _groups(df, by)
+    columns = _group_columns(df, by)
     if columns is None:
         return _finish_index(pd.DataFrame([work.sum().astype("int64").to_dict()] if len(work) else
                                           [{"takeovers": 0, "unread_takeovers": 0, "open_windows": 0}]), by)
-    for column in columns:
-        work[column] = subset[column]
-    return work.groupby(columns, observed=True, dropna=False).sum().astype("int64")
+    return _grouped(work, subset, columns).sum().astype("int64")

@@ -340,20 +340,12 @@ class _Handler(BaseHTTPRequestHandler):
                 and (before is None or (c.last_message_at is not None and c.last_message_at < before))
             ]
             documented = sandbox.config.wassist_encoding == "documented"
-            results = [wassist_item(c, now, documented=documented) for c in matching[offset:offset + limit]]
+            served, count = _served_page(matching, offset, limit, sandbox.config.hostile)
+            results = [wassist_item(c, now, documented=documented) for c in served]
         base = f"http://{self.headers.get('Host', '127.0.0.1')}{WASSIST_PATH}"
         following = {**params, "limit": str(limit), "offset": str(offset + limit)}
         preceding = {**params, "limit": str(limit), "offset": str(max(0, offset - limit))}
-        hostile = sandbox.config.hostile
-        count = len(matching)
-        if hostile == "same-page":
-            results = [wassist_item(c, now, documented=documented) for c in matching[:limit]]
-        elif hostile == "oversized-pages":
-            results = [wassist_item(c, now, documented=documented) for c in matching[offset:offset + 3 * limit]]
-        elif hostile == "phantom-total":
-            count = 10_000_000
-            results = results if offset == 0 else []
-        if hostile == "next-elsewhere":
+        if sandbox.config.hostile == "next-elsewhere":
             base = f"{sandbox.config.elsewhere}{WASSIST_PATH}"
         body: Any = {
             "count": count,
@@ -407,16 +399,8 @@ class _Handler(BaseHTTPRequestHandler):
                      or (status == "unread" and c.unread_count > 0))
                 and (search is None or _contact_matches(c, search))
             ]
-            items = [briq_item(c, now) for c in matching[offset:offset + limit]]
-        total = len(matching)
-        hostile = sandbox.config.hostile
-        if hostile == "same-page":
-            items = [briq_item(c, now) for c in matching[:limit]]
-        elif hostile == "oversized-pages":
-            items = [briq_item(c, now) for c in matching[offset:offset + 3 * limit]]
-        elif hostile == "phantom-total":
-            total = 10_000_000
-            items = items if offset == 0 else []
+            served, total = _served_page(matching, offset, limit, sandbox.config.hostile)
+            items = [briq_item(c, now) for c in served]
         listing = {"items": items, "total": total, "limit": limit, "offset": offset}
         if fault == "wrong-envelope":
             body: Any = {"results": items, "count": len(matching)}
@@ -553,6 +537,18 @@ class _Handler(BaseHTTPRequestHandler):
                                status, fault)
         with self.sandbox.lock:
             self.sandbox.requests.append(record)
+
+
+def _served_page(matching: list[Conversation], offset: int, limit: int,
+                 hostile: str | None) -> tuple[list[Conversation], int]:
+    """The conversations a page serves and the total it claims, honest or not."""
+    if hostile == "same-page":
+        return matching[:limit], len(matching)
+    if hostile == "oversized-pages":
+        return matching[offset:offset + 3 * limit], len(matching)
+    if hostile == "phantom-total":
+        return (matching[:limit] if offset == 0 else []), 10_000_000
+    return matching[offset:offset + limit], len(matching)
 
 
 class _BadParameter(Exception):
