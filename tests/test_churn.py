@@ -49,5 +49,5 @@ def test_a_still_inbox_needs_no_repair(make_sandbox):
     sandbox = make_sandbox(briq_conversations=800)
     frame = briq(sandbox, page_size=50)
     report = frame.attrs["pull"]["passes"]["conversations"]
-    assert report["gaps_refetched"] == 0
+    assert report["pages_refetched"] == 0
     assert report["overlap"] == 2

@@ -73,7 +73,7 @@ class PullReport:
     page_size_served: int = 0
     overlap: int = 0
     totals_reported: list[int] = field(default_factory=list)
-    gaps_refetched: int = 0
+    pages_refetched: int = 0
     repair_rounds: int = 0
     rows_received: int = 0
     started_at: pd.Timestamp | None = None
@@ -90,7 +90,7 @@ class PullReport:
             "total_min": min(totals) if totals else None,
             "total_max": max(totals) if totals else None,
             "total_last": totals[-1] if totals else None,
-            "gaps_refetched": self.gaps_refetched,
+            "pages_refetched": self.pages_refetched,
             "repair_rounds": self.repair_rounds,
             "rows_received": self.rows_received,
             "started_at": self.started_at,
@@ -268,7 +268,7 @@ class OffsetPuller:
             offsets = [first + k * stride for k in range(self.max_workers)]
             self._planned = len(self._pages) + len(offsets)
             futures = [pool.submit(self._fetch, offset, self.page_size) for offset in offsets]
-            self.report.gaps_refetched += 1
+            self.report.pages_refetched += len(offsets)
             for future in futures:
                 future.result()
         if self._unproven_frontier(served) is not None:

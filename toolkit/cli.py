@@ -127,6 +127,8 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def _summary(df: Any) -> str:
+    import pandas as pd
+
     from . import metrics
     from .report import headline
 
@@ -134,8 +136,7 @@ def _summary(df: Any) -> str:
     per_provider = metrics.unread_summary(df)
     lines = [f"{numbers['conversations']:,} conversations, {numbers['unread_conversations']:,} unread"]
     for provider, row in per_provider.iterrows():
-        messages = "" if row["unread_messages"] is None or str(row["unread_messages"]) == "<NA>" else \
-            f", {row['unread_messages']} unread messages"
+        messages = "" if pd.isna(row["unread_messages"]) else f", {row['unread_messages']} unread messages"
         lines.append(f"  {provider}: {row['conversations']:,} conversations, "
                      f"{row['unread_conversations']:,} unread ({row['unread_share']:.0%}){messages}")
     lines.append(f"{numbers['open_windows']:,} reply windows open; {numbers['closing_within_1h']:,} close within 1 h")

@@ -76,11 +76,6 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     return Page(offset, limit, records, keys, total, has_next, response.fetched_at)
 
 
-def last_message_times(records: Sequence[Any]) -> pd.Series:
-    """``lastMessage`` time of each raw record (NaT where unknown), for sweeps."""
-    return timestamps(_last_message_values(records), Tally(), "lastMessage")
-
-
 def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | None = None) -> pd.DataFrame:
     """Raw Wassist conversations to a frame in the unified schema.
 
@@ -186,7 +181,7 @@ def _whole_number(value: Any) -> int | None:
     return None
 
 
-__all__ = ["SPEC", "STATUSES", "read_page", "parse_conversations", "last_message_times", "load_wassist"]
+__all__ = ["SPEC", "STATUSES", "read_page", "parse_conversations", "load_wassist"]
 
 
 def load_wassist(
