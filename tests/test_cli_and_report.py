@@ -12,7 +12,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import toolkit as tk  # noqa: E402

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.sandbox import Sandbox, SandboxConfig
 
 from .conftest import FAST_RETRY, briq, wassist
 

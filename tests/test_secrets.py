@@ -34,7 +34,8 @@ def test_canary_key_never_appears_anywhere(make_sandbox, tmp_path, caplog, capsy
         sandbox.configure(fault_rate=0.0)
         sandbox.force("503", "503")
         with pytest.raises(tk.ApiError) as exhausted:
-            tk.load_briq(CANARY, sandbox.base_url, progress=True, retry=tk.RetryPolicy(max_attempts=2, backoff_base=0))
+            tk.load_briq(CANARY, sandbox.base_url, progress=True, max_workers=1,
+                         retry=tk.RetryPolicy(max_attempts=2, backoff_base=0))
         texts += [str(exhausted.value), repr(exhausted.value)]
         sandbox.configure(briq_key="another-key")
         with pytest.raises(tk.AuthenticationError) as refused:

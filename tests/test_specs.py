@@ -6,7 +6,6 @@ use OpenAPI 3.0's ``nullable``, so both are validated with the 3.0 semantics.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 

@@ -14,6 +14,7 @@ import email.utils
 import hashlib
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -25,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 
 from ._errors import ApiError, AuthenticationError, ResponseFormatError
 from ._redact import redact, register_secret
@@ -243,11 +245,16 @@ class HttpClient:
         self._rng_lock = threading.Lock()
         self._pacer = shared_pacer(provider, api_key, rate_limit) if rate_limit else None
         self._owns_session = session is None
-        self.session = session if session is not None else _pooled_session(pool_size)
+        self.session = session if session is not None else _pooled_session(pool_size, self.base_url)
         _warn_if_plain_http(provider, self.base_url)
 
     def __repr__(self) -> str:
         return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r}, api_key='***')"
+
+    @property
+    def paced(self) -> bool:
+        """Whether requests are held to a client-side budget (:class:`RateLimit`)."""
+        return self._pacer is not None
 
     def close(self) -> None:
         """Close the session if this client made it."""
@@ -431,12 +438,23 @@ def _append(target: list[str], value: Any) -> None:
         target.append(str(value)[:500])
 
 
-def _pooled_session(pool_size: int) -> requests.Session:
+def _pooled_session(pool_size: int, base_url: str) -> requests.Session:
+    """A session for one load: a connection per worker, environment settings read once.
+
+    requests re-reads proxy variables, ``.netrc`` and CA-bundle variables on every request
+    when ``trust_env`` is on, which costs more CPU than decoding a page. They cannot change
+    during a load, so they are resolved here once and the per-request lookup is switched off.
+    """
     session = requests.Session()
     # Retries are ours (see RetryPolicy); the adapter only pools connections.
     adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(1, pool_size), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    session.proxies.update(get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
     return session
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from ._errors import PaginationError, ResponseFormatError
+from ._schema import TIMESTAMP
 
 
 @dataclass
@@ -125,6 +126,17 @@ class OffsetPuller:
         Called with ``(pages_done, pages_planned)`` after each page, for progress bars.
     max_repair_rounds : int
         Rounds of gap re-fetching before giving up with :class:`PaginationError`.
+    speculate : bool
+        Fetch the first ``max_workers`` pages at once, before the first page has told the
+        total and the page size the server serves. Saves a round trip on every pull; costs
+        up to ``max_workers - 1`` requests on a list of one page, so it is for providers
+        without a request budget.
+    digest : callable, optional
+        Called with batches of arrived pages (each page exactly once, in arrival order,
+        from the thread that called :meth:`pull`) while later pages are still in flight,
+        so their rows are converted while the network is the bottleneck.
+    digest_batch : int
+        Pages per call of ``digest``, except the last call.
     """
 
     def __init__(
@@ -137,6 +149,9 @@ class OffsetPuller:
         is_last: Callable[[Page], bool] | None = None,
         on_page: Callable[[int, int], None] | None = None,
         max_repair_rounds: int = 25,
+        speculate: bool = False,
+        digest: Callable[[list[Page]], None] | None = None,
+        digest_batch: int = 100,
     ) -> None:
         self.fetch = fetch
         self.provider = provider
@@ -145,6 +160,10 @@ class OffsetPuller:
         self.is_last = is_last
         self.on_page = on_page
         self.max_repair_rounds = max_repair_rounds
+        self.speculate = speculate
+        self.digest = digest
+        self.digest_batch = max(1, digest_batch)
+        self._digested = 0
         self.report = PullReport(page_size_asked=page_size)
         self._sequence = 0
         self._lock = threading.Lock()
@@ -165,16 +184,25 @@ class OffsetPuller:
             As raised by ``fetch``.
         """
         self.report.started_at = pd.Timestamp.now(tz="UTC")
-        first = self._fetch(0, self.page_size)
-        served = self._served_page_size(first)
-        overlap = overlap_for(served)
-        self.report.page_size_served = served
-        self.report.overlap = overlap
-        if not self._ends_at(first, served):
-            with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="toolkit-page") as pool:
-                self._fetch_rest(pool, served, served - overlap)
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="toolkit-page") as pool:
+            guessed_stride = max(1, self.page_size - overlap_for(self.page_size))
+            guesses = self.max_workers if self.speculate else 1
+            # Offsets assume the server serves what is asked; the first page says whether it does.
+            wave = [pool.submit(self._fetch, k * guessed_stride, self.page_size) for k in range(guesses)]
+            first = wave[0].result()
+            served = self._served_page_size(first)
+            overlap = overlap_for(served)
+            self.report.page_size_served = served
+            self.report.overlap = overlap
+            for future in wave[1:]:
+                future.result()
+            if not self._ends_at(first, served):
+                stride = max(1, served - overlap)
+                start = guesses * guessed_stride if stride == guessed_stride else stride
+                self._fetch_rest(pool, served, stride, start)
                 self._repair(pool, served, overlap)
         self.report.finished_at = pd.Timestamp.now(tz="UTC")
+        self._digest(final=True)
         return sorted(self._pages, key=lambda page: (page.offset, page.sequence))
 
     # -- planning ------------------------------------------------------------------------
@@ -202,10 +230,11 @@ class OffsetPuller:
         # Churn can legitimately double a plan; anything far beyond is a server that lies.
         return 3 * (max(totals) // stride + 1) + 4 * self.max_workers + 2 * self.max_repair_rounds + 10
 
-    def _fetch_rest(self, pool: ThreadPoolExecutor, served: int, stride: int) -> None:
-        stride = max(1, stride)
-        next_offset = stride
+    def _fetch_rest(self, pool: ThreadPoolExecutor, served: int, stride: int, start: int) -> None:
+        next_offset = start
         end: int | None = None
+        for page in self._pages:
+            end = self._update_end(end, page, served)
         in_flight: dict[Future, int] = {}
         while True:
             limit_offset = self._plan_limit(end)
@@ -219,10 +248,21 @@ class OffsetPuller:
             for future in done:
                 in_flight.pop(future)
                 end = self._update_end(end, future.result(), served)
+            self._digest(final=False)
             if len(self._pages) > self._request_budget():
                 raise PaginationError(
                     f"gave up after {len(self._pages)} pages: the server keeps serving rows beyond "
                     f"the totals it reports", provider=self.provider)
+
+    def _digest(self, final: bool) -> None:
+        """Hand arrived pages to ``digest``: a full batch while pulling, the rest at the end."""
+        if self.digest is None:
+            return
+        with self._lock:
+            waiting = self._pages[self._digested:]
+        if waiting and (final or len(waiting) >= self.digest_batch):
+            self._digested += len(waiting)
+            self.digest(waiting)
 
     def _update_end(self, end: int | None, page: Page, served: int) -> int | None:
         """The offset where the list ends, as known after ``page`` arrived (``None``: unknown)."""
@@ -350,11 +390,15 @@ class OffsetPuller:
         return page
 
 
-def records_of(pages: Iterable[Page]) -> tuple[list[Any], list[pd.Timestamp]]:
-    """All rows of ``pages`` with the arrival time of the response that carried each."""
+def records_of(pages: Iterable[Page]) -> tuple[list[Any], pd.Series]:
+    """All rows of ``pages``, and the arrival time of the response that carried each.
+
+    The times come as one UTC timestamp column, built per page rather than per row.
+    """
+    pages = list(pages)
     records: list[Any] = []
-    times: list[pd.Timestamp] = []
     for page in pages:
         records.extend(page.records)
-        times.extend([page.fetched_at] * page.size)
-    return records, times
+    moments = pd.Series([page.fetched_at for page in pages], dtype=object)
+    stamps = pd.to_datetime(moments, utc=True).astype(TIMESTAMP)
+    return records, stamps.repeat([page.size for page in pages]).reset_index(drop=True)

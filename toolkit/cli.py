@@ -78,7 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fault-rate", type=float, default=0.0, help="share of responses that fail")
     sandbox.add_argument("--churn-rate", type=float, default=0.0, help="live-traffic events per request")
     sandbox.add_argument("--max-page-size", type=int, default=None, help="serve at most this many rows per page")
+    sandbox.add_argument("--rate-limit", type=_request_budget, default=None, metavar="REQUESTS/SECONDS",
+                         help="answer 429 beyond this many requests per key in any window, e.g. 100/60")
     return parser
+
+
+def _request_budget(text: str) -> tuple[int, float]:
+    """``"100/60"`` as ``(100, 60.0)``: requests allowed per window of seconds."""
+    try:
+        requests_text, seconds_text = text.split("/")
+        budget = (int(requests_text), float(seconds_text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected REQUESTS/SECONDS such as 100/60, got {text!r}") from None
+    if budget[0] < 1 or not budget[1] > 0:
+        raise argparse.ArgumentTypeError(f"both parts must be positive, got {text!r}")
+    return budget
 
 
 def _progress_flags(parser: argparse.ArgumentParser) -> None:
@@ -218,7 +232,8 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     config = SandboxConfig(seed=args.seed, wassist_conversations=args.wassist_conversations,
                            briq_conversations=args.briq_conversations, wassist_encoding=args.wassist_encoding,
                            briq_envelope=args.briq_envelope, latency=args.latency, fault_rate=args.fault_rate,
-                           churn_rate=args.churn_rate, max_page_size=args.max_page_size)
+                           churn_rate=args.churn_rate, max_page_size=args.max_page_size,
+                           rate_limit=args.rate_limit)
     sandbox = Sandbox(config, port=args.port).start()
     print(f"sandbox serving Wassist and Briq at {sandbox.base_url} (Ctrl-C to stop)")
     print("point the loaders at it with:")

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 
 from .._errors import AuthenticationError, DataQualityWarning
@@ -16,7 +17,7 @@ from .._http import HttpClient, RateLimit, RetryPolicy
 from .._paging import OffsetPuller, Page, PullReport
 from .._progress import progress_callback
 from .._schema import PROVIDER, TIMESTAMP, conform, empty_frame
-from .._values import Tally
+from .._values import Tally, field
 
 DEFAULT_MAX_WORKERS = 8
 MAX_PAGE_SIZE = 100
@@ -100,20 +101,28 @@ def iso(stamp: pd.Timestamp) -> str:
 
 def provider_column(name: str, length: int) -> pd.Categorical:
     """The ``provider`` column: ``name`` repeated, with both categories."""
-    return pd.Categorical([name] * length, dtype=PROVIDER)
+    code = PROVIDER.categories.get_loc(name)
+    return pd.Categorical.from_codes(np.full(length, code, dtype=np.int8), dtype=PROVIDER)
 
 
-def drop_non_objects(records: Sequence[Any], fetched_at: Any, tally: Tally) -> tuple[list[dict], list[Any]]:
-    """Keep the records that are JSON objects (with their arrival times); count the rest."""
+def drop_non_objects(records: Sequence[Any], fetched_at: Any, tally: Tally) -> tuple[list[dict], pd.Series]:
+    """Keep the records that are JSON objects, with their arrival times; count the rest.
+
+    Returns the kept records and their arrival times as a UTC timestamp column.
+    """
+    records = list(records)
     if isinstance(fetched_at, (pd.Timestamp, datetime, str)) or fetched_at is None:
-        times: Sequence[Any] = [fetched_at] * len(records)
+        times = as_fetched_times([fetched_at]).repeat(len(records)).reset_index(drop=True)
     else:
-        times = list(fetched_at)
+        times = as_fetched_times(fetched_at)
         if len(times) != len(records):
             raise ValueError("fetched_at needs one value per record")
-    kept = [(record, time) for record, time in zip(records, times) if isinstance(record, dict)]
-    tally.add("row (not an object)", len(records) - len(kept))
-    return [record for record, _ in kept], [time for _, time in kept]
+    if set(map(type, records)) <= {dict}:
+        return records, times
+    is_object = np.array([isinstance(record, dict) for record in records], dtype=bool)
+    tally.add("row (not an object)", int((~is_object).sum()))
+    kept = [record for record, keep in zip(records, is_object) if keep]
+    return kept, times[is_object].reset_index(drop=True)
 
 
 def record_id(record: Any) -> str | None:
@@ -141,9 +150,21 @@ def continuity_key(conversation_id: Any, last_activity: Any) -> tuple[str, str] 
     return (str(conversation_id), str(last_activity))
 
 
-def as_fetched_times(times: Sequence[Any]) -> pd.Series:
-    """Arrival times as a UTC timestamp column."""
-    return pd.Series(pd.to_datetime(list(times), utc=True)).astype(TIMESTAMP)
+def continuity_keys(records: Sequence[Any], activity: Sequence[Any]) -> list[tuple[str, str] | None]:
+    """:func:`continuity_key` of every record of a page, given each one's last activity."""
+    ids = field(records, "id")
+    if all(type(value) is str for value in ids) and all(type(value) is str or value is None for value in activity):
+        # The usual page, text ids and text timestamps: the same keys, without a call per row.
+        return [(identifier.strip(), str(moment)) if identifier.strip() else None
+                for identifier, moment in zip(ids, activity)]
+    return [continuity_key(record_id(record), moment) for record, moment in zip(records, activity)]
+
+
+def as_fetched_times(times: Any) -> pd.Series:
+    """Arrival times (a sequence of timestamps, or a datetime array) as a UTC timestamp column."""
+    if isinstance(getattr(times, "dtype", None), pd.DatetimeTZDtype):
+        return pd.Series(times).reset_index(drop=True).dt.tz_convert("UTC").astype(TIMESTAMP)
+    return pd.Series(pd.to_datetime(pd.Series(list(times), dtype=object), utc=True)).astype(TIMESTAMP)
 
 
 def make_client(spec: ProviderSpec, api_key: str, base_url: str, *, timeout: float, session: Any,
@@ -160,23 +181,36 @@ def pull_pages(
     params: Mapping[str, Any],
     *,
     read_page: Callable[[Any, int, int], Page],
+    parse: Callable[[list[Page]], pd.DataFrame],
     page_size: int,
     max_workers: int,
     progress: bool | None,
     label: str,
     is_last: Callable[[Page], bool] | None = None,
-) -> tuple[list[Page], PullReport]:
-    """Every page of one filtered list, checked for continuity."""
+    speculate: bool = False,
+) -> tuple[pd.DataFrame, PullReport]:
+    """Every row of one filtered list, checked for continuity, parsed while pages arrive.
+
+    Returns every row of every page fetched (a re-fetched page's rows too;
+    :func:`keep_latest` keeps the latest of each conversation) and what the pull observed.
+    ``speculate`` asks for the first pages at once (see :class:`OffsetPuller`); it is
+    ignored when the client keeps a request budget, which guesses would waste.
+    """
 
     def fetch(offset: int, limit: int) -> Page:
         query = {**params, "limit": limit, "offset": offset}
         return read_page(client.get_json(spec.path, query), offset, limit)
 
+    parsed: list[pd.DataFrame] = []
     with progress_callback(progress, f"{spec.name}: {label}") as on_page:
         puller = OffsetPuller(fetch, provider=spec.name, page_size=page_size, max_workers=max_workers,
-                              is_last=is_last, on_page=on_page)
-        pages = puller.pull()
-    return pages, puller.report
+                              is_last=is_last, on_page=on_page, speculate=speculate and not client.paced,
+                              digest=lambda pages: parsed.append(parse(pages)))
+        puller.pull()
+    parsed = [frame for frame in parsed if len(frame)]
+    if not parsed:
+        return empty_frame(), puller.report
+    return (pd.concat(parsed, ignore_index=True) if len(parsed) > 1 else parsed[0]), puller.report
 
 
 def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -260,9 +294,11 @@ def pull_complete(
         Every row fetched (duplicates included, ``keep_latest`` merges them) and what
         each pass observed.
     """
-    pages, report = pull_pages(client, spec, params, read_page=read_page, page_size=page_size,
-                               max_workers=max_workers, progress=progress, label=label)
-    frames = [parse(pages)]
+    # The whole list is read to its end, so pages guessed ahead are rarely wasted; a sweep
+    # usually needs one page and guesses nothing.
+    first, report = pull_pages(client, spec, params, read_page=read_page, parse=parse, page_size=page_size,
+                               max_workers=max_workers, progress=progress, label=label, speculate=True)
+    frames = [first]
     reports = {label: report}
     seen = _versions(frames[0])
     since = report.started_at - SWEEP_CLOCK_MARGIN
@@ -270,11 +306,10 @@ def pull_complete(
         narrowed = sweep_params(since)
         if narrowed is None:
             break
-        pages, sweep_report = pull_pages(
-            client, spec, narrowed, read_page=read_page, page_size=page_size, max_workers=max_workers,
-            progress=progress, label=f"{label} (sweep)",
+        swept, sweep_report = pull_pages(
+            client, spec, narrowed, read_page=read_page, parse=parse, page_size=page_size,
+            max_workers=max_workers, progress=progress, label=f"{label} (sweep)",
             is_last=sweep_is_last(since) if sweep_is_last else None)
-        swept = parse(pages)
         frames.append(swept)
         reports[f"{label} sweep {round_number}"] = sweep_report
         versions = _versions(swept)
@@ -287,4 +322,6 @@ def pull_complete(
 
 
 def _versions(frame: pd.DataFrame) -> set[tuple[Any, Any]]:
-    return set(zip(frame["conversation_id"].tolist(), frame["last_message_at"].tolist()))
+    """Each row's (id, last activity); the activity as integer microseconds (fast to hash)."""
+    activity = frame["last_message_at"].dt.tz_convert(None).to_numpy().view("i8")
+    return set(zip(frame["conversation_id"].tolist(), activity.tolist()))

@@ -19,8 +19,7 @@ from .._schema import BOOLEAN, conform, empty_frame
 from .._values import Tally, booleans, counts, field, phones, strings, timestamps
 from ._common import (
     ProviderSpec,
-    as_fetched_times,
-    continuity_key,
+    continuity_keys,
     check_choice,
     check_max_workers,
     check_page_size,
@@ -30,7 +29,6 @@ from ._common import (
     provenance,
     provider_column,
     pull_complete,
-    record_id,
     resolve_api_key,
     resolve_base_url,
     warn_unreadable,
@@ -75,7 +73,7 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     records = listing["items"]
     total = listing.get("total")
     total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-    keys = [continuity_key(record_id(record), field([record], "last_message_at")[0]) for record in records]
+    keys = continuity_keys(records, field(records, "last_message_at"))
     return Page(offset, limit, records, keys, total, None, response.fetched_at)
 
 
@@ -112,7 +110,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     unread = counts(field(records, "unread_count"), tally, "unread_count")
     frame = pd.DataFrame({
         "provider": provider_column(SPEC.name, len(records)),
-        "conversation_id": strings([record_id(record) for record in records], tally, "id"),
+        "conversation_id": strings(field(records, "id"), tally, "id"),
         "contact_phone": phones(field(records, "recipient_phone"), tally, "recipient_phone"),
         "contact_name": strings(field(records, "contact_profile_name"), tally, "contact_profile_name"),
         "channel_id": strings(field(records, "sender_id"), tally, "sender_id"),
@@ -122,7 +120,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "last_message_at": timestamps(field(records, "last_message_at"), tally, "last_message_at"),
         "window_open": booleans(field(records, "window", "open"), tally, "window.open"),
         "window_expires_at": timestamps(field(records, "window", "expires_at"), tally, "window.expires_at"),
-        "fetched_at": as_fetched_times(times),
+        "fetched_at": times.array,
     })
     return conform(frame)
 

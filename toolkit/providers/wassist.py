@@ -21,8 +21,7 @@ from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
 from .._values import Tally, booleans, field, phones, seconds, strings, timestamps
 from ._common import (
     ProviderSpec,
-    as_fetched_times,
-    continuity_key,
+    continuity_keys,
     check_choice,
     check_max_workers,
     check_page_size,
@@ -33,7 +32,6 @@ from ._common import (
     provenance,
     provider_column,
     pull_complete,
-    record_id,
     resolve_api_key,
     resolve_base_url,
     to_utc,
@@ -53,6 +51,7 @@ STATUSES = ("active", "closed")
 # Windows longer than this cannot be real (WhatsApp's is 24 hours); they also keep the
 # expiry arithmetic far from timestamp overflow.
 _MAX_WINDOW_SECONDS = 366 * 24 * 3600
+_OBJECT_STARTS = frozenset("{ \t\n\r\f\v")
 
 
 def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
@@ -72,7 +71,7 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     total = _whole_number(body.get("count"))
     has_next = False if ("next" in body and body.get("next") is None) else None
     activity = _last_message_values(records)
-    keys = [continuity_key(record_id(record), moment) for record, moment in zip(records, activity)]
+    keys = continuity_keys(records, activity)
     return Page(offset, limit, records, keys, total, has_next, response.fetched_at)
 
 
@@ -107,9 +106,10 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     records, times = drop_non_objects(records, fetched_at, tally)
     if not records:
         return empty_frame()
-    fetched = as_fetched_times(times)
-    remaining = seconds(field(records, "chatWindowRemainingTime"), tally, "chatWindowRemainingTime")
-    absent = np.array([record.get("chatWindowRemainingTime") is None for record in records])
+    fetched = times
+    remaining_values = field(records, "chatWindowRemainingTime")
+    remaining = seconds(remaining_values, tally, "chatWindowRemainingTime")
+    absent = np.fromiter((value is None for value in remaining_values), dtype=bool, count=len(records))
     too_long = remaining > _MAX_WINDOW_SECONDS
     tally.add("chatWindowRemainingTime", int(too_long.sum()))
     known = ~np.isnan(remaining)
@@ -121,7 +121,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
 
     frame = pd.DataFrame({
         "provider": provider_column(SPEC.name, len(records)),
-        "conversation_id": strings([record_id(record) for record in records], tally, "id"),
+        "conversation_id": strings(field(records, "id"), tally, "id"),
         "contact_phone": phones(field(records, "contact", "phoneNumber"), tally, "contact.phoneNumber"),
         "contact_name": strings(field(records, "contact", "name"), tally, "contact.name"),
         "channel_id": strings(_agent_values(records), tally, "activeAgent"),
@@ -131,36 +131,31 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "unread_count": pd.array([pd.NA] * len(records), dtype=INT),
         "last_message_at": timestamps(_last_message_values(records), tally, "lastMessage"),
         "window_open": window_open.array,
-        "window_expires_at": expires.to_numpy(),
-        "fetched_at": fetched.to_numpy(),
+        "window_expires_at": expires.array,
+        "fetched_at": fetched.array,
     })
     return conform(frame)
 
 
 def _agent_values(records: Sequence[dict]) -> list[Any]:
     """``activeAgent`` as its id: an object's ``id``, or the string itself."""
-    values: list[Any] = []
-    for record in records:
-        agent = record.get("activeAgent")
-        if isinstance(agent, str) and agent.lstrip().startswith("{"):
-            agent = _json_object(agent) or agent
-        if isinstance(agent, dict):
-            agent = agent.get("id")
-        values.append(agent)
-    return values
+    return _inner(field(records, "activeAgent"), "id")
 
 
 def _last_message_values(records: Sequence[Any]) -> list[Any]:
     """``lastMessage.createdAt``, or ``lastMessage`` itself when it is a timestamp."""
-    values: list[Any] = []
-    for record in records:
-        message = record.get("lastMessage") if isinstance(record, dict) else None
-        if isinstance(message, str) and message.lstrip().startswith("{"):
-            message = _json_object(message) or message
-        if isinstance(message, dict):
-            message = message.get("createdAt", message.get("created_at"))
-        values.append(message)
-    return values
+    return _inner(field(records, "lastMessage"), "createdAt", "created_at")
+
+
+def _inner(values: list[Any], key: str, alternative: str | None = None) -> list[Any]:
+    """``value[key]`` for an object (also one sent as JSON text); other values unchanged."""
+    # JSON text of an object is rare: find it in one pass over the strings only.
+    for index, value in enumerate(values):
+        if type(value) is str and value[:1] in _OBJECT_STARTS and value.lstrip().startswith("{"):
+            values[index] = _json_object(value) or value
+    if alternative is None:
+        return [value.get(key) if type(value) is dict else value for value in values]
+    return [value.get(key, value.get(alternative)) if type(value) is dict else value for value in values]
 
 
 def _json_object(text: str) -> dict | None:

@@ -22,11 +22,11 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ._data import Conversation, make_channels, make_conversations, new_conversation, utc_now
-from ._render import briq_item, wassist_item
+from ._render import briq_item, warm, wassist_item
 
 WASSIST_PATH = "/api/v1/conversations/"
 BRIQ_PATH = "/v1/whatsapp/conversations"
@@ -154,6 +154,9 @@ class Sandbox:
                 "briq": make_conversations("briq", self.config.briq_conversations, self.config.seed, now,
                                            channels=self.config.channels),
             }
+            for items in self.conversations.values():
+                for conversation in items:
+                    warm(conversation)
             self._channels = {
                 provider: sorted({(c.channel_id, c.channel_name) for c in items}) or
                 make_channels(random.Random(provider), 2, "X")
@@ -164,6 +167,7 @@ class Sandbox:
             #: ``"message"``, ``"close"``, ``"new"``.
             self.events: list[tuple[str, str, str, datetime]] = []
             self._order_cache: dict[str, tuple[int, list[Conversation]]] = {}
+            self._match_cache: dict[tuple, tuple[int, list[Conversation]]] = {}
 
     def start(self) -> "Sandbox":
         """Serve in a background thread; :attr:`base_url` is then known."""
@@ -236,6 +240,26 @@ class Sandbox:
         self._order_cache[provider] = (self.version, items)
         return items
 
+    def matching(self, provider: str, params: dict[str, str], depends_on_clock: bool,
+                 keep: Callable[[Conversation], bool]) -> list[Conversation]:
+        """The ordered conversations ``keep`` accepts, for one list request.
+
+        A filter that does not depend on the clock gives the same list until the data
+        changes, so it is kept per data version: paging through a large inbox then costs a
+        slice per request, not a scan.
+        """
+        filters = tuple(sorted((name, value) for name, value in params.items() if name not in ("limit", "offset")))
+        if not filters or (filters == (("status", "all"),) and provider == "briq"):
+            return self.ordered(provider)
+        if depends_on_clock:
+            return [c for c in self.ordered(provider) if keep(c)]
+        cache_key = (provider, filters)
+        cached = self._match_cache.get(cache_key)
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, [c for c in self.ordered(provider) if keep(c)])
+            self._match_cache[cache_key] = cached
+        return cached[1]
+
     def churn(self, events: int) -> None:
         """Apply ``events`` live-traffic events: new messages, closings, new threads."""
         rng = self._churn_rng
@@ -267,6 +291,9 @@ class Sandbox:
 class _Handler(BaseHTTPRequestHandler):
     sandbox: Sandbox
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle's algorithm the body would wait for
+    # the client's delayed ACK (40 ms on Linux) on every kept-alive connection.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # quiet: tests and notebooks read the request log instead
@@ -330,15 +357,13 @@ class _Handler(BaseHTTPRequestHandler):
         with sandbox.lock:
             self._maybe_churn()
             now = utc_now()
-            matching = [
-                c for c in sandbox.ordered("wassist")
-                if (params.get("agent") is None or c.channel_id == params["agent"])
+            matching = sandbox.matching("wassist", params, status is not None, lambda c: (
+                (params.get("agent") is None or c.channel_id == params["agent"])
                 and (params.get("contact") is None or _contact_matches(c, params["contact"]))
                 and (has_unread is None or (c.unread_count > 0) == has_unread)
                 and (status is None or c.window_open(now) == (status == "active"))
                 and (after is None or (c.last_message_at is not None and c.last_message_at > after))
-                and (before is None or (c.last_message_at is not None and c.last_message_at < before))
-            ]
+                and (before is None or (c.last_message_at is not None and c.last_message_at < before))))
             documented = sandbox.config.wassist_encoding == "documented"
             served, count = _served_page(matching, offset, limit, sandbox.config.hostile)
             results = [wassist_item(c, now, documented=documented) for c in served]
@@ -391,14 +416,12 @@ class _Handler(BaseHTTPRequestHandler):
         with sandbox.lock:
             self._maybe_churn()
             now = utc_now()
-            matching = [
-                c for c in sandbox.ordered("briq")
-                if (params.get("sender_id") is None or c.channel_id == params["sender_id"])
+            matching = sandbox.matching("briq", params, status == "open", lambda c: (
+                (params.get("sender_id") is None or c.channel_id == params["sender_id"])
                 and (wanted_phone is None or c.phone.lstrip("+") == wanted_phone)
                 and (status == "all" or (status == "open" and c.window_open(now))
                      or (status == "unread" and c.unread_count > 0))
-                and (search is None or _contact_matches(c, search))
-            ]
+                and (search is None or _contact_matches(c, search))))
             served, total = _served_page(matching, offset, limit, sandbox.config.hostile)
             items = [briq_item(c, now) for c in served]
         listing = {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -1,0 +1,431 @@
+"""Measure the toolkit against the floor and against what users would write instead.
+
+Run from the project root, after installing the project (see README, "Benchmarks")::
+
+    .venv/bin/python benchmarks/run.py            # full run, writes benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/run.py --quick    # smaller sizes, a smoke run of every section
+
+Every comparison is a ratio of two numbers measured in the same run on the same machine,
+so a busy machine slows both sides. The sandbox runs in its own process (as a real server
+would), so its work does not compete with the client's for one interpreter lock.
+
+Sections: load (latency floor, naive loop), rate limit (budget use, 429s), normalise
+(1M records, each encoding, against ``json.loads`` and ``json_normalize``), memory (bytes
+per row, peak of a 100k pull), metrics (every contract metric on 1M rows against reading
+them from CSV).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import toolkit as tk  # noqa: E402
+from toolkit import RateLimit  # noqa: E402
+from toolkit.providers import briq, wassist  # noqa: E402
+from toolkit.providers._common import DEFAULT_MAX_WORKERS  # noqa: E402
+from toolkit.sandbox import SandboxConfig  # noqa: E402
+from toolkit.sandbox._data import make_conversations  # noqa: E402
+from toolkit.sandbox._render import briq_item, wassist_item  # noqa: E402
+
+from naive import naive_normalise, naive_pull  # noqa: E402
+
+KEYS = {"wassist": SandboxConfig.wassist_key, "briq": SandboxConfig.briq_key}
+PAGE_SIZE = 100
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A pipe table (``DataFrame.to_markdown`` would need one more package)."""
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    body = ["| " + " | ".join(f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+                              for value in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+# -- running things --------------------------------------------------------------------------
+
+
+@contextmanager
+def sandbox_process(*, briq: int = 1, wassist: int = 1, latency: float = 0.0,
+                    rate_limit: tuple[int, float] | None = None, encoding: str = "live") -> Iterator[str]:
+    """``wa-toolkit sandbox`` in a child process; yields its base URL."""
+    command = [sys.executable, "-m", "toolkit", "sandbox", "--port", "0", "--briq-conversations", str(briq),
+               "--wassist-conversations", str(wassist), "--latency", str(latency), "--wassist-encoding", encoding]
+    if rate_limit:
+        command += ["--rate-limit", f"{rate_limit[0]}/{rate_limit[1]}"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        line = child.stdout.readline() if child.stdout else ""
+        found = re.search(r"http://[\d.]+:\d+", line)
+        if not found:
+            raise RuntimeError(f"the sandbox did not start: {line!r}")
+        yield found.group(0)
+    finally:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds ``action`` took (garbage collected before, so earlier runs do not bill it)."""
+    gc.collect()
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def best_of(runs: int, action: Callable[[], Any]) -> tuple[float, Any]:
+    """The fastest of ``runs`` timings: the least disturbed by other work on the machine."""
+    best, result = math.inf, None
+    for _ in range(runs):
+        seconds, result = timed(action)
+        best = min(best, seconds)
+    return best, result
+
+
+@dataclass
+class Target:
+    """One target of the issue, with what was measured."""
+
+    name: str
+    goal: str
+    measured: str
+    met: bool
+
+
+@dataclass
+class Results:
+    sections: list[tuple[str, str]] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+
+    def add(self, title: str, table: pd.DataFrame | str, note: str = "") -> None:
+        text = table if isinstance(table, str) else markdown(table)
+        block = text + (f"\n\n{note}" if note else "")
+        self.sections.append((title, block))
+        print(f"\n## {title}\n\n{block}\n", flush=True)
+
+    def target(self, name: str, goal: str, measured: str, met: bool) -> None:
+        self.targets.append(Target(name, goal, measured, met))
+        print(f"target: {name}: {measured} ({'met' if met else 'NOT met'}; goal {goal})", flush=True)
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def load_section(results: Results, sizes: list[int], latencies: list[float]) -> None:
+    """Whole pulls of Briq through a latency-injecting sandbox: naive loop, one worker, defaults."""
+    rows = []
+    for size in sizes:
+        for latency in latencies:
+            with sandbox_process(briq=size, latency=latency) as base_url:
+                key = KEYS["briq"]
+                naive_seconds, (naive_frame, naive_requests) = timed(lambda: naive_pull("briq", base_url, key))
+                one_seconds, one = timed(lambda: tk.load_briq(key, base_url, max_workers=1, progress=False))
+                default_seconds, default = timed(lambda: tk.load_briq(key, base_url, progress=False))
+            for frame in (naive_frame, one, default):
+                if frame["conversation_id"].nunique() != size:
+                    raise RuntimeError(f"a pull of {size} returned {frame['conversation_id'].nunique()} rows")
+            needed = math.ceil(size / PAGE_SIZE)
+            floor = math.ceil(needed / DEFAULT_MAX_WORKERS) * latency
+            rows.append({
+                "conversations": size, "latency ms": int(latency * 1000), "requests needed": needed,
+                "floor s": round(floor, 2),
+                "naive s": round(naive_seconds, 2),
+                "workers=1 s": round(one_seconds, 2),
+                "default s": round(default_seconds, 2),
+                "default requests": default.attrs["pull"]["requests"],
+                "default / floor": round(default_seconds / floor, 2),
+                "workers=1 / floor": round(one_seconds / floor, 2),
+                "naive / floor": round(naive_seconds / floor, 2),
+                "naive / default": round(naive_seconds / default_seconds, 1),
+                "naive / workers=1": round(naive_seconds / one_seconds, 2),
+            })
+    table = pd.DataFrame(rows)
+    results.add("Load: whole pulls against the latency floor", table, textwrap.dedent(f"""\
+        Briq sandbox in its own process, every response delayed by the latency. The floor is
+        `ceil(requests needed / {DEFAULT_MAX_WORKERS} workers) * latency` with `requests needed =
+        ceil(conversations / {PAGE_SIZE})`: no loader can send fewer requests, and none of them can
+        come back sooner. "naive" is `benchmarks/naive.py`: one `requests.Session`, one page at a
+        time, then `pd.json_normalize` and dtype fixes, which is what a generic loader or an analyst's
+        loop does. Every pull is checked to return every conversation once."""))
+    worst_floor = table["default / floor"].max()
+    results.target("load within 1.25x of the floor", "<= 1.25x", f"{worst_floor:.2f}x (worst cell)",
+                   worst_floor <= 1.25)
+    biggest = table[table["conversations"] == table["conversations"].max()]
+    slowest_gain = biggest["naive / default"].min()
+    results.target(f"load {biggest['conversations'].iloc[0]:,} at least 10x faster than the naive loop",
+                   ">= 10x", f"{slowest_gain:.1f}x (worst latency)", slowest_gain >= 10)
+
+
+class _RecordingSession(requests.Session):
+    """A session that notes when each request left, for the rate-limit section."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_at: list[float] = []
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.sent_at.append(time.monotonic())
+        return super().request(*args, **kwargs)
+
+
+def rate_limit_section(results: Results, conversations: int, budget: tuple[int, float]) -> None:
+    """A Wassist pull through a sandbox that answers 429 past a request budget."""
+    allowed, window = budget
+    session = _RecordingSession()
+    with sandbox_process(wassist=conversations, rate_limit=budget, latency=0.02) as base_url:
+        seconds, frame = timed(lambda: tk.load_wassist(KEYS["wassist"], base_url, progress=False, session=session,
+                                                       rate_limit=RateLimit(allowed, window)))
+    pull = frame.attrs["pull"]
+    too_many = pull["statuses"].get("429", 0)
+    sent = sorted(session.sent_at)
+    budget_rate = allowed / window
+    # The first window may be spent at once; the sustained rate is what follows it.
+    after_first = [moment for moment in sent if moment >= sent[0] + window]
+    sustained = (len(after_first) - 1) / (after_first[-1] - after_first[0]) if len(after_first) > 1 else float("nan")
+    busiest = max(sum(1 for other in sent if moment <= other < moment + window) for moment in sent)
+    table = pd.DataFrame([{
+        "budget": f"{allowed} per {window:g} s", "requests": len(sent), "429s": too_many,
+        "pull s": round(seconds, 2), "sustained req/s": round(sustained, 2), "budget req/s": round(budget_rate, 2),
+        "share of budget": f"{sustained / budget_rate:.1%}", "busiest window": busiest,
+    }])
+    results.add("Rate limit: a request budget used without a 429", table, textwrap.dedent(f"""\
+        Wassist documents 100 requests per minute per key; here the sandbox enforces {allowed} per
+        {window:g} s (the same shape, faster, to keep the run short) and the loader is given the same
+        budget. {conversations:,} conversations, both passes (all, then unread). The sustained rate is
+        measured after the first window, which a fresh key may spend at once; "busiest window" is the
+        most requests that left within any {window:g} s."""))
+    share = sustained / budget_rate
+    results.target("share of the request budget used", ">= 95%", f"{share:.1%}", share >= 0.95)
+    results.target("429s drawn under the budget", "0", str(too_many), too_many == 0)
+
+
+def raw_records(provider: str, encoding: str, count: int) -> bytes:
+    """``count`` distinct sandbox records of one provider and encoding as one JSON array."""
+    now = datetime.now(timezone.utc)
+    base = make_conversations(provider, min(count, 100_000), 11, now)
+    render = (lambda c: briq_item(c, now)) if provider == "briq" else (
+        lambda c: wassist_item(c, now, documented=encoding == "documented"))
+    items = [render(conversation) for conversation in base]
+    records = []
+    for copy in range(math.ceil(count / len(items))):
+        records.extend({**item, "id": f"{item['id']}-{copy}"} for item in items)
+    return json.dumps(records[:count]).encode()
+
+
+def normalise_section(results: Results, count: int) -> pd.DataFrame:
+    """1M raw records to the unified frame: the toolkit, ``json_normalize``, and the parse itself."""
+    rows = []
+    kept: pd.DataFrame | None = None
+    for provider, encoding in (("wassist", "live"), ("wassist", "documented"), ("briq", "as documented")):
+        payload = raw_records(provider, encoding, count)
+        parser = wassist.parse_conversations if provider == "wassist" else briq.parse_conversations
+        fetched_at = pd.Timestamp.now(tz="UTC")
+        loads_seconds, records = best_of(2, lambda: json.loads(payload))
+        ours_seconds, frame = best_of(2, lambda: parser(records, fetched_at))
+        naive_seconds, naive_frame = timed(lambda: naive_normalise(provider, records, fetched_at))
+        if len(frame) != count or len(naive_frame) != count:
+            raise RuntimeError("a normaliser lost rows")
+        rows.append({
+            "records": f"{provider} ({encoding})", "rows": count, "MB": round(len(payload) / 1e6),
+            "json.loads s": round(loads_seconds, 2), "toolkit s": round(ours_seconds, 2),
+            "json_normalize + dtypes s": round(naive_seconds, 2),
+            "toolkit / json.loads": round(ours_seconds / loads_seconds, 2),
+            "json_normalize / toolkit": round(naive_seconds / ours_seconds, 2),
+        })
+        kept = frame if provider == "briq" else kept
+        records = payload = naive_frame = None  # free the memory before the next encoding
+        gc.collect()
+    table = pd.DataFrame(rows)
+    results.add("Normalise: raw records to the unified frame", table, textwrap.dedent("""\
+        Both sides start from the decoded records (the list `json.loads` returns, which is what a
+        loader holds after each response) and end with the unified columns in their dtypes. The
+        `json.loads` column is the time to decode the same payload: the floor the issue sets. Best of
+        two runs for `json.loads` and the toolkit; one run of the baseline."""))
+    worst = table["toolkit / json.loads"].max()
+    results.target("normalise within 1.5x of json.loads", "<= 1.5x", f"{worst:.2f}x (worst encoding)", worst <= 1.5)
+    gain = table["json_normalize / toolkit"].min()
+    results.target("normalise at least 3x faster than json_normalize + dtypes", ">= 3x",
+                   f"{gain:.2f}x (worst encoding)", gain >= 3)
+    return kept
+
+
+def memory_section(results: Results, frame: pd.DataFrame, pull_size: int) -> None:
+    """Bytes per row of the unified frame, and the peak memory of a whole pull."""
+    per_column = frame.memory_usage(deep=True, index=False) / len(frame)
+    per_row = float(per_column.sum())
+    peak = _peak_of_pull(pull_size)
+    table = pd.DataFrame([{"column": name, "bytes per row": round(value, 1)} for name, value in per_column.items()]
+                         + [{"column": "all", "bytes per row": round(per_row, 1)}])
+    pull_table = pd.DataFrame([{"pull": f"Briq, {pull_size:,} conversations", **peak}])
+    results.add("Memory: the unified frame and a whole pull",
+                markdown(table) + "\n\n" + markdown(pull_table),
+                textwrap.dedent(f"""\
+        Bytes per row from `memory_usage(deep=True)` of the {len(frame):,}-row Briq frame of the
+        normalise section (Wassist rows have the same columns and dtypes). Peak memory of a pull is
+        the maximum resident set of a fresh process that imports the toolkit and pulls
+        {pull_size:,} conversations from the sandbox (which runs in another process), next to the
+        same process that only imports."""))
+    results.target("unified frame bytes per row at 1M rows", "<= 250", f"{per_row:.0f}", per_row <= 250)
+
+
+_PEAK_SCRIPT = """
+import resource, sys, toolkit as tk
+if sys.argv[1] != "-":
+    df = tk.load_briq(sys.argv[2], sys.argv[1], progress=False)
+    assert len(df) == int(sys.argv[3]), len(df)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _peak_of_pull(size: int) -> dict[str, Any]:
+    with sandbox_process(briq=size) as base_url:
+        def peak_kib(*args: str) -> int:
+            out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, *args], capture_output=True, text=True,
+                                 check=True, cwd=ROOT)
+            return int(out.stdout.strip().splitlines()[-1])
+        idle = peak_kib("-", "-", "0")
+        pulling = peak_kib(base_url, KEYS["briq"], str(size))
+    return {"peak MiB (import only)": round(idle / 1024), "peak MiB (pull)": round(pulling / 1024),
+            "pull adds MiB": round((pulling - idle) / 1024),
+            "pull adds bytes per row": round((pulling - idle) * 1024 / size)}
+
+
+def metrics_section(results: Results, frame: pd.DataFrame) -> None:
+    """Every contract metric on 1M rows, against reading those rows from the CSV."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "conversations.csv"
+        tk.to_csv(frame, path)
+        read_seconds, _ = best_of(2, lambda: tk.read_csv(path))
+        plain_seconds, _ = best_of(2, lambda: pd.read_csv(path))
+    as_of = frame["fetched_at"].max()
+    metrics = {
+        "window_remaining": lambda: tk.window_remaining(frame, as_of),
+        "window_bucket": lambda: tk.window_bucket(frame, as_of),
+        "unread_summary": lambda: tk.unread_summary(frame, by="channel_id"),
+        "expiry_summary": lambda: tk.expiry_summary(frame, by="channel_id", as_of=as_of),
+        "at_risk": lambda: tk.at_risk(frame, within="2h", as_of=as_of),
+        "expiry_timeline": lambda: tk.expiry_timeline(frame, as_of=as_of),
+    }
+    rows = []
+    for name, metric in metrics.items():
+        seconds, _ = best_of(2, metric)
+        rows.append({"metric": name, "seconds": round(seconds, 3)})
+    total = sum(row["seconds"] for row in rows)
+    rows.append({"metric": "all together", "seconds": round(total, 3)})
+    rows.append({"metric": "tk.read_csv of the same rows", "seconds": round(read_seconds, 3)})
+    rows.append({"metric": "pd.read_csv of the same rows (untyped)", "seconds": round(plain_seconds, 3)})
+    results.add(f"Metrics: every contract metric on {len(frame):,} rows", pd.DataFrame(rows), textwrap.dedent("""\
+        Grouped by channel (the finest grouping a user asks for), as of the snapshot's time. Best of
+        two runs each."""))
+    results.target("all metrics on 1M rows faster than loading them from CSV", "< 1x of tk.read_csv",
+                   f"{total / read_seconds:.2f}x of tk.read_csv ({total:.2f} s vs {read_seconds:.2f} s)",
+                   total < read_seconds)
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        total_kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {total_kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    import numpy
+    import pyarrow
+    return (f"{platform.system()} {platform.release()}, {model}, {os.cpu_count()} logical CPUs{memory}; "
+            f"Python {platform.python_version()}, pandas {pd.__version__}, numpy {numpy.__version__}, "
+            f"pyarrow {pyarrow.__version__}, requests {requests.__version__}")
+
+
+def write_report(results: Results, path: Path, command: str, seconds: float) -> None:
+    targets = pd.DataFrame([{"target": t.name, "goal": t.goal, "measured": t.measured,
+                             "met": "yes" if t.met else "**no**"} for t in results.targets])
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` "
+        f"({seconds / 60:.1f} minutes in all).",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Every ratio compares two numbers measured in the same run. Regenerate this file with the "
+        "command above.",
+        "",
+        "## Targets",
+        "",
+        markdown(targets),
+    ]
+    for title, block in results.sections:
+        parts += ["", f"## {title}", "", block]
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks every section runs (a minute)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the results (default: benchmarks/RESULTS.md; --quick prints only)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    results = Results()
+    if args.quick:
+        load_section(results, [2_000], [0.02])
+        rate_limit_section(results, 3_000, (20, 1.0))
+        frame = normalise_section(results, 50_000)
+        memory_section(results, frame, 5_000)
+        metrics_section(results, frame)
+    else:
+        load_section(results, [10_000, 100_000], [0.02, 0.1])
+        rate_limit_section(results, 20_000, (100, 4.0))
+        frame = normalise_section(results, 1_000_000)
+        memory_section(results, frame, 100_000)
+        metrics_section(results, frame)
+    seconds = time.perf_counter() - started
+    out = args.out or (None if args.quick else ROOT / "benchmarks" / "RESULTS.md")
+    if out is not None:
+        command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+        write_report(results, out, command, seconds)
+        print(f"\nwrote {out}")
+    print(f"benchmarks took {seconds / 60:.1f} minutes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
