@@ -205,23 +205,30 @@ def rate_limit_section(results: Results, conversations: int, budget: tuple[int, 
     pull = frame.attrs["pull"]
     too_many = pull["statuses"].get("429", 0)
     sent = sorted(session.sent_at)
-    budget_rate = allowed / window
-    # The first window may be spent at once; the sustained rate is what follows it.
-    after_first = [moment for moment in sent if moment >= sent[0] + window]
-    sustained = (len(after_first) - 1) / (after_first[-1] - after_first[0]) if len(after_first) > 1 else float("nan")
+    # A budget of N per window frees N slots one window after they were taken, so request
+    # k*N can leave k windows after the first at the earliest. How close the loader comes
+    # is the share of the budget it uses (the last, partial window is left out: its
+    # length is set by latency and workers, not by the budget).
+    windows = (len(sent) - 1) // allowed
+    if windows < 1:
+        raise RuntimeError("the rate-limit pull needs more requests than one window allows")
+    took = sent[windows * allowed] - sent[0]
+    share = windows * window / took
     busiest = max(sum(1 for other in sent if moment <= other < moment + window) for moment in sent)
     table = pd.DataFrame([{
         "budget": f"{allowed} per {window:g} s", "requests": len(sent), "429s": too_many,
-        "pull s": round(seconds, 2), "sustained req/s": round(sustained, 2), "budget req/s": round(budget_rate, 2),
-        "share of budget": f"{sustained / budget_rate:.1%}", "busiest window": busiest,
+        "pull s": round(seconds, 2), f"request 1 to {windows * allowed + 1} s": round(took, 2),
+        "shortest the budget allows s": round(windows * window, 2), "share of budget": f"{share:.1%}",
+        "busiest window": busiest,
     }])
     results.add("Rate limit: a request budget used without a 429", table, textwrap.dedent(f"""\
         Wassist documents 100 requests per minute per key; here the sandbox enforces {allowed} per
         {window:g} s (the same shape, faster, to keep the run short) and the loader is given the same
-        budget. {conversations:,} conversations, both passes (all, then unread). The sustained rate is
-        measured after the first window, which a fresh key may spend at once; "busiest window" is the
-        most requests that left within any {window:g} s."""))
-    share = sustained / budget_rate
+        budget. {conversations:,} conversations, all four passes (all, its sweep, unread, its sweep).
+        Under a budget of {allowed} per {window:g} s, request number `k * {allowed} + 1` cannot leave
+        sooner than `k * {window:g} s` after the first; the share of the budget used is that shortest
+        time over the time the loader took. "busiest window" is the most requests that left within
+        any {window:g} s."""))
     results.target("share of the request budget used", ">= 95%", f"{share:.1%}", share >= 0.95)
     results.target("429s drawn under the budget", "0", str(too_many), too_many == 0)
 
@@ -258,6 +265,8 @@ def normalise_section(results: Results, count: int) -> pd.DataFrame:
             "json_normalize + dtypes s": round(naive_seconds, 2),
             "toolkit / json.loads": round(ours_seconds / loads_seconds, 2),
             "json_normalize / toolkit": round(naive_seconds / ours_seconds, 2),
+            "from bytes: both / json.loads": f"{(loads_seconds + ours_seconds) / loads_seconds:.2f} vs "
+                                             f"{(loads_seconds + naive_seconds) / loads_seconds:.2f}",
         })
         kept = frame if provider == "briq" else kept
         records = payload = naive_frame = None  # free the memory before the next encoding
@@ -267,7 +276,9 @@ def normalise_section(results: Results, count: int) -> pd.DataFrame:
         Both sides start from the decoded records (the list `json.loads` returns, which is what a
         loader holds after each response) and end with the unified columns in their dtypes. The
         `json.loads` column is the time to decode the same payload: the floor the issue sets. Best of
-        two runs for `json.loads` and the toolkit; one run of the baseline."""))
+        two runs for `json.loads` and the toolkit; one run of the baseline. The last column counts
+        the decoding too (bytes to frame, toolkit vs baseline, each over `json.loads` alone): both
+        pay the same decode, so the end-to-end gain is smaller than the normalisation gain."""))
     worst = table["toolkit / json.loads"].max()
     results.target("normalise within 1.5x of json.loads", "<= 1.5x", f"{worst:.2f}x (worst encoding)", worst <= 1.5)
     gain = table["json_normalize / toolkit"].min()
@@ -295,12 +306,15 @@ def memory_section(results: Results, frame: pd.DataFrame, pull_size: int) -> Non
     results.target("unified frame bytes per row at 1M rows", "<= 250", f"{per_row:.0f}", per_row <= 250)
 
 
+# VmHWM is the peak resident set of this program only; ru_maxrss would also count the
+# memory of the (large) benchmark process this one was forked from.
 _PEAK_SCRIPT = """
-import resource, sys, toolkit as tk
+import re, sys, toolkit as tk
 if sys.argv[1] != "-":
     df = tk.load_briq(sys.argv[2], sys.argv[1], progress=False)
     assert len(df) == int(sys.argv[3]), len(df)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+status = open("/proc/self/status").read()
+print(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))
 """
 
 
@@ -407,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     results = Results()
     if args.quick:
         load_section(results, [2_000], [0.02])
-        rate_limit_section(results, 3_000, (20, 1.0))
+        rate_limit_section(results, 6_000, (25, 1.0))
         frame = normalise_section(results, 50_000)
         memory_section(results, frame, 5_000)
         metrics_section(results, frame)

@@ -35,7 +35,11 @@ def test_demo_writes_csv_and_report_with_charts(tmp_path):
     assert set(df["provider"]) == {"wassist", "briq"}
     assert len(df) == 2700
     page = report_path.read_text()
-    assert page.count("data:image/png;base64,") == 4
+    # Four charts of the pull, four of the simulated four-week history written beside it.
+    assert page.count("data:image/png;base64,") == 8
+    assert "Trends over 28 snapshots" in page
+    history = tk.load_snapshots(tmp_path / "out" / "history")
+    assert history["snapshot_at"].nunique() == 28 and set(history["provider"]) == {"wassist", "briq"}
     assert f"{len(df):,}" in page and f"{len(df):,} conversations" in result.stdout
     assert "<script" not in page and "http://" not in page.replace("http://127.0.0.1", "")
 

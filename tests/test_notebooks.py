@@ -15,15 +15,16 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SMALL = 'sandbox_size = {"wassist_conversations": 150, "briq_conversations": 180}'
 
 
-def execute(name: str, tmp_path: Path, shown: list[str]) -> dict:
+def execute(name: str, tmp_path: Path, shown: list[str], parameters_text: str = f"{SMALL}\nsandbox_seed = 11",
+            frame: str = "df") -> dict:
     book = nbformat.read(NOTEBOOKS / name, as_version=4)
     parameters = [cell for cell in book.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(parameters) == 1, "each notebook has exactly one parameters cell"
-    injected = nbformat.v4.new_code_cell(f"{SMALL}\nsandbox_seed = 11")
+    injected = nbformat.v4.new_code_cell(parameters_text)
     book.cells.insert(book.cells.index(parameters[0]) + 1, injected)
     results = tmp_path / "results.pkl"
     book.cells.append(nbformat.v4.new_code_cell(
-        f"pd.to_pickle({{name: globals()[name] for name in {shown!r} + ['df']}}, {str(results)!r})"))
+        f"pd.to_pickle({{name: globals()[name] for name in {shown!r} + [{frame!r}]}}, {str(results)!r})"))
     NotebookClient(book, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     for cell in book.cells:
@@ -82,3 +83,21 @@ def test_window_expiry_notebook(tmp_path):
                                             & (df["window_expires_at"] < df["fetched_at"].max() + pd.Timedelta("24h"))).sum())
     assert len(results["risky"]) == len(tk.at_risk(df, within="2h"))
     assert len(results["needs_template"]) == len(tk.closed_with_unread(df))
+
+
+def test_trends_notebook(tmp_path):
+    results = execute("trends.ipynb", tmp_path, ["backlog", "lost", "waits", "stuck", "daily_sql", "slipping"],
+                      parameters_text="days = 16\nseed = 3", frame="history")
+    history = results["history"]
+    assert history["snapshot_at"].nunique() >= 15
+    pd.testing.assert_frame_equal(results["backlog"], tk.unread_trend(history, by="provider", freq="D"))
+    pd.testing.assert_frame_equal(results["lost"], tk.closed_unread_by_day(history, by="provider"))
+    pd.testing.assert_frame_equal(results["waits"], tk.wait_trend(history, by="provider", freq="D"))
+    pd.testing.assert_frame_equal(results["stuck"], tk.persistent_unread(history, min_snapshots=3))
+    # The SQL answer is the same count, made by DuckDB from the files.
+    daily = history.assign(date=history["snapshot_at"].dt.strftime("%Y-%m-%d"))
+    for row in results["daily_sql"].itertuples(index=False):
+        rows = daily[(daily["date"] == pd.Timestamp(row.date).strftime("%Y-%m-%d")) & (daily["provider"] == row.provider)]
+        assert row.unread == int(rows["has_unread"].sum())
+    # The simulated history slips on one channel per provider: they lead the table.
+    assert (results["slipping"]["change"].iloc[:2] > 0).all()

@@ -34,6 +34,8 @@ from .metrics import (
     window_remaining,
 )
 from .providers import load_briq, load_conversations, load_wassist
+from .history import SnapshotError, load_snapshots, query_snapshots, save_snapshot, snapshot_files
+from .trends import closed_unread_by_day, persistent_unread, unread_trend, wait_trend
 
 __version__ = "0.1.0"
 
@@ -47,6 +49,14 @@ __all__ = [
     *_metrics.__all__,
     "to_csv",
     "read_csv",
+    "save_snapshot",
+    "load_snapshots",
+    "snapshot_files",
+    "query_snapshots",
+    "unread_trend",
+    "closed_unread_by_day",
+    "wait_trend",
+    "persistent_unread",
     "RetryPolicy",
     "RateLimit",
     "ToolkitError",
@@ -55,6 +65,7 @@ __all__ = [
     "ResponseFormatError",
     "PaginationError",
     "DataQualityWarning",
+    "SnapshotError",
 ]
 
 _LAZY = {
@@ -63,6 +74,9 @@ _LAZY = {
     "plot_expiry_timeline": "plots",
     "plot_unread_wait": "plots",
     "plot_at_risk": "plots",
+    "plot_unread_trend": "plots",
+    "plot_closed_unread": "plots",
+    "plot_wait_trend": "plots",
     "build_report": "report",
     "write_report": "report",
 }

@@ -1,4 +1,4 @@
-"""``wa-toolkit``: demo, export, report and sandbox from the command line.
+"""``wa-toolkit``: demo, export, report, snapshot and sandbox from the command line.
 
 Errors end in one line on stderr (never a traceback, never a key) and a non-zero exit:
 2 for a bad argument, 1 for a refused or failed pull.
@@ -57,6 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
     _pull_flags(report)
     report.add_argument("--out", type=Path, default=Path("report-out"), help="folder to write into")
     report.add_argument("--within", default="2h", help="horizon of the at-risk list (default: 2h)")
+    report.add_argument("--history", type=Path, default=None,
+                        help="snapshot folder (see `snapshot`): adds a section on how the backlog moved")
+
+    snapshot = commands.add_parser(
+        "snapshot", help="pull live conversations and keep them as a dated snapshot (for cron)",
+        description="Pull conversations from the live APIs and save them under --root as Parquet, one file per "
+                    "provider in ROOT/provider=NAME/date=YYYY-MM-DD/. Run it on a schedule to build a history; "
+                    "read it back with tk.load_snapshots or any Parquet reader.")
+    _pull_flags(snapshot)
+    snapshot.add_argument("--root", type=Path, required=True, help="the history folder")
+
+    history = commands.add_parser(
+        "sample-history", help="write a simulated multi-day history of the sandbox (no keys)",
+        description="Simulate a backlog that evolves over --days days (busier weekdays, one channel slipping "
+                    "in the last third) and save a daily snapshot of it under --root, for trying trends.")
+    history.add_argument("--root", type=Path, required=True, help="the history folder to write")
+    history.add_argument("--days", type=int, default=28, help="days of history (default: 28)")
+    history.add_argument("--seed", type=int, default=7)
 
     sample = commands.add_parser(
         "sample", help="regenerate the offline sample CSV from the seeded sandbox",
@@ -177,17 +195,28 @@ def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None =
 def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None) -> tuple[Path, Path]:
     """Pull the sandbox through the real loaders and write the CSV and the report.
 
+    Also writes a simulated four-week history under ``out/history`` (once) for the
+    report's trends section.
+
     Returns
     -------
     (csv_path, report_path)
     """
     from . import export, report
 
+    from .history import load_snapshots
+    from .sandbox import HistoryConfig, write_history
+
     combined = pull_sandbox(seed, fault_rate, progress)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = export.to_csv(combined, out / "conversations.csv")
+    # Four weeks of simulated daily snapshots, so the report shows trends as well.
+    history_root = out / "history"
+    if not history_root.exists():
+        write_history(history_root, HistoryConfig(seed=seed))
     report_path = report.write_report(combined, out / "report.html", source="built-in sandbox",
-                                      title="WhatsApp backlog report (sandbox demo)")
+                                      title="WhatsApp backlog report (sandbox demo)",
+                                      history=load_snapshots(history_root))
     print(_summary(combined))
     return csv_path, report_path
 
@@ -209,9 +238,12 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         from .report import write_report
 
+        from .history import load_snapshots
+
+        history = load_snapshots(args.history) if args.history is not None else None
         args.out.mkdir(parents=True, exist_ok=True)
         csv_path = export.to_csv(df, args.out / "conversations.csv")
-        report_path = write_report(df, args.out / "report.html", within=args.within)
+        report_path = write_report(df, args.out / "report.html", within=args.within, history=history)
         print(_summary(df))
         print(f"wrote {csv_path}\nwrote {report_path}")
         return 0
@@ -220,6 +252,24 @@ def _run(args: argparse.Namespace) -> int:
 
         path = export.to_csv(pull_sandbox(args.seed, progress=False), args.out)
         print(f"wrote {path}")
+        return 0
+    if args.command == "snapshot":
+        from .history import save_snapshot
+        from .providers import load_conversations
+
+        options = _provider_options(args)
+        df = load_conversations(options)
+        files = save_snapshot(df, args.root, providers=list(options))
+        print(_summary(df))
+        print("\n".join(f"wrote {path}" for path in files))
+        return 0
+    if args.command == "sample-history":
+        from .sandbox import HistoryConfig, write_history
+
+        if args.days < 1:
+            raise ValueError("--days must be at least 1")
+        files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
+        print(f"wrote {len(files)} snapshot files under {args.root}")
         return 0
     if args.command == "sandbox":
         return _serve_sandbox(args)

@@ -15,7 +15,7 @@ import pandas as pd
 from . import metrics
 
 __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
-           "plot_unread_wait", "plot_at_risk"]
+           "plot_unread_wait", "plot_at_risk", "plot_unread_trend", "plot_closed_unread", "plot_wait_trend"]
 
 #: Okabe-Ito, colour-blind safe.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -152,4 +152,98 @@ def plot_at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None, limit:
     ax.set_xlabel("minutes until the reply window closes")
     ax.set_title(f"Unread conversations whose window closes within {within}"
                  + ("" if len(risky) else ": none"))
+    return ax
+
+
+# -- trends over snapshots -----------------------------------------------------------------
+
+
+def _group_label(key: Any) -> str:
+    return " / ".join(_short(part) for part in (key if isinstance(key, tuple) else (key,)))
+
+
+def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None,
+                      ax: Any = None) -> plt.Axes:
+    """Unread conversations at each snapshot, one line per group (see :func:`toolkit.unread_trend`).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from .trends import unread_trend
+
+    ax = _axes(ax)
+    trend = unread_trend(history, by=by, freq=freq)["unread_conversations"]
+    if trend.empty:
+        ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
+    else:
+        wide = trend.unstack(list(range(1, trend.index.nlevels)), fill_value=0)
+        for number, (key, series) in enumerate(wide.items()):
+            ax.plot(series.index, series.to_numpy(), marker="o", markersize=3,
+                    color=PALETTE[number % len(PALETTE)], label=_group_label(key))
+        ax.legend(frameon=False, fontsize=8)
+        ax.figure.autofmt_xdate()
+    ax.set_ylabel("unread conversations")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Unread backlog over time" + ("" if by is None else " by " + (
+        by if isinstance(by, str) else " and ".join(by)).replace("_", " ")))
+    return ax
+
+
+def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", ax: Any = None) -> plt.Axes:
+    """Windows that closed with unread messages, per day, stacked per group.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from .trends import closed_unread_by_day
+
+    ax = _axes(ax)
+    table = closed_unread_by_day(history, by=by)
+    if table.empty:
+        ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
+    else:
+        bottom = np.zeros(len(table))
+        days = table.index.tz_localize(None)
+        for number, (key, counts) in enumerate(table.items()):
+            ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=PALETTE[(number + 3) % len(PALETTE)],
+                   label=_group_label(key))
+            bottom += counts.to_numpy()
+        ax.legend(frameon=False, fontsize=8)
+        ax.figure.autofmt_xdate()
+    ax.set_ylabel("windows closed with unread messages")
+    ax.set_title("Reply windows lost per day (a template is needed)")
+    return ax
+
+
+def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None, freq: Any = None,
+                    percentiles: Sequence[float] = (0.5, 0.9), ax: Any = None) -> plt.Axes:
+    """How long unread conversations have waited, as percentile lines over the snapshots.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from .trends import wait_trend
+
+    ax = _axes(ax)
+    trend = wait_trend(history, by=by, freq=freq, percentiles=percentiles)
+    names = [column for column in trend.columns if column != "count"]
+    if trend.empty:
+        ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
+    else:
+        number = 0
+        for key, rows in trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False):
+            times = rows.index.get_level_values(0)
+            for style, name in zip(("-", "--", ":", "-."), names):
+                label = name if by is None else f"{_group_label(key)} {name}"
+                ax.plot(times, rows[name].to_numpy(), linestyle=style, color=PALETTE[number % len(PALETTE)],
+                        label=label)
+            number += 1
+        ax.legend(frameon=False, fontsize=8)
+        ax.figure.autofmt_xdate()
+    ax.set_ylabel("hours waited (unread conversations)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Waiting time of unread conversations over time")
     return ax

@@ -13,12 +13,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from .._errors import ResponseFormatError
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page, records_of
 from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
-from .._values import Tally, booleans, field, phones, seconds, strings, timestamps
+from .._values import WHITESPACE, Tally, booleans, field, phones, plain_text, seconds, strings, timestamps
 from ._common import (
     ProviderSpec,
     continuity_keys,
@@ -119,11 +120,12 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     offsets = pd.to_timedelta(np.where(is_open & ~too_long, remaining, np.nan), unit="s")
     expires = (fetched + offsets).astype(TIMESTAMP)
 
+    contacts = field(records, "contact")
     frame = pd.DataFrame({
         "provider": provider_column(SPEC.name, len(records)),
         "conversation_id": strings(field(records, "id"), tally, "id"),
-        "contact_phone": phones(field(records, "contact", "phoneNumber"), tally, "contact.phoneNumber"),
-        "contact_name": strings(field(records, "contact", "name"), tally, "contact.name"),
+        "contact_phone": phones(field(contacts, "phoneNumber"), tally, "contact.phoneNumber"),
+        "contact_name": strings(field(contacts, "name"), tally, "contact.name"),
         "channel_id": strings(_agent_values(records), tally, "activeAgent"),
         "is_active": booleans(field(records, "active"), tally, "active"),
         "is_human_takeover": booleans(field(records, "isHumanTakeover"), tally, "isHumanTakeover"),
@@ -149,6 +151,9 @@ def _last_message_values(records: Sequence[Any]) -> list[Any]:
 
 def _inner(values: list[Any], key: str, alternative: str | None = None) -> list[Any]:
     """``value[key]`` for an object (also one sent as JSON text); other values unchanged."""
+    text = plain_text(values)
+    if text is not None and not pc.any(pc.starts_with(pc.utf8_ltrim(text, characters=WHITESPACE), "{")).as_py():
+        return values  # all text, none of it an object (the documented encoding): nothing to unwrap
     # JSON text of an object is rare: find it in one pass over the strings only.
     for index, value in enumerate(values):
         if type(value) is str and value[:1] in _OBJECT_STARTS and value.lstrip().startswith("{"):
@@ -216,7 +221,7 @@ def load_wassist(
     page_size : int, default 100
         Rows asked per request, 1..100.
     max_workers : int, optional
-        Pages fetched at once (default 8).
+        Pages fetched at once (default 16).
     progress : bool, optional
         Progress bar; by default only when a terminal or notebook is watching.
     timeout : float, default 30

@@ -1,0 +1,161 @@
+"""Trend metrics on small histories whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import toolkit as tk
+
+T1 = pd.Timestamp("2026-11-02T09:00:00Z")
+T2 = pd.Timestamp("2026-11-03T09:00:00Z")
+T3 = pd.Timestamp("2026-11-04T09:00:00Z")
+HOUR = pd.Timedelta(hours=1)
+
+
+def row(snapshot_at, conversation_id, *, unread, open_until=None, provider="briq", channel="s1",
+        last_message_at=None, count=None):
+    """One conversation as one snapshot saw it; ``open_until`` set means the window is open."""
+    return {
+        "provider": provider, "conversation_id": conversation_id, "contact_phone": "255700000001",
+        "contact_name": f"name {conversation_id}", "channel_id": channel, "is_active": True,
+        "is_human_takeover": pd.NA, "has_unread": unread, "unread_count": count if count is not None else int(unread),
+        "last_message_at": last_message_at if last_message_at is not None else snapshot_at - HOUR,
+        "window_open": open_until is not None, "window_expires_at": open_until,
+        "fetched_at": snapshot_at, "snapshot_at": snapshot_at,
+    }
+
+
+def history(rows):
+    frame = tk.conform(pd.DataFrame(rows))
+    frame["snapshot_at"] = pd.to_datetime(frame["snapshot_at"], utc=True).astype("datetime64[us, UTC]")
+    return frame
+
+
+@pytest.fixture
+def three_days():
+    """Five Briq threads over three daily snapshots, and one Wassist thread.
+
+    - A: unread in all three snapshots, window open throughout.
+    - B: unread, answered by the second snapshot, unread again in the third.
+    - C: unread with its window closing at 2026-11-02 20:00; at the second snapshot the
+      window is closed and the message still unread: one closing with unread, on the 2nd.
+    - D: unread, its window ran out but the customer wrote again: open at the second.
+    - E: unread, then answered, then its window closed: nothing unread when it closed.
+    - W (Wassist, channel a1): unread in the first two snapshots, absent from the third.
+    """
+    rows = [
+        row(T1, "A", unread=True, open_until=T1 + 20 * HOUR),
+        row(T2, "A", unread=True, open_until=T2 + 20 * HOUR),
+        row(T3, "A", unread=True, open_until=T3 + 20 * HOUR),
+        row(T1, "B", unread=True, open_until=T1 + 5 * HOUR),
+        row(T2, "B", unread=False, open_until=None),
+        row(T3, "B", unread=True, open_until=T3 + 23 * HOUR),
+        row(T1, "C", unread=True, open_until=T1 + 11 * HOUR),
+        row(T2, "C", unread=True, open_until=None),
+        row(T3, "C", unread=True, open_until=None),
+        row(T1, "D", unread=True, open_until=T1 + 2 * HOUR),
+        row(T2, "D", unread=True, open_until=T2 + 22 * HOUR),
+        row(T1, "E", unread=True, open_until=T1 + 3 * HOUR),
+        row(T2, "E", unread=False, open_until=None),
+        row(T1, "W", unread=True, open_until=T1 + 10 * HOUR, provider="wassist", channel="a1"),
+        row(T2, "W", unread=True, open_until=T2 + 10 * HOUR, provider="wassist", channel="a1"),
+    ]
+    return history(rows)
+
+
+def test_unread_trend_counts_each_snapshot_and_what_carried_over(three_days):
+    trend = tk.unread_trend(three_days, by="provider")
+    briq = trend.xs("briq", level="provider")
+    # Unread Briq threads: T1 A B C D E = 5; T2 A C D = 3; T3 A B C = 3.
+    assert briq["unread_conversations"].tolist() == [5, 3, 3]
+    assert briq["conversations"].tolist() == [5, 5, 3]
+    # Already unread in the previous snapshot: T2 A C D = 3; T3 A C = 2 (B was answered at T2).
+    assert briq["carried_over"].tolist() == [0, 3, 2]
+    wassist = trend.xs("wassist", level="provider")
+    assert wassist["unread_conversations"].tolist() == [1, 1]
+    assert wassist["carried_over"].tolist() == [0, 1]
+
+
+def test_unread_trend_for_everything_and_by_channel(three_days):
+    overall = tk.unread_trend(three_days, by=None)
+    assert overall["unread_conversations"].tolist() == [6, 4, 3]
+    by_channel = tk.unread_trend(three_days, by="channel_id")["unread_conversations"].unstack()
+    assert by_channel.loc[T2, "a1"] == 1 and by_channel.loc[T2, "s1"] == 3
+
+
+def test_closed_with_unread_counts_only_windows_nobody_answered_in_time(three_days):
+    closed = tk.closed_unread_by_day(three_days, by="provider")
+    assert list(closed.index) == [pd.Timestamp("2026-11-02", tz="UTC"), pd.Timestamp("2026-11-03", tz="UTC"),
+                                  pd.Timestamp("2026-11-04", tz="UTC")]
+    # Only C: open and unread at T1, closed and still unread at T2; its window closed on the 2nd.
+    assert closed["briq"].tolist() == [1, 0, 0]
+    assert closed["wassist"].tolist() == [0, 0, 0]
+    assert tk.closed_unread_by_day(three_days, by=None)["all"].sum() == 1
+
+
+def test_closing_without_a_known_expiry_counts_on_the_later_snapshot_day():
+    rows = [row(T1, "X", unread=True, open_until=None), row(T2, "X", unread=True, open_until=None)]
+    rows[0]["window_open"] = True  # open, expiry not sent
+    closed = tk.closed_unread_by_day(history(rows), by=None)
+    assert closed["all"].tolist() == [0, 1]
+
+
+def test_persistent_unread_reports_runs_of_consecutive_unread_snapshots(three_days):
+    runs = tk.persistent_unread(three_days).set_index("conversation_id")
+    assert set(runs.index) == {"A", "C", "D", "W"}  # B and E never stayed unread across two
+    assert runs.loc["A", "snapshots"] == 3 and bool(runs.loc["A", "still_unread"])
+    assert runs.loc["C", "snapshots"] == 3
+    assert runs.loc["D", "snapshots"] == 2 and not bool(runs.loc["D", "still_unread"])
+    # W's provider has two snapshots; W is unread in both, so it is still unread.
+    assert runs.loc["W", "snapshots"] == 2 and bool(runs.loc["W", "still_unread"])
+    assert runs.loc["A", "first_unread_at"] == T1 and runs.loc["A", "last_unread_at"] == T3
+    assert list(runs.index[:2]) == ["A", "C"] or list(runs.index[:2]) == ["C", "A"]
+    assert tk.persistent_unread(three_days, min_snapshots=3)["conversation_id"].tolist() in (["A", "C"], ["C", "A"])
+
+
+def test_a_missing_snapshot_breaks_a_run():
+    t0 = T1 - pd.Timedelta(days=1)
+    rows = [row(t0, "K", unread=True, open_until=t0 + HOUR), row(t0, "Z", unread=False, open_until=None),
+            row(T1, "Z", unread=False, open_until=None),  # K absent from T1
+            row(T2, "K", unread=True, open_until=T2 + HOUR), row(T3, "K", unread=True, open_until=T3 + HOUR)]
+    runs = tk.persistent_unread(history(rows))
+    assert runs["snapshots"].tolist() == [2]
+    assert runs["first_unread_at"].tolist() == [T2]
+
+
+def test_wait_trend_measures_each_snapshot_as_of_its_own_time():
+    rows = [row(T1, "A", unread=True, open_until=T1 + HOUR, last_message_at=T1 - 1 * HOUR),
+            row(T1, "B", unread=True, open_until=T1 + HOUR, last_message_at=T1 - 3 * HOUR),
+            row(T1, "C", unread=False, open_until=T1 + HOUR, last_message_at=T1 - 9 * HOUR),
+            row(T2, "A", unread=True, open_until=T2 + HOUR, last_message_at=T1 - 1 * HOUR)]
+    trend = tk.wait_trend(history(rows), by=None, percentiles=(0.5,))
+    assert trend["count"].tolist() == [2, 1]
+    # T1: waits of 1 h and 3 h, median 2 h; T2: A has waited 25 h.
+    assert trend["p50"].tolist() == pytest.approx([2.0, 25.0])
+
+
+def test_freq_keeps_the_latest_snapshot_of_each_period_per_provider():
+    early, late = T1, T1 + 6 * HOUR
+    rows = [row(early, "A", unread=True, open_until=early + HOUR), row(early, "B", unread=True, open_until=early + HOUR),
+            row(late, "A", unread=True, open_until=late + HOUR), row(late, "B", unread=False, open_until=None)]
+    daily = tk.unread_trend(history(rows), by=None, freq="D")
+    assert daily.index.get_level_values("snapshot_at").tolist() == [pd.Timestamp("2026-11-02", tz="UTC")]
+    assert daily["unread_conversations"].tolist() == [1]
+    with pytest.raises(ValueError, match="freq"):
+        tk.unread_trend(history(rows), freq="fortnightly-ish")
+
+
+def test_an_empty_history_gives_empty_results_not_errors():
+    empty = history([row(T1, "A", unread=True)]).iloc[:0]
+    assert tk.unread_trend(empty).empty
+    assert tk.wait_trend(empty).empty
+    assert tk.persistent_unread(empty).empty
+    assert tk.closed_unread_by_day(empty).empty
+
+
+def test_a_frame_without_snapshot_times_is_refused_clearly():
+    with pytest.raises(KeyError, match="snapshot_at"):
+        tk.unread_trend(tk.empty_frame())
+    with pytest.raises(ValueError, match="min_snapshots"):
+        tk.persistent_unread(history([row(T1, "A", unread=True)]), min_snapshots=0)

@@ -1,0 +1,329 @@
+"""Snapshots of pulls kept over time: a Hive-partitioned Parquet folder anyone can read.
+
+Layout, one file per pull and provider::
+
+    ROOT/provider=briq/date=2026-11-21/snapshot-20261121T090000000000Z.parquet
+
+``provider`` and ``date`` (the UTC day of the snapshot) live in the folder names only,
+the way Hive, Spark, DuckDB, Polars, Dask and pyarrow expect partition columns, so each of
+them reads the folder unchanged and skips the folders a filter rules out. Each file holds
+the unified columns (without ``provider``) plus ``snapshot_at``, and the pull's
+``df.attrs["pull"]`` as JSON in the file's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from ._errors import ToolkitError
+from ._schema import PROVIDER, PROVIDERS, SCHEMA, TIMESTAMP, conform, empty_frame
+
+__all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SnapshotError", "SNAPSHOT_COLUMN"]
+
+#: The column that says when a row's snapshot was taken.
+SNAPSHOT_COLUMN = "snapshot_at"
+_FILE_PATTERN = re.compile(r"^snapshot-\d{8}T\d{12}Z(-[0-9a-f]{8})?\.parquet$")
+_METADATA_KEY = b"wa_toolkit.pull"
+_PARTITIONING = ds.partitioning(pa.schema([("provider", pa.string()), ("date", pa.string())]), flavor="hive")
+_ARROW_TO_PANDAS = {
+    pa.string(): pd.StringDtype("pyarrow"),
+    pa.large_string(): pd.StringDtype("pyarrow"),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.int64(): pd.Int64Dtype(),
+}
+_TEXT, _FLAG, _TIME = pa.large_string(), pa.bool_(), pa.timestamp("us", tz="UTC")
+#: What each file holds: the unified columns but ``provider`` (a partition), then ``snapshot_at``.
+_FILE_SCHEMA = pa.schema([
+    ("conversation_id", _TEXT), ("contact_phone", _TEXT), ("contact_name", _TEXT), ("channel_id", _TEXT),
+    ("is_active", _FLAG), ("is_human_takeover", _FLAG), ("has_unread", _FLAG), ("unread_count", pa.int64()),
+    ("last_message_at", _TIME), ("window_open", _FLAG), ("window_expires_at", _TIME), ("fetched_at", _TIME),
+    (SNAPSHOT_COLUMN, _TIME),
+])
+assert [name for name in SCHEMA if name != "provider"] == _FILE_SCHEMA.names[:-1]
+
+
+class SnapshotError(ToolkitError):
+    """A snapshot folder or file that is not what :func:`save_snapshot` writes."""
+
+
+def save_snapshot(df: pd.DataFrame, root: str | os.PathLike, snapshot_at: Any = None,
+                  providers: Sequence[str] | None = None) -> list[Path]:
+    """Write a pull as one Parquet file per provider under ``root``, atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A frame in the unified schema (columns beyond it are not kept).
+    root : str or path
+        The history folder; created if missing.
+    snapshot_at : str, datetime or Timestamp, optional
+        When the snapshot was taken (naive means UTC). Defaults to the latest
+        ``fetched_at`` of the frame: the moment the pull saw, as the metrics use it.
+    providers : list of str, optional
+        The providers the pull covered. A provider without rows still gets a file with
+        none (an empty backlog is a fact worth keeping). Defaults to the providers present
+        in ``df`` and those its ``attrs`` name.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, one per provider.
+
+    Raises
+    ------
+    ValueError
+        When the snapshot cannot be dated (no ``fetched_at`` and no ``snapshot_at``), a
+        row has no provider, or no provider is known for an empty frame.
+
+    Notes
+    -----
+    Each file is written beside its final name (a dot-file that readers skip) and then
+    renamed: a crash leaves either the whole file or none.
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> tk.save_snapshot(tk.load_conversations(), "history")  # doctest: +SKIP
+    [PosixPath('history/provider=wassist/date=2026-11-21/snapshot-20261121T090000123456Z.parquet'), ...]
+    """
+    frame = conform(df)
+    moment = _snapshot_moment(frame, snapshot_at)
+    if frame["provider"].isna().any():
+        raise ValueError("every row needs a provider ('wassist' or 'briq') to be filed under")
+    covered = _check_providers(providers) if providers is not None else (
+        set(frame["provider"].dropna().astype(str)) | _providers_in_attrs(df.attrs))
+    if not covered:
+        raise ValueError("an empty frame does not say which provider it is from; pass providers=[...]")
+    root = Path(root)
+    stem = moment.strftime("snapshot-%Y%m%dT%H%M%S%fZ")
+    metadata = {_METADATA_KEY: json.dumps(df.attrs.get("pulls", df.attrs.get("pull", {})), default=str).encode()}
+    written = []
+    for provider in (name for name in PROVIDERS if name in covered):
+        folder = root / f"provider={provider}" / f"date={moment:%Y-%m-%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{stem}.parquet"
+        if target.exists():
+            # Two pulls in the same microsecond: keep both rather than lose one.
+            target = folder / f"{stem}-{uuid.uuid4().hex[:8]}.parquet"
+        table = _to_table(frame[frame["provider"] == provider], moment).replace_schema_metadata(metadata)
+        _write_atomically(table, target)
+        written.append(target)
+    return written
+
+
+def _providers_in_attrs(attrs: dict) -> set[str]:
+    named = set(attrs.get("pulls", {})) | {attrs.get("pull", {}).get("provider")}
+    return {name for name in named if name in PROVIDERS}
+
+
+def snapshot_files(root: str | os.PathLike, since: Any = None, until: Any = None,
+                   providers: Sequence[str] | None = None) -> list[Path]:
+    """The snapshot files under ``root`` whose partitions the filters keep, oldest first."""
+    root = _existing_root(root)
+    wanted = _check_providers(providers)
+    low, high = _bounds(since, until)
+    kept = []
+    for path in root.glob("provider=*/date=*/*.parquet"):
+        if not _FILE_PATTERN.match(path.name):
+            continue
+        provider = path.parent.parent.name.split("=", 1)[1]
+        day = path.parent.name.split("=", 1)[1]
+        if provider in wanted and _day_in(day, low, high):
+            kept.append(path)
+    return sorted(kept, key=lambda path: (path.name, path.parent.parent.name))
+
+
+def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None,
+                   providers: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read snapshots back in the unified schema, plus ``snapshot_at``.
+
+    Only the partitions (provider, day) the filters allow are opened.
+
+    Parameters
+    ----------
+    root : str or path
+        A folder written by :func:`save_snapshot`.
+    since, until : str, date, datetime or Timestamp, optional
+        Keep snapshots taken at or after ``since`` and at or before ``until`` (naive
+        means UTC). A date, or a date-only string such as ``"2026-11-20"``, given as
+        ``until`` means the whole of that day.
+    providers : list of str, optional
+        ``"wassist"`` and/or ``"briq"``; all by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`toolkit.SCHEMA` then ``snapshot_at``; ordered by
+        ``snapshot_at``, then provider, then most recently active first as loaded.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` does not exist.
+    ValueError
+        For an unknown provider or an unreadable bound.
+    SnapshotError
+        When a file in the folder does not have the snapshot columns.
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> history = tk.load_snapshots("history", since="2026-11-01", providers=["briq"])  # doctest: +SKIP
+    """
+    files = snapshot_files(root, since, until, providers)
+    if not files:
+        return _empty_history()
+    low, high = _bounds(since, until)
+    dataset = ds.dataset([str(path) for path in files], format="parquet", partitioning=_PARTITIONING,
+                         partition_base_dir=str(Path(root)))
+    condition = None
+    if low is not None:
+        condition = ds.field(SNAPSHOT_COLUMN) >= pa.scalar(low.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+    if high is not None:
+        upper = ds.field(SNAPSHOT_COLUMN) <= pa.scalar(high.to_pydatetime(), pa.timestamp("us", tz="UTC"))
+        condition = upper if condition is None else condition & upper
+    try:
+        table = dataset.to_table(columns=[*_FILE_SCHEMA.names, "provider"], filter=condition)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SnapshotError(f"{root}: a file there is not a toolkit snapshot ({exc})") from None
+    frame = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+    frame["provider"] = frame["provider"].astype("object").astype(PROVIDER)
+    frame = conform(frame)
+    frame[SNAPSHOT_COLUMN] = frame[SNAPSHOT_COLUMN].astype(TIMESTAMP)
+    order = frame[SNAPSHOT_COLUMN].rank(method="dense").astype("int64") * 2 + frame["provider"].cat.codes
+    return frame.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
+    """Run SQL over the history with DuckDB (embedded, no server); returns a DataFrame.
+
+    The folder is visible as the view ``snapshots``: the file columns plus the partition
+    columns ``provider`` (text) and ``date`` (a date). Filters on ``provider``, ``date``
+    or ``snapshot_at`` skip the folders and row groups they rule out.
+
+    Parameters
+    ----------
+    sql : str
+        A query that reads ``snapshots``.
+    root : str or path
+        A folder written by :func:`save_snapshot`.
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> tk.query_snapshots('''
+    ...     SELECT date, provider, count(*) FILTER (WHERE has_unread) AS unread
+    ...     FROM snapshots WHERE date >= DATE '2026-11-01' GROUP BY ALL ORDER BY ALL
+    ... ''', "history")  # doctest: +SKIP
+    """
+    import duckdb
+
+    root = _existing_root(root)
+    pattern = str(root / "provider=*" / "date=*" / "snapshot-*.parquet").replace("'", "''")
+    with duckdb.connect() as connection:
+        if not any(root.glob("provider=*/date=*/snapshot-*.parquet")):
+            raise FileNotFoundError(f"{root}: no snapshots there yet (write some with tk.save_snapshot)")
+        connection.execute(
+            f"CREATE VIEW snapshots AS SELECT * FROM read_parquet('{pattern}', hive_partitioning = true, "
+            "hive_types = {'provider': VARCHAR, 'date': DATE})")
+        return connection.sql(sql).df()
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _snapshot_moment(frame: pd.DataFrame, snapshot_at: Any) -> pd.Timestamp:
+    if snapshot_at is None:
+        latest = frame["fetched_at"].max() if len(frame) else pd.NaT
+        if pd.isna(latest):
+            raise ValueError("cannot date a snapshot without fetched_at values; pass snapshot_at")
+        return pd.Timestamp(latest).tz_convert("UTC")
+    return _instant(snapshot_at, "snapshot_at")
+
+
+def _instant(value: Any, name: str) -> pd.Timestamp:
+    if not isinstance(value, (str, date, datetime, pd.Timestamp)):
+        raise TypeError(f"{name} must be a string, date, datetime or Timestamp, got {type(value).__name__}")
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: cannot read {value!r} as a date-time") from exc
+    if pd.isna(stamp):
+        raise ValueError(f"{name}: cannot read {value!r} as a date-time")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _bounds(since: Any, until: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    low = _instant(since, "since") if since is not None else None
+    high = None
+    if until is not None:
+        high = _instant(until, "until")
+        whole_day = (isinstance(until, date) and not isinstance(until, datetime)) or (
+            isinstance(until, str) and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", until))
+        if whole_day:
+            high = high + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    if low is not None and high is not None and high < low:
+        raise ValueError(f"until ({high}) is before since ({low})")
+    return low, high
+
+
+def _day_in(day: str, low: pd.Timestamp | None, high: pd.Timestamp | None) -> bool:
+    # ISO days compare as text in calendar order.
+    return (low is None or day >= low.strftime("%Y-%m-%d")) and (high is None or day <= high.strftime("%Y-%m-%d"))
+
+
+def _check_providers(providers: Sequence[str] | None) -> set[str]:
+    if providers is None:
+        return set(PROVIDERS)
+    if isinstance(providers, str):
+        providers = [providers]
+    unknown = [name for name in providers if name not in PROVIDERS]
+    if unknown:
+        raise ValueError(f"unknown provider(s) {unknown}; choose from {list(PROVIDERS)}")
+    return set(providers)
+
+
+def _existing_root(root: str | os.PathLike) -> Path:
+    path = Path(root)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no snapshot folder at {path}")
+    return path
+
+
+def _to_table(rows: pd.DataFrame, moment: pd.Timestamp) -> pa.Table:
+    columns = {}
+    for field in _FILE_SCHEMA:
+        if field.name == SNAPSHOT_COLUMN:
+            columns[field.name] = pa.array([moment.to_pydatetime()] * len(rows), type=field.type)
+        else:
+            columns[field.name] = pa.Array.from_pandas(rows[field.name].reset_index(drop=True), type=field.type)
+    return pa.Table.from_pydict(columns, schema=_FILE_SCHEMA)
+
+
+def _write_atomically(table: pa.Table, target: Path) -> None:
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        pq.write_table(table, temporary, compression="zstd")
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _empty_history() -> pd.DataFrame:
+    frame = empty_frame()
+    frame[SNAPSHOT_COLUMN] = pd.Series([], dtype=TIMESTAMP)
+    return frame

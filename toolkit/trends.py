@@ -1,0 +1,230 @@
+"""Trend metrics over snapshots: how the backlog moves from one pull to the next.
+
+Pure functions of a history frame: the unified schema plus ``snapshot_at``, as
+:func:`toolkit.load_snapshots` returns it. Each snapshot is treated as the state of the
+inbox at its ``snapshot_at``; metrics that compare snapshots compare consecutive snapshots
+of the same provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._schema import PROVIDERS
+from .history import SNAPSHOT_COLUMN
+from .metrics import _group_columns, _require, unread_summary, wait_percentiles
+
+__all__ = ["unread_trend", "closed_unread_by_day", "wait_trend", "persistent_unread"]
+
+_KEY = ["provider", "conversation_id"]
+
+
+def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
+    """Checked history; with ``freq``, only each provider's latest snapshot per period."""
+    _require(history, [SNAPSHOT_COLUMN, "provider", "conversation_id", "has_unread"])
+    if freq is None or history.empty:
+        return history
+    try:
+        period = history[SNAPSHOT_COLUMN].dt.floor(freq)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"freq: cannot use {freq!r} as a period such as 'D' or '6h'") from exc
+    latest = history.groupby([period, history["provider"]], observed=True)[SNAPSHOT_COLUMN].transform("max")
+    kept = history[history[SNAPSHOT_COLUMN] == latest].copy()
+    kept[SNAPSHOT_COLUMN] = period[kept.index]
+    return kept
+
+
+def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None) -> pd.DataFrame:
+    """The unread backlog at every snapshot, per group.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Snapshots, as :func:`toolkit.load_snapshots` returns them.
+    by : str, list of str or None, default "provider"
+        Column(s) to group by within each snapshot; ``None`` for all rows together.
+    freq : str, optional
+        A period such as ``"D"``: keep each provider's latest snapshot of each period and
+        label it with the period's start, so providers pulled at different times line up.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``snapshot_at`` (and the ``by`` columns), with the columns of
+        :func:`toolkit.unread_summary` plus ``carried_over``: conversations unread in this
+        snapshot that were already unread in the provider's previous snapshot.
+        ``result["unread_conversations"].unstack()`` gives one column per group for a chart.
+
+    Examples
+    --------
+    >>> trend = tk.unread_trend(tk.load_snapshots("history"), by="channel_id", freq="D")  # doctest: +SKIP
+    """
+    frame = _history(history, freq)
+    columns = _group_columns(frame, by) or []
+    frame = frame.assign(carried_over=_carried_over(frame))
+    pieces = {}
+    for moment, rows in frame.groupby(SNAPSHOT_COLUMN, sort=True):
+        summary = unread_summary(rows, by=by)
+        carried = rows.groupby(columns, observed=True)["carried_over"].sum() if columns else \
+            pd.Series({"all": int(rows["carried_over"].sum())})
+        summary["carried_over"] = carried.reindex(summary.index, fill_value=0).astype("int64")
+        pieces[moment] = summary
+    if not pieces:
+        return _empty_trend(unread_summary(frame.iloc[:0], by=by).assign(carried_over=pd.Series(dtype="int64")))
+    return pd.concat(pieces, names=[SNAPSHOT_COLUMN])
+
+
+def _empty_trend(template: pd.DataFrame) -> pd.DataFrame:
+    index = pd.MultiIndex.from_arrays(
+        [pd.DatetimeIndex([], tz="UTC")] + [template.index.get_level_values(level)[:0]
+                                            for level in range(template.index.nlevels)],
+        names=[SNAPSHOT_COLUMN, *template.index.names])
+    return pd.DataFrame({column: template[column].iloc[:0].to_numpy() for column in template.columns}, index=index)
+
+
+def _carried_over(frame: pd.DataFrame) -> pd.Series:
+    """For each row: unread now and unread in the provider's previous snapshot."""
+    unread = frame["has_unread"].fillna(False).astype(bool)
+    previous = _previous_snapshot(frame)
+    was_unread = frame.assign(_previous=previous)[["provider", "conversation_id", "_previous"]].merge(
+        frame.loc[unread, ["provider", "conversation_id", SNAPSHOT_COLUMN]].rename(
+            columns={SNAPSHOT_COLUMN: "_previous"}).assign(_hit=True),
+        on=["provider", "conversation_id", "_previous"], how="left")["_hit"].fillna(False).to_numpy(bool)
+    return pd.Series(unread.to_numpy() & was_unread, index=frame.index)
+
+
+def _previous_snapshot(frame: pd.DataFrame) -> pd.Series:
+    """The provider's snapshot before each row's snapshot (``NaT`` for the first)."""
+    times = frame[["provider", SNAPSHOT_COLUMN]].drop_duplicates().sort_values(["provider", SNAPSHOT_COLUMN])
+    times["_previous"] = times.groupby("provider", observed=True)[SNAPSHOT_COLUMN].shift(1)
+    return frame[["provider", SNAPSHOT_COLUMN]].merge(times, on=["provider", SNAPSHOT_COLUMN], how="left")[
+        "_previous"].set_axis(frame.index)
+
+
+def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None = "provider") -> pd.DataFrame:
+    """Windows that closed with unread messages, per day of closing.
+
+    A conversation counts when one snapshot shows its window open with unread messages
+    and the provider's next snapshot shows the window closed with messages still unread:
+    nobody answered in time and a reply now needs a paid template. It counts on the UTC
+    day its window closed (the expiry the earlier snapshot showed; the later snapshot's
+    day when the expiry was unknown).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per UTC day from the first to the last snapshot (days without closings
+        are zero), one integer column per group (``"all"`` when ``by`` is ``None``).
+    """
+    frame = _history(history)
+    _require(frame, ["window_open", "window_expires_at"])
+    columns = _group_columns(frame, by)
+    label = columns or ["_all"]
+    work = frame.assign(_all="all", _previous=_previous_snapshot(frame))
+    wanted = [*_KEY, SNAPSHOT_COLUMN, "window_open", "has_unread", "window_expires_at"]
+    earlier = work[wanted + [column for column in label if column not in wanted]]
+    later = work[[*_KEY, "_previous", SNAPSHOT_COLUMN, "window_open", "has_unread"]]
+    pairs = earlier.merge(later, left_on=[*_KEY, SNAPSHOT_COLUMN], right_on=[*_KEY, "_previous"],
+                          suffixes=("", "_next"))
+    closed = (pairs["window_open"].fillna(False).astype(bool) & pairs["has_unread"].fillna(False).astype(bool)
+              & ~pairs["window_open_next"].fillna(True).astype(bool)
+              & pairs["has_unread_next"].fillna(False).astype(bool))
+    pairs = pairs[closed.to_numpy()]
+    moment = pairs["window_expires_at"].where(pairs["window_expires_at"].notna(), pairs[f"{SNAPSHOT_COLUMN}_next"])
+    days = _all_days(frame)
+    # Every group of the history gets a column, zeros included.
+    groups = work.groupby(label, observed=True).size().index if len(work) else pd.Index([], name=label[0])
+    counts = pairs.assign(day=moment.dt.floor("D")).groupby(["day", *label], observed=True).size()
+    table = counts.unstack(label, fill_value=0) if len(counts) else pd.DataFrame(index=days[:0])
+    table = table.reindex(index=days, columns=groups, fill_value=0).fillna(0).astype("int64")
+    table.index.name = "day"
+    if columns is None:
+        table.columns = pd.Index(["all"])
+    return table
+
+
+def _all_days(frame: pd.DataFrame) -> pd.DatetimeIndex:
+    if frame.empty:
+        return pd.DatetimeIndex([], tz="UTC", name="day")
+    first = frame[SNAPSHOT_COLUMN].min().floor("D")
+    last = frame[SNAPSHOT_COLUMN].max().floor("D")
+    return pd.date_range(first, last, freq="D", name="day")
+
+
+def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None,
+               percentiles: Sequence[float] = (0.5, 0.9)) -> pd.DataFrame:
+    """Percentiles of how long unread conversations have waited, at every snapshot.
+
+    Each snapshot is measured as of its own ``snapshot_at`` (see
+    :func:`toolkit.wait_percentiles`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``snapshot_at`` (and the ``by`` columns); columns ``count`` and one per
+        percentile in hours (``p50``, ``p90``, ...), ``NaN`` for a group with no unread.
+    """
+    frame = _history(history, freq)
+    pieces = {moment: wait_percentiles(rows, by=by, as_of=moment, percentiles=percentiles)
+              for moment, rows in frame.groupby(SNAPSHOT_COLUMN, sort=True)}
+    if not pieces:
+        return _empty_trend(wait_percentiles(frame.iloc[:0], by=by, percentiles=percentiles))
+    return pd.concat(pieces, names=[SNAPSHOT_COLUMN])
+
+
+def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataFrame:
+    """Conversations that stayed unread across consecutive snapshots.
+
+    For each conversation, the longest run of consecutive snapshots of its provider in
+    which it was unread (a snapshot it is absent from breaks the run).
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+    min_snapshots : int, default 2
+        Shortest run to report.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per conversation with a run of at least ``min_snapshots``: ``provider``,
+        ``conversation_id``, ``channel_id``, ``contact_name``, ``snapshots`` (run length),
+        ``first_unread_at`` and ``last_unread_at`` (the run's first and last
+        ``snapshot_at``), ``still_unread`` (the run reaches the provider's latest
+        snapshot) and ``unread_count`` at the run's end; longest runs first.
+    """
+    if not isinstance(min_snapshots, (int, np.integer)) or isinstance(min_snapshots, bool) or min_snapshots < 1:
+        raise ValueError(f"min_snapshots must be a whole number of at least 1, got {min_snapshots!r}")
+    frame = _history(history)
+    columns = ["provider", "conversation_id", "channel_id", "contact_name", "snapshots", "first_unread_at",
+               "last_unread_at", "still_unread", "unread_count"]
+    if frame.empty:
+        return pd.DataFrame({name: pd.Series(dtype=frame[name].dtype if name in frame else "object")
+                             for name in columns})
+    order = frame[["provider", SNAPSHOT_COLUMN]].drop_duplicates().sort_values(["provider", SNAPSHOT_COLUMN])
+    order["_position"] = order.groupby("provider", observed=True).cumcount()
+    latest = order.groupby("provider", observed=True)["_position"].max()
+    rows = frame[frame["has_unread"].fillna(False).astype(bool) & frame["conversation_id"].notna()]
+    rows = rows.merge(order, on=["provider", SNAPSHOT_COLUMN]).sort_values([*_KEY, "_position"])
+    # A run breaks where the position does not follow the previous one of the same conversation.
+    provider = rows["provider"].astype("object").to_numpy()
+    identity = rows["conversation_id"].astype("object").to_numpy()
+    position = rows["_position"].to_numpy()
+    follows = np.zeros(len(rows), dtype=bool)
+    follows[1:] = (provider[1:] == provider[:-1]) & (identity[1:] == identity[:-1]) & (position[1:] == position[:-1] + 1)
+    rows = rows.assign(_run=np.cumsum(~follows))
+    runs = rows.groupby("_run").agg(
+        provider=("provider", "first"), conversation_id=("conversation_id", "first"),
+        channel_id=("channel_id", "last"), contact_name=("contact_name", "last"),
+        snapshots=("_position", "size"), first_unread_at=(SNAPSHOT_COLUMN, "min"),
+        last_unread_at=(SNAPSHOT_COLUMN, "max"), last_position=("_position", "max"),
+        unread_count=("unread_count", "last"))
+    runs = runs[runs["snapshots"] >= min_snapshots]
+    runs["still_unread"] = runs["last_position"].to_numpy() == runs["provider"].map(latest).to_numpy()
+    runs = runs.sort_values(["snapshots", "last_unread_at"], ascending=[False, False], kind="stable")
+    runs = runs.drop_duplicates(_KEY, keep="first")
+    runs["provider"] = runs["provider"].astype(pd.CategoricalDtype(list(PROVIDERS)))
+    return runs[columns].reset_index(drop=True)
