@@ -64,7 +64,7 @@ def test_report_escapes_names(sandbox):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
 
 
-@pytest.mark.parametrize("command", ["demo", "export", "report", "sandbox"])
+@pytest.mark.parametrize("command", ["demo", "export", "report", "sandbox", "snapshot", "sample-history"])
 def test_every_command_explains_itself(command):
     result = run(command, "--help")
     assert result.returncode == 0
@@ -143,3 +143,41 @@ def test_python_dash_m_and_console_script_agree():
     assert cli.build_parser().prog == "wa-toolkit"
     result = run("--help")
     assert result.returncode == 0 and "demo" in result.stdout
+
+
+def test_snapshot_command_saves_a_live_pull_and_report_shows_its_trends(sandbox, tmp_path):
+    env = sandbox.environment()
+    root = tmp_path / "history"
+    first = run("snapshot", "--root", str(root), "--no-progress", env=env)
+    assert first.returncode == 0, first.stderr
+    second = run("snapshot", "--root", str(root), "--provider", "briq", "--no-progress", env=env)
+    assert second.returncode == 0, second.stderr
+    history = tk.load_snapshots(root)
+    assert history["snapshot_at"].nunique() == 2
+    counts = history.groupby("provider", observed=True)["snapshot_at"].nunique()
+    assert counts.to_dict() == {"wassist": 1, "briq": 2}
+    assert len(history[history["provider"] == "wassist"]) == sandbox.config.wassist_conversations
+    result = run("report", "--out", str(tmp_path / "r"), "--history", str(root), "--no-progress", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Trends over 2 snapshots" in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_snapshot_without_keys_fails_cleanly_and_writes_nothing(tmp_path):
+    result = run("snapshot", "--root", str(tmp_path / "h"))
+    assert result.returncode == 1 and "no API key" in result.stderr
+    assert not (tmp_path / "h").exists()
+
+
+def test_sample_history_writes_days_of_snapshots(tmp_path):
+    result = run("sample-history", "--root", str(tmp_path / "h"), "--days", "3")
+    assert result.returncode == 0, result.stderr
+    assert tk.load_snapshots(tmp_path / "h")["snapshot_at"].nunique() == 3
+    assert run("sample-history", "--root", str(tmp_path / "h"), "--days", "0").returncode == 2
+
+
+def test_sandbox_request_budget_is_read_as_requests_per_seconds():
+    assert cli._request_budget("100/60") == (100, 60.0)
+    for bad in ("100", "a/b", "0/60", "10/0"):
+        with pytest.raises(Exception, match="REQUESTS/SECONDS|positive"):
+            cli._request_budget(bad)
+    assert run("sandbox", "--rate-limit", "lots").returncode == 2

@@ -56,10 +56,18 @@ class Page:
     has_next: bool | None
     fetched_at: pd.Timestamp
     sequence: int = 0
+    _released_size: int | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
-        return len(self.records)
+        """Rows the page held (also after :meth:`release`)."""
+        return len(self.records) if self._released_size is None else self._released_size
+
+    def release(self) -> None:
+        """Drop the raw rows once they are converted; the keys and size stay for the proofs."""
+        if self._released_size is None:
+            self._released_size = len(self.records)
+            self.records = []
 
 
 FetchPage = Callable[[int, int], Page]
@@ -134,7 +142,8 @@ class OffsetPuller:
     digest : callable, optional
         Called with batches of arrived pages (each page exactly once, in arrival order,
         from the thread that called :meth:`pull`) while later pages are still in flight,
-        so their rows are converted while the network is the bottleneck.
+        so their rows are converted while the network is the bottleneck. Digested pages
+        keep their keys and size but drop their raw rows.
     digest_batch : int
         Pages per call of ``digest``, except the last call.
     """
@@ -263,6 +272,8 @@ class OffsetPuller:
         if waiting and (final or len(waiting) >= self.digest_batch):
             self._digested += len(waiting)
             self.digest(waiting)
+            for page in waiting:
+                page.release()  # raw JSON is several times the size of its typed rows
 
     def _update_end(self, end: int | None, page: Page, served: int) -> int | None:
         """The offset where the list ends, as known after ``page`` arrived (``None``: unknown)."""

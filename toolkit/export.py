@@ -41,10 +41,6 @@ def _escape(text: str) -> str:
     return text
 
 
-def _unescape(text: str) -> str:
-    return text[1:] if text.startswith(ESCAPE) else text
-
-
 def _text_columns(df: pd.DataFrame) -> list[str]:
     return [name for name in df.columns
             if pd.api.types.is_string_dtype(df[name].dtype) or df[name].dtype == object
@@ -162,7 +158,8 @@ def _typed(column: pd.Series, dtype: Any, name: str) -> pd.Series:
         return mapped.astype(BOOLEAN)
     if dtype == INT:
         return pd.to_numeric(column, errors="raise").astype(INT)
-    text = pd.Series([None if pd.isna(value) else _unescape(value) for value in column], dtype=STRING)
+    # The one leading apostrophe to_csv may add comes off; vectorised, one pass per column.
+    text = column.astype(STRING).str.replace(f"^{ESCAPE}", "", n=1, regex=True)
     if isinstance(dtype, pd.CategoricalDtype):
         unknown = set(text.dropna()) - set(dtype.categories)
         if unknown:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from ._errors import ToolkitError
 from ._schema import PROVIDER, PROVIDERS, SCHEMA, TIMESTAMP, conform, empty_frame
+from .metrics import utc_instant
 
 __all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SnapshotError", "SNAPSHOT_COLUMN"]
 
@@ -249,26 +250,14 @@ def _snapshot_moment(frame: pd.DataFrame, snapshot_at: Any) -> pd.Timestamp:
         if pd.isna(latest):
             raise ValueError("cannot date a snapshot without fetched_at values; pass snapshot_at")
         return pd.Timestamp(latest).tz_convert("UTC")
-    return _instant(snapshot_at, "snapshot_at")
-
-
-def _instant(value: Any, name: str) -> pd.Timestamp:
-    if not isinstance(value, (str, date, datetime, pd.Timestamp)):
-        raise TypeError(f"{name} must be a string, date, datetime or Timestamp, got {type(value).__name__}")
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError as exc:
-        raise ValueError(f"{name}: cannot read {value!r} as a date-time") from exc
-    if pd.isna(stamp):
-        raise ValueError(f"{name}: cannot read {value!r} as a date-time")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return utc_instant(snapshot_at, "snapshot_at")
 
 
 def _bounds(since: Any, until: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    low = _instant(since, "since") if since is not None else None
+    low = utc_instant(since, "since") if since is not None else None
     high = None
     if until is not None:
-        high = _instant(until, "until")
+        high = utc_instant(until, "until")
         whole_day = (isinstance(until, date) and not isinstance(until, datetime)) or (
             isinstance(until, str) and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", until))
         if whole_day:

@@ -8,7 +8,7 @@ string, ``datetime`` or ``Timestamp``; naive means UTC.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Sequence
 
 import numpy as np
@@ -41,14 +41,27 @@ def _resolve_as_of(df: pd.DataFrame, as_of: Any) -> pd.Timestamp:
     if as_of is None:
         latest = df["fetched_at"].max() if "fetched_at" in df and len(df) else pd.NaT
         return pd.Timestamp.now(tz="UTC") if pd.isna(latest) else pd.Timestamp(latest).tz_convert("UTC")
-    if not isinstance(as_of, (str, datetime, pd.Timestamp)):
-        raise TypeError(f"as_of must be a string, datetime or Timestamp, got {type(as_of).__name__}")
+    return utc_instant(as_of, "as_of")
+
+
+def utc_instant(value: Any, name: str) -> pd.Timestamp:
+    """A string, date, datetime or Timestamp as a UTC Timestamp (naive means UTC).
+
+    Raises
+    ------
+    TypeError
+        For any other type.
+    ValueError
+        For a value that does not read as a date-time; the message names ``name``.
+    """
+    if not isinstance(value, (str, date, datetime, pd.Timestamp)):
+        raise TypeError(f"{name} must be a string, date, datetime or Timestamp, got {type(value).__name__}")
     try:
-        stamp = pd.Timestamp(as_of)
+        stamp = pd.Timestamp(value)
     except ValueError as exc:
-        raise ValueError(f"as_of: cannot read {as_of!r} as a date-time") from exc
+        raise ValueError(f"{name}: cannot read {value!r} as a date-time") from exc
     if pd.isna(stamp):
-        raise ValueError(f"as_of: cannot read {as_of!r} as a date-time")
+        raise ValueError(f"{name}: cannot read {value!r} as a date-time")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
