@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit._values import Tally, booleans, counts, field, phones, seconds, strings, timestamps
+from toolkit._values import Tally, booleans, counts, field, fields, phones, seconds, strings, timestamps
 
 FORCE_SLOW = [[]]  # a JSON array is unreadable for every reader and defeats type inference
 
@@ -142,3 +142,21 @@ def test_a_long_column_takes_the_same_path_as_a_short_one():
     parsed = timestamps(values, Tally(), "at")
     assert parsed.iloc[-1] == pd.Timestamp(moment + timedelta(seconds=4999))
     assert parsed.is_monotonic_increasing
+
+
+JSON_VALUES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=5)
+RECORDS = st.lists(st.dictionaries(st.sampled_from(["a", "b", "c"]), JSON_VALUES | st.dictionaries(
+    st.sampled_from(["a", "x"]), JSON_VALUES, max_size=2), max_size=3), max_size=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(RECORDS, st.booleans())
+def test_fields_reads_what_field_reads_key_by_key(records, with_a_non_object):
+    if with_a_non_object:
+        records = [*records, "not an object"]
+    together = fields(records, ["a", "b", "c"])
+    for key in ("a", "b", "c"):
+        one_by_one = field(records, key)
+        assert len(together[key]) == len(one_by_one)
+        # Identity, not equality: a NaN sent in JSON must come back as that NaN, absent as None.
+        assert all(left is right for left, right in zip(together[key], one_by_one))

@@ -24,6 +24,12 @@ import pyarrow.compute as pc
 
 from ._schema import BOOLEAN, INT, STRING, TIMESTAMP
 
+try:  # reads many keys of many dicts in one C loop; private, so optional
+    from pandas._libs.lib import dicts_to_array as _dicts_to_array
+    _ABSENT = _dicts_to_array([{}], ["key"])[0, 0]
+except ImportError:  # pragma: no cover - a pandas without it takes the plain path
+    _dicts_to_array = _ABSENT = None
+
 _INT64_MAX = np.iinfo(np.int64).max
 
 #: Exactly what ``str.strip()`` removes, so the Arrow path trims as the Python path does.
@@ -79,6 +85,29 @@ def field(records: Sequence[Any], *path: str) -> list[Any]:
         except TypeError:
             values = [value.get(key) if isinstance(value, dict) else None for value in values]
     return values
+
+
+def fields(records: Sequence[Any], keys: Sequence[str]) -> dict[str, list[Any]]:
+    """The values of several top-level keys at once, as :func:`field` gives each.
+
+    When every record is a JSON object, pandas' C routine reads all the keys of a record
+    while it is in the CPU cache, several times faster than one pass per key.
+    """
+    keys = list(keys)
+    try:
+        if _dicts_to_array is None:
+            raise TypeError("not available")
+        table = _dicts_to_array(list(records), keys)
+    except TypeError:  # a record that is not an object: one key at a time
+        return {key: field(records, key) for key in keys}
+    columns = {}
+    for index, key in enumerate(keys):
+        values = table[:, index].tolist()
+        # An absent key comes back as this one NaN object (a NaN sent in JSON is another).
+        if _ABSENT in values:
+            values = [None if value is _ABSENT else value for value in values]
+        columns[key] = values
+    return columns
 
 
 def _inferred(values: Sequence[Any]) -> pa.Array | None:

@@ -16,7 +16,7 @@ from .._errors import ResponseFormatError
 from .._http import JsonResponse, RetryPolicy, RateLimit, read_error_body
 from .._paging import Page, records_of
 from .._schema import BOOLEAN, conform, empty_frame
-from .._values import Tally, booleans, counts, field, phones, strings, timestamps
+from .._values import Tally, booleans, counts, field, fields, phones, strings, timestamps
 from ._common import (
     ProviderSpec,
     continuity_keys,
@@ -107,19 +107,22 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     records, times = drop_non_objects(records, fetched_at, tally)
     if not records:
         return empty_frame()
-    unread = counts(field(records, "unread_count"), tally, "unread_count")
+    top = fields(records, ["id", "recipient_phone", "contact_profile_name", "sender_id", "is_active",
+                           "unread_count", "last_message_at", "window"])
+    window = fields(top["window"], ["open", "expires_at"])
+    unread = counts(top["unread_count"], tally, "unread_count")
     frame = pd.DataFrame({
         "provider": provider_column(SPEC.name, len(records)),
-        "conversation_id": strings(field(records, "id"), tally, "id"),
-        "contact_phone": phones(field(records, "recipient_phone"), tally, "recipient_phone"),
-        "contact_name": strings(field(records, "contact_profile_name"), tally, "contact_profile_name"),
-        "channel_id": strings(field(records, "sender_id"), tally, "sender_id"),
-        "is_active": booleans(field(records, "is_active"), tally, "is_active"),
+        "conversation_id": strings(top["id"], tally, "id"),
+        "contact_phone": phones(top["recipient_phone"], tally, "recipient_phone"),
+        "contact_name": strings(top["contact_profile_name"], tally, "contact_profile_name"),
+        "channel_id": strings(top["sender_id"], tally, "sender_id"),
+        "is_active": booleans(top["is_active"], tally, "is_active"),
         "has_unread": (unread > 0).astype(BOOLEAN),
         "unread_count": unread,
-        "last_message_at": timestamps(field(records, "last_message_at"), tally, "last_message_at"),
-        "window_open": booleans(field(records, "window", "open"), tally, "window.open"),
-        "window_expires_at": timestamps(field(records, "window", "expires_at"), tally, "window.expires_at"),
+        "last_message_at": timestamps(top["last_message_at"], tally, "last_message_at"),
+        "window_open": booleans(window["open"], tally, "window.open"),
+        "window_expires_at": timestamps(window["expires_at"], tally, "window.expires_at"),
         "fetched_at": times.array,
     })
     return conform(frame)

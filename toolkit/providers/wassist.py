@@ -19,7 +19,7 @@ from .._errors import ResponseFormatError
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page, records_of
 from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
-from .._values import WHITESPACE, Tally, booleans, field, phones, plain_text, seconds, strings, timestamps
+from .._values import WHITESPACE, Tally, booleans, field, fields, phones, plain_text, seconds, strings, timestamps
 from ._common import (
     ProviderSpec,
     continuity_keys,
@@ -108,7 +108,10 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     if not records:
         return empty_frame()
     fetched = times
-    remaining_values = field(records, "chatWindowRemainingTime")
+    top = fields(records, ["id", "contact", "activeAgent", "chatWindowRemainingTime", "lastMessage",
+                           "isHumanTakeover", "active"])
+    contact = fields(top["contact"], ["phoneNumber", "name"])
+    remaining_values = top["chatWindowRemainingTime"]
     remaining = seconds(remaining_values, tally, "chatWindowRemainingTime")
     absent = np.fromiter((value is None for value in remaining_values), dtype=bool, count=len(records))
     too_long = remaining > _MAX_WINDOW_SECONDS
@@ -120,28 +123,22 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     offsets = pd.to_timedelta(np.where(is_open & ~too_long, remaining, np.nan), unit="s")
     expires = (fetched + offsets).astype(TIMESTAMP)
 
-    contacts = field(records, "contact")
     frame = pd.DataFrame({
         "provider": provider_column(SPEC.name, len(records)),
-        "conversation_id": strings(field(records, "id"), tally, "id"),
-        "contact_phone": phones(field(contacts, "phoneNumber"), tally, "contact.phoneNumber"),
-        "contact_name": strings(field(contacts, "name"), tally, "contact.name"),
-        "channel_id": strings(_agent_values(records), tally, "activeAgent"),
-        "is_active": booleans(field(records, "active"), tally, "active"),
-        "is_human_takeover": booleans(field(records, "isHumanTakeover"), tally, "isHumanTakeover"),
+        "conversation_id": strings(top["id"], tally, "id"),
+        "contact_phone": phones(contact["phoneNumber"], tally, "contact.phoneNumber"),
+        "contact_name": strings(contact["name"], tally, "contact.name"),
+        "channel_id": strings(_inner(top["activeAgent"], "id"), tally, "activeAgent"),
+        "is_active": booleans(top["active"], tally, "active"),
+        "is_human_takeover": booleans(top["isHumanTakeover"], tally, "isHumanTakeover"),
         "has_unread": pd.array([pd.NA] * len(records), dtype=BOOLEAN),
         "unread_count": pd.array([pd.NA] * len(records), dtype=INT),
-        "last_message_at": timestamps(_last_message_values(records), tally, "lastMessage"),
+        "last_message_at": timestamps(_inner(top["lastMessage"], "createdAt", "created_at"), tally, "lastMessage"),
         "window_open": window_open.array,
         "window_expires_at": expires.array,
         "fetched_at": fetched.array,
     })
     return conform(frame)
-
-
-def _agent_values(records: Sequence[dict]) -> list[Any]:
-    """``activeAgent`` as its id: an object's ``id``, or the string itself."""
-    return _inner(field(records, "activeAgent"), "id")
 
 
 def _last_message_values(records: Sequence[Any]) -> list[Any]:
