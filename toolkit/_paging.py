@@ -46,6 +46,8 @@ class Page:
         When the response arrived.
     sequence : int
         Order of arrival across the pull.
+    ends_list : bool
+        The puller's ``is_last`` said the caller needs nothing beyond this page.
     """
 
     offset: int
@@ -56,6 +58,7 @@ class Page:
     has_next: bool | None
     fetched_at: pd.Timestamp
     sequence: int = 0
+    ends_list: bool = False
     _released_size: int | None = field(default=None, repr=False)
 
     @property
@@ -226,7 +229,7 @@ class OffsetPuller:
         """Whether the list ends with this page, by any of the stop conditions."""
         if page.size == 0 or page.has_next is False:
             return True
-        if self.is_last is not None and self.is_last(page):
+        if page.ends_list:
             return True
         if page.total is not None and page.offset + page.size >= page.total:
             return True
@@ -387,6 +390,8 @@ class OffsetPuller:
         page = self.fetch(offset, limit)
         if not isinstance(page.records, list):
             raise ResponseFormatError("page rows are not a list", provider=self.provider)
+        # Asked now, while the page still holds its rows (they are dropped once converted).
+        page.ends_list = bool(self.is_last(page)) if self.is_last is not None else False
         with self._lock:
             self._sequence += 1
             page.sequence = self._sequence
