@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ._files import write_atomically
 from ._schema import BOOLEAN, INT, SCHEMA, STRING, TIMESTAMP, conform
 from .metrics import _require
 
@@ -88,31 +88,9 @@ def to_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         else:
             out[name] = column.astype(object)
     out = out.astype(object).where(out.notna(), None)
-    directory = target.parent if str(target.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding=_ENCODING, newline="", dir=directory,
-                                         prefix=f".{target.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            out.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n", na_rep="")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, _file_mode(target))
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _file_mode(target: Path) -> int:
-    """The mode an ordinary write would give: the old file's, else 0o666 less the umask."""
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
+    return write_atomically(target, lambda handle: out.to_csv(
+        handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n", na_rep=""),
+        encoding=_ENCODING, newline="")
 
 
 def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:

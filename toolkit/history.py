@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ._errors import ToolkitError
+from ._files import write_atomically
 from ._schema import PROVIDER, PROVIDERS, SCHEMA, TIMESTAMP, conform, empty_frame
 from .metrics import utc_instant
 
@@ -89,8 +90,8 @@ def save_snapshot(df: pd.DataFrame, root: str | os.PathLike, snapshot_at: Any = 
 
     Notes
     -----
-    Each file is written beside its final name (a dot-file that readers skip) and then
-    renamed: a crash leaves either the whole file or none.
+    Each file is written beside its final name (a dot-file that readers skip), flushed
+    and renamed: a crash leaves either the whole file or none.
 
     Examples
     --------
@@ -118,7 +119,7 @@ def save_snapshot(df: pd.DataFrame, root: str | os.PathLike, snapshot_at: Any = 
             # Two pulls in the same microsecond: keep both rather than lose one.
             target = folder / f"{stem}-{uuid.uuid4().hex[:8]}.parquet"
         table = _to_table(frame[frame["provider"] == provider], moment).replace_schema_metadata(metadata)
-        _write_atomically(table, target)
+        write_atomically(target, lambda handle: pq.write_table(table, handle, compression="zstd"), binary=True)
         written.append(target)
     return written
 
@@ -298,18 +299,6 @@ def _to_table(rows: pd.DataFrame, moment: pd.Timestamp) -> pa.Table:
         else:
             columns[field.name] = pa.Array.from_pandas(rows[field.name].reset_index(drop=True), type=field.type)
     return pa.Table.from_pydict(columns, schema=_FILE_SCHEMA)
-
-
-def _write_atomically(table: pa.Table, target: Path) -> None:
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        pq.write_table(table, temporary, compression="zstd")
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
 
 
 def _empty_history() -> pd.DataFrame:

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import metrics, plots
+from ._files import write_atomically
 from ._redact import redact
 
 __all__ = ["build_report", "write_report"]
@@ -192,9 +193,5 @@ def _pulls(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 def write_report(df: pd.DataFrame, path: str | os.PathLike[str], **options: Any) -> Path:
     """Write :func:`build_report` to ``path`` atomically and return the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(build_report(df, **options), encoding="utf-8")
-    os.replace(temporary, target)
-    return target
+    page = build_report(df, **options)
+    return write_atomically(path, lambda handle: handle.write(page))
