@@ -13,9 +13,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._schema import PROVIDERS
+from ._schema import PROVIDER
 from .history import SNAPSHOT_COLUMN
-from .metrics import _group_columns, _require, unread_summary, wait_percentiles
+from .metrics import _flag, _group_columns, _require, unread_summary, wait_percentiles
 
 __all__ = ["unread_trend", "closed_unread_by_day", "wait_trend", "persistent_unread"]
 
@@ -87,7 +87,7 @@ def _empty_trend(template: pd.DataFrame) -> pd.DataFrame:
 
 def _carried_over(frame: pd.DataFrame) -> pd.Series:
     """For each row: unread now and unread in the provider's previous snapshot."""
-    unread = frame["has_unread"].fillna(False).astype(bool)
+    unread = _flag(frame, "has_unread")
     previous = _previous_snapshot(frame)
     was_unread = frame.assign(_previous=previous)[["provider", "conversation_id", "_previous"]].merge(
         frame.loc[unread, ["provider", "conversation_id", SNAPSHOT_COLUMN]].rename(
@@ -96,10 +96,17 @@ def _carried_over(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(unread.to_numpy() & was_unread, index=frame.index)
 
 
+def _snapshot_sequence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each provider's snapshots in time order: ``provider``, ``snapshot_at``, ``_position``
+    (0 for the provider's first) and ``_previous`` (the snapshot before; ``NaT`` for the first)."""
+    times = frame[["provider", SNAPSHOT_COLUMN]].drop_duplicates().sort_values(["provider", SNAPSHOT_COLUMN])
+    by_provider = times.groupby("provider", observed=True)
+    return times.assign(_position=by_provider.cumcount(), _previous=by_provider[SNAPSHOT_COLUMN].shift(1))
+
+
 def _previous_snapshot(frame: pd.DataFrame) -> pd.Series:
     """The provider's snapshot before each row's snapshot (``NaT`` for the first)."""
-    times = frame[["provider", SNAPSHOT_COLUMN]].drop_duplicates().sort_values(["provider", SNAPSHOT_COLUMN])
-    times["_previous"] = times.groupby("provider", observed=True)[SNAPSHOT_COLUMN].shift(1)
+    times = _snapshot_sequence(frame)[["provider", SNAPSHOT_COLUMN, "_previous"]]
     return frame[["provider", SNAPSHOT_COLUMN]].merge(times, on=["provider", SNAPSHOT_COLUMN], how="left")[
         "_previous"].set_axis(frame.index)
 
@@ -204,10 +211,9 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
     if frame.empty:
         return pd.DataFrame({name: pd.Series(dtype=frame[name].dtype if name in frame else "object")
                              for name in columns})
-    order = frame[["provider", SNAPSHOT_COLUMN]].drop_duplicates().sort_values(["provider", SNAPSHOT_COLUMN])
-    order["_position"] = order.groupby("provider", observed=True).cumcount()
+    order = _snapshot_sequence(frame)[["provider", SNAPSHOT_COLUMN, "_position"]]
     latest = order.groupby("provider", observed=True)["_position"].max()
-    rows = frame[frame["has_unread"].fillna(False).astype(bool) & frame["conversation_id"].notna()]
+    rows = frame[_flag(frame, "has_unread") & frame["conversation_id"].notna()]
     rows = rows.merge(order, on=["provider", SNAPSHOT_COLUMN]).sort_values([*_KEY, "_position"])
     # A run breaks where the position does not follow the previous one of the same conversation.
     provider = rows["provider"].astype("object").to_numpy()
@@ -226,5 +232,5 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
     runs["still_unread"] = runs["last_position"].to_numpy() == runs["provider"].map(latest).to_numpy()
     runs = runs.sort_values(["snapshots", "last_unread_at"], ascending=[False, False], kind="stable")
     runs = runs.drop_duplicates(_KEY, keep="first")
-    runs["provider"] = runs["provider"].astype(pd.CategoricalDtype(list(PROVIDERS)))
+    runs["provider"] = runs["provider"].astype(PROVIDER)
     return runs[columns].reset_index(drop=True)
