@@ -110,13 +110,19 @@ def fields(records: Sequence[Any], keys: Sequence[str]) -> dict[str, list[Any]]:
     return columns
 
 
-def _inferred(values: Sequence[Any]) -> pa.Array | None:
-    """``values`` as one Arrow array when they share a JSON type; ``None`` when mixed."""
+def _arrow(values: Sequence[Any], type: pa.DataType | None = None) -> pa.Array | None:
+    """``values`` as one Arrow array of ``type`` (inferred when ``None``); ``None`` when
+    they do not fit it (mixed JSON types, text where numbers are wanted, ...)."""
     try:
-        array = pa.array(values, from_pandas=False)
+        array = pa.array(values, type=type, from_pandas=False)
     except (pa.ArrowException, OverflowError, TypeError, ValueError):
         return None
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _inferred(values: Sequence[Any]) -> pa.Array | None:
+    """``values`` as one Arrow array when they share a JSON type; ``None`` when mixed."""
+    return _arrow(values)
 
 
 def plain_text(values: Sequence[Any]) -> pa.Array | None:
@@ -126,18 +132,12 @@ def plain_text(values: Sequence[Any]) -> pa.Array | None:
     """
     if isinstance(values, pa.Array) and values.type == pa.large_string():
         return values
-    try:
-        array = pa.array(values, type=pa.large_string(), from_pandas=False)
-    except (pa.ArrowException, OverflowError, TypeError, ValueError):
-        return None
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return _arrow(values, pa.large_string())
 
 
 def _trimmed_text(array: pa.Array) -> pa.Array:
-    """Strip as ``str.strip`` does; blank text becomes null."""
-    if array.type == pa.null():
-        return pa.nulls(len(array), pa.large_string())
-    trimmed = pc.utf8_trim(array.cast(pa.large_string()), characters=WHITESPACE)
+    """Strip text (from :func:`plain_text`) as ``str.strip`` does; blank text becomes null."""
+    trimmed = pc.utf8_trim(array, characters=WHITESPACE)
     return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, pa.large_string()), trimmed)
 
 
@@ -206,10 +206,9 @@ def phones(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
 
 def booleans(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
     """Booleans from JSON booleans, 0/1, or words such as ``"true"``/``"False"``."""
-    try:
-        return pd.Series(_masked(pa.array(values, type=pa.bool_(), from_pandas=False), pd.arrays.BooleanArray, False))
-    except (pa.ArrowException, TypeError, ValueError):
-        pass  # not all JSON booleans
+    flags = _arrow(values, pa.bool_())
+    if flags is not None:  # all JSON booleans
+        return pd.Series(_masked(flags, pd.arrays.BooleanArray, False))
     array = plain_text(values)
     if array is not None:
         words = pc.utf8_lower(pc.utf8_trim(array, characters=WHITESPACE))
