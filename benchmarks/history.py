@@ -14,8 +14,6 @@ threads arrive. They are written with ``tk.save_snapshot``, exactly as a daily
 from __future__ import annotations
 
 import argparse
-import gc
-import math
 import shutil
 import sys
 import tempfile
@@ -34,7 +32,7 @@ import toolkit as tk  # noqa: E402
 from toolkit.sandbox import make_conversations  # noqa: E402
 from toolkit.sandbox._history import snapshot_frame  # noqa: E402
 
-from run import machine, markdown  # noqa: E402
+from run import best_of, machine, markdown  # noqa: E402
 
 
 def base_pull(conversations: int, moment: datetime) -> pd.DataFrame:
@@ -58,16 +56,6 @@ def day_of(base: pd.DataFrame, day: int, rng: np.random.Generator) -> pd.DataFra
     counts[~unread & (frame["provider"] == "briq").to_numpy()] = 0
     frame["unread_count"] = counts
     return frame
-
-
-def best(runs: int, action) -> tuple[float, object]:
-    fastest, result = math.inf, None
-    for _ in range(runs):
-        gc.collect()
-        started = time.perf_counter()
-        result = action()
-        fastest = min(fastest, time.perf_counter() - started)
-    return fastest, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             return history.groupby([history["snapshot_at"].dt.floor("D"), "provider"], observed=True)[
                 "has_unread"].sum()
 
-        duck_month, duck_month_result = best(3, lambda: tk.query_snapshots(month_sql, folder))
-        pandas_month, pandas_month_result = best(3, month_pandas)
-        duck_year, _ = best(2, lambda: tk.query_snapshots(year_sql, folder))
-        pandas_year, _ = best(1, year_pandas)
+        duck_month, duck_month_result = best_of(3, lambda: tk.query_snapshots(month_sql, folder))
+        pandas_month, pandas_month_result = best_of(3, month_pandas)
+        duck_year, _ = best_of(2, lambda: tk.query_snapshots(year_sql, folder))
+        pandas_year, _ = best_of(1, year_pandas)
         if duck_month_result["unread"].tolist() != pandas_month_result.astype(int).tolist():
             raise RuntimeError("DuckDB and pandas disagree on the unread backlog")
     finally:

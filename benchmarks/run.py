@@ -48,7 +48,7 @@ import toolkit as tk  # noqa: E402
 from toolkit import RateLimit  # noqa: E402
 from toolkit.providers import briq, wassist  # noqa: E402
 from toolkit.providers._common import DEFAULT_MAX_WORKERS  # noqa: E402
-from toolkit.sandbox import SandboxConfig  # noqa: E402
+from toolkit.sandbox import BRIQ_PATH, SandboxConfig  # noqa: E402
 from toolkit.sandbox._data import make_conversations  # noqa: E402
 from toolkit.sandbox._render import briq_item, wassist_item  # noqa: E402
 
@@ -199,7 +199,7 @@ def bare_concurrent_gets(base_url: str, api_key: str, size: int) -> int:
     session.trust_env = False
 
     def get(offset: int) -> int:
-        response = session.get(f"{base_url}/v1/whatsapp/conversations", headers={"X-API-Key": api_key},
+        response = session.get(f"{base_url}{BRIQ_PATH}", headers={"X-API-Key": api_key},
                                params={"limit": PAGE_SIZE, "offset": offset}, timeout=30)
         response.raise_for_status()
         return len(response.content)

@@ -132,9 +132,10 @@ def _providers_in_attrs(attrs: dict) -> set[str]:
 def snapshot_files(root: str | os.PathLike, since: Any = None, until: Any = None,
                    providers: Sequence[str] | None = None) -> list[Path]:
     """The snapshot files under ``root`` whose partitions the filters keep, oldest first."""
-    root = _existing_root(root)
-    wanted = _check_providers(providers)
-    low, high = _bounds(since, until)
+    return _files_within(_existing_root(root), *_bounds(since, until), _check_providers(providers))
+
+
+def _files_within(root: Path, low: pd.Timestamp | None, high: pd.Timestamp | None, wanted: set[str]) -> list[Path]:
     kept = []
     for path in root.glob("provider=*/date=*/*.parquet"):
         if not _FILE_PATTERN.match(path.name):
@@ -183,10 +184,10 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     >>> import toolkit as tk
     >>> history = tk.load_snapshots("history", since="2026-11-01", providers=["briq"])  # doctest: +SKIP
     """
-    files = snapshot_files(root, since, until, providers)
+    low, high = _bounds(since, until)
+    files = _files_within(_existing_root(root), low, high, _check_providers(providers))
     if not files:
         return _empty_history()
-    low, high = _bounds(since, until)
     dataset = ds.dataset([str(path) for path in files], format="parquet", partitioning=_PARTITIONING,
                          partition_base_dir=str(Path(root)))
     condition = None
@@ -231,11 +232,10 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
     """
     import duckdb
 
-    root = _existing_root(root)
-    pattern = str(root / "provider=*" / "date=*" / "snapshot-*.parquet").replace("'", "''")
+    if not snapshot_files(root):
+        raise FileNotFoundError(f"{root}: no snapshots there yet (write some with tk.save_snapshot)")
+    pattern = str(Path(root) / "provider=*" / "date=*" / "snapshot-*.parquet").replace("'", "''")
     with duckdb.connect() as connection:
-        if not any(root.glob("provider=*/date=*/snapshot-*.parquet")):
-            raise FileNotFoundError(f"{root}: no snapshots there yet (write some with tk.save_snapshot)")
         connection.execute(
             f"CREATE VIEW snapshots AS SELECT * FROM read_parquet('{pattern}', hive_partitioning = true, "
             "hive_types = {'provider': VARCHAR, 'date': DATE})")
