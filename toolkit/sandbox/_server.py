@@ -244,12 +244,15 @@ class Sandbox:
                  keep: Callable[[Conversation], bool]) -> list[Conversation]:
         """The ordered conversations ``keep`` accepts, for one list request.
 
+        ``params`` are the request's effective filters (``limit`` and ``offset`` aside);
+        none means the whole ordered list.
+
         A filter that does not depend on the clock gives the same list until the data
         changes, so it is kept per data version: paging through a large inbox then costs a
         slice per request, not a scan.
         """
         filters = tuple(sorted((name, value) for name, value in params.items() if name not in ("limit", "offset")))
-        if not filters or (filters == (("status", "all"),) and provider == "briq"):
+        if not filters:
             return self.ordered(provider)
         if depends_on_clock:
             return [c for c in self.ordered(provider) if keep(c)]
@@ -416,7 +419,9 @@ class _Handler(BaseHTTPRequestHandler):
         with sandbox.lock:
             self._maybe_churn()
             now = utc_now()
-            matching = sandbox.matching("briq", params, status == "open", lambda c: (
+            # status=all is no filter at all: the whole ordered list serves it.
+            effective = {name: value for name, value in params.items() if (name, value) != ("status", "all")}
+            matching = sandbox.matching("briq", effective, status == "open", lambda c: (
                 (params.get("sender_id") is None or c.channel_id == params["sender_id"])
                 and (wanted_phone is None or c.phone.lstrip("+") == wanted_phone)
                 and (status == "all" or (status == "open" and c.window_open(now))
