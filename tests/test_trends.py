@@ -159,3 +159,79 @@ def test_a_frame_without_snapshot_times_is_refused_clearly():
         tk.unread_trend(tk.empty_frame())
     with pytest.raises(ValueError, match="min_snapshots"):
         tk.persistent_unread(history([row(T1, "A", unread=True)]), min_snapshots=0)
+
+
+# -- freq: each provider's latest snapshot of a period, measured as of its own time ---------
+
+DAY1, DAY2 = pd.Timestamp("2026-11-02", tz="UTC"), pd.Timestamp("2026-11-03", tz="UTC")
+
+
+@pytest.fixture
+def two_days_uneven():
+    """Briq pulled at 09:00 and 17:00 on the 2nd and 10:00 on the 3rd; Wassist at 12:00 and 16:30.
+
+    Waits (hours) in the snapshots ``freq="D"`` keeps, each as of its own time:
+
+    - Briq 2nd 17:00: A 9 (since 08:00), B 2 (since 15:00), C 21 (since the 1st 20:00).
+    - Wassist 2nd 12:00: W 6 (since 06:00).
+    - Briq 3rd 10:00: A 26, D 3 (since 07:00). B was answered, C left the list.
+    - Wassist 3rd 16:30: W 34.5.
+    """
+    b1, b2, b3 = DAY1 + 9 * HOUR, DAY1 + 17 * HOUR, DAY2 + 10 * HOUR
+    w1, w2 = DAY1 + 12 * HOUR, DAY2 + 16.5 * HOUR
+    a_at, c_at, w_at = DAY1 + 8 * HOUR, DAY1 - 4 * HOUR, DAY1 + 6 * HOUR
+    rows = [
+        row(b1, "A", unread=True, open_until=a_at + 24 * HOUR, last_message_at=a_at),
+        row(b1, "B", unread=False, open_until=None, last_message_at=DAY1 - 14 * HOUR),
+        row(b1, "C", unread=True, open_until=c_at + 24 * HOUR, last_message_at=c_at),
+        row(b2, "A", unread=True, open_until=a_at + 24 * HOUR, last_message_at=a_at),
+        row(b2, "B", unread=True, open_until=DAY1 + 39 * HOUR, last_message_at=DAY1 + 15 * HOUR),
+        row(b2, "C", unread=True, open_until=c_at + 24 * HOUR, last_message_at=c_at),
+        row(b3, "A", unread=True, open_until=None, last_message_at=a_at),
+        row(b3, "B", unread=False, open_until=DAY1 + 39 * HOUR, last_message_at=DAY2 + 9 * HOUR),
+        row(b3, "D", unread=True, open_until=DAY2 + 31 * HOUR, last_message_at=DAY2 + 7 * HOUR),
+        row(w1, "W", unread=True, open_until=w_at + 24 * HOUR, last_message_at=w_at, provider="wassist",
+            channel="a1"),
+        row(w2, "W", unread=True, open_until=None, last_message_at=w_at, provider="wassist", channel="a1"),
+    ]
+    return history(rows)
+
+
+def test_daily_waits_measure_each_kept_snapshot_at_its_own_time(two_days_uneven):
+    daily = tk.wait_trend(two_days_uneven, by="provider", freq="D")
+    assert daily.index.tolist() == [(DAY1, "wassist"), (DAY1, "briq"), (DAY2, "wassist"), (DAY2, "briq")]
+    assert daily["count"].tolist() == [1, 3, 1, 2]
+    # Briq on the 2nd, waits 2, 9, 21: median 9; p90 at rank 1.8 = 9 + 0.8 * 12 = 18.6.
+    # Briq on the 3rd, waits 3, 26: median 14.5; p90 = 3 + 0.9 * 23 = 23.7.
+    assert daily["p50"].tolist() == pytest.approx([6.0, 9.0, 34.5, 14.5])
+    assert daily["p90"].tolist() == pytest.approx([6.0, 18.6, 34.5, 23.7])
+
+
+def test_daily_waits_pool_providers_each_at_its_own_time(two_days_uneven):
+    daily = tk.wait_trend(two_days_uneven, by=None, freq="D")
+    # The 2nd: 2, 6, 9, 21 -> median 7.5, p90 at rank 2.7 = 9 + 0.7 * 12 = 17.4.
+    # The 3rd: 3, 26, 34.5 -> median 26, p90 at rank 1.8 = 26 + 0.8 * 8.5 = 32.8.
+    assert daily["count"].tolist() == [4, 3]
+    assert daily["p50"].tolist() == pytest.approx([7.5, 26.0])
+    assert daily["p90"].tolist() == pytest.approx([17.4, 32.8])
+    assert (daily[["p50", "p90"]] > 0).all().all()
+
+
+def test_daily_trends_equal_the_kept_snapshots_measured_alone(two_days_uneven):
+    """With ``freq="D"`` a row is exactly the per-snapshot result of the snapshot it keeps."""
+    kept = two_days_uneven[two_days_uneven["snapshot_at"].isin(
+        [DAY1 + 17 * HOUR, DAY1 + 12 * HOUR, DAY2 + 10 * HOUR, DAY2 + 16.5 * HOUR])]
+    for trend in (tk.wait_trend, tk.unread_trend):
+        daily = trend(two_days_uneven, by="provider", freq="D")
+        alone = trend(kept, by="provider")
+        relabelled = alone.rename(index=lambda moment: moment.floor("D") if isinstance(moment, pd.Timestamp)
+                                  else moment, level="snapshot_at").sort_index()
+        pd.testing.assert_frame_equal(daily.sort_index(), relabelled)
+
+
+def test_daily_carried_over_compares_with_the_previous_kept_snapshot(two_days_uneven):
+    daily = tk.unread_trend(two_days_uneven, by="provider", freq="D")
+    briq = daily.xs("briq", level="provider")
+    # The 3rd 10:00 against the 2nd 17:00: A was unread in both; D is new.
+    assert briq["unread_conversations"].tolist() == [3, 2]
+    assert briq["carried_over"].tolist() == [0, 1]

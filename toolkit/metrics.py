@@ -303,7 +303,11 @@ def unread_wait(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
         ``NaT`` for the others and where the last message time is unknown.
     """
     _require(df, ["has_unread", "last_message_at"])
-    moment = _resolve_as_of(df, as_of)
+    return _waited(df, _resolve_as_of(df, as_of))
+
+
+def _waited(df: pd.DataFrame, moment: pd.Timestamp | pd.Series) -> pd.Series:
+    """:func:`unread_wait` as of ``moment``: one instant, or one per row (a Series on ``df``'s index)."""
     waited = (moment - pd.to_datetime(df["last_message_at"], utc=True)).clip(lower=pd.Timedelta(0))
     return waited.where(_flag(df, "has_unread"), pd.NaT).rename("unread_wait")
 
@@ -319,10 +323,16 @@ def wait_percentiles(df: pd.DataFrame, by: str | Sequence[str] | None = "provide
         float column per percentile, named ``p50``, ``p90``, ...; ``NaN`` where a group
         has no unread conversation.
     """
+    return _wait_table(df, unread_wait(df, as_of), by, percentiles)
+
+
+def _wait_table(df: pd.DataFrame, waits: pd.Series, by: str | Sequence[str] | None,
+                percentiles: Sequence[float]) -> pd.DataFrame:
+    """:func:`wait_percentiles` of ``waits`` (a timedelta Series on ``df``'s index), however measured."""
     for value in percentiles:
         if not 0 <= value <= 1:
             raise ValueError(f"percentiles must lie in 0..1, got {value}")
-    hours = unread_wait(df, as_of) / _HOUR
+    hours = waits / _HOUR
     names = [f"p{round(value * 100, 1):g}" for value in percentiles]
     columns = _group_columns(df, by)
     if columns is None:

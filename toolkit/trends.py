@@ -15,26 +15,36 @@ import pandas as pd
 
 from ._schema import PROVIDER
 from .history import SNAPSHOT_COLUMN
-from .metrics import _flag, _group_columns, _require, unread_summary, wait_percentiles
+from .metrics import _flag, _group_columns, _require, _wait_table, _waited, unread_summary, wait_percentiles
 
 __all__ = ["unread_trend", "closed_unread_by_day", "wait_trend", "persistent_unread"]
 
 _KEY = ["provider", "conversation_id"]
 
 
+#: The column that labels each kept row with the row of the result it lands in.
+_PERIOD = "_period"
+
+
 def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
-    """Checked history; with ``freq``, only each provider's latest snapshot per period."""
+    """The snapshots a trend measures, each row labelled (``_period``) with its result row.
+
+    Without ``freq`` every snapshot is its own result row, labelled with its ``snapshot_at``.
+    With ``freq`` only each provider's latest snapshot of each period is kept, labelled with
+    the period's start. Either way every row keeps its own ``snapshot_at``: a trend
+    measures each snapshot as of the moment it was taken, and the period only labels it
+    (a snapshot taken at 17:00 measured as of midnight would show waits hours too short).
+    """
     _require(history, [SNAPSHOT_COLUMN, "provider", "conversation_id", "has_unread"])
     if freq is None or history.empty:
-        return history
+        return history.assign(**{_PERIOD: history[SNAPSHOT_COLUMN]})
     try:
         period = history[SNAPSHOT_COLUMN].dt.floor(freq)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"freq: cannot use {freq!r} as a period such as 'D' or '6h'") from exc
     latest = history.groupby([period, history["provider"]], observed=True)[SNAPSHOT_COLUMN].transform("max")
-    kept = history[history[SNAPSHOT_COLUMN] == latest].copy()
-    kept[SNAPSHOT_COLUMN] = period[kept.index]
-    return kept
+    kept = history[history[SNAPSHOT_COLUMN] == latest]
+    return kept.assign(**{_PERIOD: period[kept.index]})
 
 
 def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None) -> pd.DataFrame:
@@ -49,6 +59,8 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
     freq : str, optional
         A period such as ``"D"``: keep each provider's latest snapshot of each period and
         label it with the period's start, so providers pulled at different times line up.
+        Each kept snapshot is still measured as of its own ``snapshot_at``, and
+        ``carried_over`` compares it with the provider's previous kept snapshot.
 
     Returns
     -------
@@ -66,7 +78,7 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
     columns = _group_columns(frame, by) or []
     frame = frame.assign(carried_over=_carried_over(frame))
     pieces = {}
-    for moment, rows in frame.groupby(SNAPSHOT_COLUMN, sort=True):
+    for moment, rows in frame.groupby(_PERIOD, sort=True):
         summary = unread_summary(rows, by=by)
         carried = rows.groupby(columns, observed=True)["carried_over"].sum() if columns else \
             pd.Series({"all": int(rows["carried_over"].sum())})
@@ -166,7 +178,9 @@ def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider
     """Percentiles of how long unread conversations have waited, at every snapshot.
 
     Each snapshot is measured as of its own ``snapshot_at`` (see
-    :func:`toolkit.wait_percentiles`).
+    :func:`toolkit.wait_percentiles`), also with ``freq``: a period's row pools the waits
+    of each provider's latest snapshot in it, each as of the moment that snapshot was
+    taken; the period's start only labels the row.
 
     Returns
     -------
@@ -175,8 +189,10 @@ def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider
         percentile in hours (``p50``, ``p90``, ...), ``NaN`` for a group with no unread.
     """
     frame = _history(history, freq)
-    pieces = {moment: wait_percentiles(rows, by=by, as_of=moment, percentiles=percentiles)
-              for moment, rows in frame.groupby(SNAPSHOT_COLUMN, sort=True)}
+    _require(frame, ["last_message_at"])
+    waits = _waited(frame, frame[SNAPSHOT_COLUMN])  # each row as of its own snapshot
+    pieces = {moment: _wait_table(rows, waits[rows.index], by, percentiles)
+              for moment, rows in frame.groupby(_PERIOD, sort=True)}
     if not pieces:
         return _empty_trend(wait_percentiles(frame.iloc[:0], by=by, percentiles=percentiles))
     return pd.concat(pieces, names=[SNAPSHOT_COLUMN])
