@@ -14,6 +14,11 @@ def test_contract_names_are_exported():
         assert hasattr(tk, name), name
 
 
+def test_second_round_names_are_exported():
+    assert {"check_conversations"} <= set(tk.__all__)
+    assert callable(tk.check_conversations)
+
+
 def test_error_tree():
     assert issubclass(tk.ApiError, tk.ToolkitError)
     assert issubclass(tk.AuthenticationError, tk.ApiError)

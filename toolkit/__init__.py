@@ -18,6 +18,7 @@ from ._errors import (
 from ._http import RateLimit, RetryPolicy
 from ._schema import SCHEMA, conform, empty_frame
 from . import metrics as _metrics
+from .checks import check_conversations
 from .export import read_csv, to_csv
 from .metrics import (
     BUCKETS,
@@ -47,6 +48,7 @@ __all__ = [
     "conform",
     "empty_frame",
     *_metrics.__all__,
+    "check_conversations",
     "to_csv",
     "read_csv",
     "save_snapshot",
