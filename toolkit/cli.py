@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from ._errors import ToolkitError
 from ._redact import redact
@@ -28,77 +28,210 @@ sandbox on this machine.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (the usage stays with ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"wa-toolkit: error: {message} (see `{self.prog} --help`)\n")
+
+
+class UsageError(ValueError):
+    """A command line that cannot run as given; exit code 2, before any request."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="wa-toolkit", description=_DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="wa-toolkit", description=_DESCRIPTION, epilog=_EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
         "demo", help="run everything on the built-in sandbox (no keys, no network)",
         description="Start the built-in sandbox of both providers on 127.0.0.1, pull every conversation "
-                    "through the real loaders, and write conversations.csv and report.html into --out.")
-    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="folder to write into (default: demo-out)")
+                    "through the real loaders, and write into --out: conversations.csv, report.html, and "
+                    "history/, a simulated four-week history of daily snapshots that the report charts as "
+                    "trends (written once; delete it to simulate again). The folder --out is created if "
+                    "missing; the folder above it must exist.")
+    demo.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR",
+                      help="folder to write into (default: demo-out)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic data (default: 7)")
-    demo.add_argument("--fault-rate", type=float, default=0.0,
-                      help="share of sandbox responses that fail, to watch retries work (default: 0)")
+    demo.add_argument("--fault-rate", type=_share, default=0.0, metavar="SHARE",
+                      help="share of sandbox responses that fail (0 to 1), to watch retries work "
+                           "(default: 0)")
     _progress_flags(demo)
 
     export = commands.add_parser(
         "export", help="pull live conversations into a CSV file",
         description="Pull conversations from the live APIs (keys from the environment) into a "
-                    "spreadsheet-safe CSV file.")
+                    "spreadsheet-safe CSV file. The folder of --out must exist.",
+        epilog=_PULL_EPILOG)
     _pull_flags(export)
-    export.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE",
+                        help="file to write, e.g. unread.csv")
 
     report = commands.add_parser(
         "report", help="pull live conversations and write the HTML report",
-        description="Pull conversations from the live APIs and write report.html and conversations.csv into --out.")
+        description="Pull conversations from the live APIs and write report.html and conversations.csv into "
+                    "--out (created if missing; the folder above it must exist).",
+        epilog=_PULL_EPILOG)
     _pull_flags(report)
-    report.add_argument("--out", type=Path, default=Path("report-out"), help="folder to write into")
-    report.add_argument("--within", default="2h", help="horizon of the at-risk list (default: 2h)")
-    report.add_argument("--history", type=Path, default=None,
-                        help="snapshot folder (see `snapshot`): adds a section on how the backlog moved")
+    report.add_argument("--out", type=Path, default=Path("report-out"), metavar="DIR",
+                        help="folder to write into (default: report-out)")
+    report.add_argument("--within", type=_duration, default="2h", metavar="DURATION",
+                        help="horizon of the at-risk list, e.g. 90min or 4h (default: 2h)")
+    report.add_argument("--history", type=Path, default=None, metavar="DIR",
+                        help="snapshot folder (see `wa-toolkit snapshot`): adds a section on how the "
+                             "backlog moved")
 
     snapshot = commands.add_parser(
         "snapshot", help="pull live conversations and keep them as a dated snapshot (for cron)",
         description="Pull conversations from the live APIs and save them under --root as Parquet, one file per "
                     "provider in ROOT/provider=NAME/date=YYYY-MM-DD/. Run it on a schedule to build a history; "
-                    "read it back with tk.load_snapshots or any Parquet reader.")
+                    "read it back with tk.load_snapshots or any Parquet reader.",
+        epilog=_PULL_EPILOG)
     _pull_flags(snapshot)
-    snapshot.add_argument("--root", type=Path, required=True, help="the history folder")
+    snapshot.add_argument("--root", type=Path, required=True, metavar="DIR",
+                          help="the history folder (created if missing; the folder above it must exist)")
 
     history = commands.add_parser(
         "sample-history", help="write a simulated multi-day history of the sandbox (no keys)",
         description="Simulate a backlog that evolves over --days days (busier weekdays, one channel slipping "
                     "in the last third) and save a daily snapshot of it under --root, for trying trends.")
-    history.add_argument("--root", type=Path, required=True, help="the history folder to write")
-    history.add_argument("--days", type=int, default=28, help="days of history (default: 28)")
-    history.add_argument("--seed", type=int, default=7)
+    history.add_argument("--root", type=Path, required=True, metavar="DIR",
+                         help="the history folder to write (created if missing)")
+    history.add_argument("--days", type=_count, default=28, help="days of history, at least 1 (default: 28)")
+    history.add_argument("--seed", type=int, default=7, help="seed of the simulation (default: 7)")
 
     sample = commands.add_parser(
         "sample", help="regenerate the offline sample CSV from the seeded sandbox",
         description="Pull the seeded sandbox and write it as CSV (by default data/sample_conversations.csv), "
                     "for notebooks and users who want data without any server.")
-    sample.add_argument("--out", type=Path, default=Path("data/sample_conversations.csv"))
-    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--out", type=Path, default=Path("data/sample_conversations.csv"), metavar="FILE",
+                        help="CSV file to write; its folder must exist "
+                             "(default: data/sample_conversations.csv)")
+    sample.add_argument("--seed", type=int, default=7, help="seed of the synthetic data (default: 7)")
 
     sandbox = commands.add_parser(
         "sandbox", help="serve the sandbox APIs for notebooks and manual tries",
-        description="Serve both providers' list endpoints on 127.0.0.1 until interrupted (Ctrl-C).")
-    sandbox.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765; 0 = any free)")
-    sandbox.add_argument("--seed", type=int, default=7)
-    sandbox.add_argument("--wassist-conversations", type=int, default=1200)
-    sandbox.add_argument("--briq-conversations", type=int, default=1500)
-    sandbox.add_argument("--wassist-encoding", choices=["live", "documented"], default="live")
-    sandbox.add_argument("--briq-envelope", choices=["enveloped", "bare"], default="enveloped")
-    sandbox.add_argument("--latency", type=float, default=0.0, help="seconds added to each response")
-    sandbox.add_argument("--fault-rate", type=float, default=0.0, help="share of responses that fail")
-    sandbox.add_argument("--churn-rate", type=float, default=0.0, help="live-traffic events per request")
-    sandbox.add_argument("--max-page-size", type=int, default=None, help="serve at most this many rows per page")
+        description="Serve both providers' list endpoints on 127.0.0.1 until interrupted (Ctrl-C), and print "
+                    "the environment variables that point the loaders and the other commands at it.")
+    sandbox.add_argument("--port", type=_port, default=8765,
+                         help="port to listen on (default: 8765; 0 = any free)")
+    sandbox.add_argument("--seed", type=int, default=7, help="seed of the synthetic data (default: 7)")
+    sandbox.add_argument("--wassist-conversations", type=_count, default=1200, metavar="N",
+                         help="conversations Wassist holds (default: 1200)")
+    sandbox.add_argument("--briq-conversations", type=_count, default=1500, metavar="N",
+                         help="conversations Briq holds (default: 1500)")
+    sandbox.add_argument("--wassist-encoding", choices=["live", "documented"], default="live",
+                         help="Wassist values typed as live clients see them, or as strings as its OpenAPI "
+                              "document types them (default: live)")
+    sandbox.add_argument("--briq-envelope", choices=["enveloped", "bare"], default="enveloped",
+                         help="Briq lists inside its {success, data} envelope, or as a bare list "
+                              "(default: enveloped)")
+    sandbox.add_argument("--latency", type=_seconds, default=0.0, metavar="SECONDS",
+                         help="seconds added to each response (default: 0)")
+    sandbox.add_argument("--fault-rate", type=_share, default=0.0, metavar="SHARE",
+                         help="share of responses that fail (0 to 1): 429s, 5xx, resets, truncated bodies, "
+                              "stalls (default: 0)")
+    sandbox.add_argument("--churn-rate", type=_seconds, default=0.0, metavar="EVENTS",
+                         help="live-traffic events (new messages, closings, new conversations) per list "
+                              "request (default: 0, a still inbox)")
+    sandbox.add_argument("--max-page-size", type=_count, default=None, metavar="N",
+                         help="serve at most N rows per page whatever the client asks (default: no cap)")
     sandbox.add_argument("--rate-limit", type=_request_budget, default=None, metavar="REQUESTS/SECONDS",
                          help="answer 429 beyond this many requests per key in any window, e.g. 100/60")
     return parser
+
+
+_EPILOG = """\
+Errors are one line on stderr. Exit codes: 0 done, 1 a refused or failed pull, 2 a bad
+argument (nothing is requested then), 130 interrupted.
+"""
+
+_PULL_EPILOG = """\
+Filters apply to one provider each: a Wassist filter with --provider briq (or without
+WASSIST_API_KEY), or a Briq filter with --provider wassist (or without BRIQ_API_KEY), is
+refused with exit code 2 before any request, and so is --after later than --before.
+Keys come from WASSIST_API_KEY and BRIQ_API_KEY, servers from WASSIST_BASE_URL and BRIQ_BASE_URL.
+"""
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return number
+
+
+def _port(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {text!r}")
+    return number
+
+
+def _seconds(text: str) -> float:
+    """A number of at least zero."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {text!r}")
+    return number
+
+
+def _share(text: str) -> float:
+    """A share from 0 to 1."""
+    number = _seconds(text)
+    if number > 1:
+        raise argparse.ArgumentTypeError(f"a share is from 0 to 1 (0.25 = a quarter), got {text!r}")
+    return number
+
+
+def _duration(text: str) -> str:
+    """A positive duration pandas can read (``2h``, ``90min``); kept as given for titles."""
+    import pandas as pd
+
+    try:
+        length = pd.Timedelta(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 2h or 90min, got {text!r}") from None
+    if not length > pd.Timedelta(0):
+        raise argparse.ArgumentTypeError(f"must be longer than zero, got {text!r}")
+    return text
+
+
+def _moment(text: str) -> Any:
+    """An ISO date or date-time as a UTC Timestamp (naive means UTC)."""
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        stamp = pd.NaT
+    if stamp is pd.NaT:
+        raise argparse.ArgumentTypeError(f"expected an ISO date or date-time such as 2026-09-01 or "
+                                         f"2026-09-01T08:00+03:00, got {text!r}")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _text_of_length(low: int, high: int, what: str) -> Any:
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("must not be empty")
+        if not low <= len(text) <= high:
+            raise argparse.ArgumentTypeError(f"{what} has {low} to {high} characters, got {len(text)}")
+        return text
+
+    return check
 
 
 def _request_budget(text: str) -> tuple[int, float]:
@@ -115,47 +248,139 @@ def _request_budget(text: str) -> tuple[int, float]:
 
 def _progress_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
-    group.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+    group.add_argument("--progress", dest="progress", action="store_true", default=None,
+                       help="always show progress bars (default: only on a terminal)")
+    group.add_argument("--no-progress", dest="progress", action="store_false",
+                       help="never show progress bars")
+
+
+#: Each provider's filter flags, as their argparse destinations and as typed.
+_FILTERS = {"wassist": {"agent": "--agent", "contact": "--contact", "has_unread": "--has-unread",
+                        "after": "--after", "before": "--before", "wassist_status": "--wassist-status"},
+            "briq": {"sender_id": "--sender-id", "recipient": "--recipient", "briq_status": "--briq-status",
+                     "search": "--search"}}
+_LABELS = {"wassist": "Wassist", "briq": "Briq"}
 
 
 def _pull_flags(parser: argparse.ArgumentParser) -> None:
+    from .providers.briq import RECIPIENT_LENGTH, SEARCH_MAX_LENGTH
+
     parser.add_argument("--provider", choices=["wassist", "briq", "all"], default="all",
-                        help="which provider to pull (default: all whose key is set)")
-    wassist = parser.add_argument_group("Wassist filters")
-    wassist.add_argument("--agent", help="agent id")
-    wassist.add_argument("--contact", help="contact filter")
-    wassist.add_argument("--has-unread", choices=["true", "false"], help="only threads with (or without) unread")
-    wassist.add_argument("--after", help="last message after this ISO date-time")
-    wassist.add_argument("--before", help="last message before this ISO date-time")
-    wassist.add_argument("--wassist-status", choices=["active", "closed"])
-    briq = parser.add_argument_group("Briq filters")
-    briq.add_argument("--sender-id", help="sender id")
-    briq.add_argument("--recipient", help="exact recipient number")
-    briq.add_argument("--briq-status", choices=["all", "open", "unread"], default="all")
-    briq.add_argument("--search", help="search text (at most 64 characters)")
+                        help="which provider to pull (default: all, meaning every provider whose key is set)")
+    wassist = parser.add_argument_group("Wassist filters (only with Wassist pulled)")
+    wassist.add_argument("--agent", type=_text_of_length(1, 200, "an agent id"), metavar="ID",
+                         help="only conversations answered by this agent id")
+    wassist.add_argument("--contact", type=_text_of_length(1, 200, "a contact"), metavar="TEXT",
+                         help="only conversations with this contact (Wassist's contact filter)")
+    wassist.add_argument("--has-unread", choices=["true", "false"],
+                         help="only conversations with (true) or without (false) unread messages")
+    wassist.add_argument("--after", type=_moment, metavar="DATETIME",
+                         help="last message after this ISO date-time, e.g. 2026-09-01 or "
+                              "2026-09-01T08:00+03:00 (no zone means UTC)")
+    wassist.add_argument("--before", type=_moment, metavar="DATETIME",
+                         help="last message before this ISO date-time (no zone means UTC)")
+    wassist.add_argument("--wassist-status", choices=["active", "closed"],
+                         help="only active or only closed conversations (default: both)")
+    briq = parser.add_argument_group("Briq filters (only with Briq pulled)")
+    briq.add_argument("--sender-id", type=_text_of_length(1, 200, "a sender id"), metavar="ID",
+                      help="only conversations of this sender (the business number's id)")
+    briq.add_argument("--recipient", type=_text_of_length(*RECIPIENT_LENGTH, "a recipient number"),
+                      metavar="PHONE", help=f"exact recipient number ({RECIPIENT_LENGTH[0]} to "
+                                            f"{RECIPIENT_LENGTH[1]} characters)")
+    briq.add_argument("--briq-status", choices=["all", "open", "unread"],
+                      help="all conversations, only open ones, or only unread ones (default: all)")
+    briq.add_argument("--search", type=_text_of_length(1, SEARCH_MAX_LENGTH, "a search"), metavar="TEXT",
+                      help=f"Briq's free-text search (at most {SEARCH_MAX_LENGTH} characters)")
     _progress_flags(parser)
 
 
 def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Loader keyword arguments per provider to pull; :class:`UsageError` for filters that cannot apply.
+
+    Checked before any request: a filter of a provider that is not pulled (it would be
+    silently ignored), and a reversed time range (it would silently match nothing).
+    """
     import os
 
     from .providers import SPECS
 
+    if args.provider != "all":
+        pulled = [args.provider]
+        why_not = {name: f"--provider {args.provider}" for name in SPECS if name != args.provider}
+    else:
+        pulled = [name for name, spec in SPECS.items() if os.environ.get(spec.env_key, "").strip()]
+        why_not = {name: f"{spec.env_key} is not set" for name, spec in SPECS.items() if name not in pulled}
+        if not pulled:
+            raise ToolkitError("no API key: set WASSIST_API_KEY and/or BRIQ_API_KEY "
+                               "(or try `wa-toolkit demo`)")
+    for name, reason in why_not.items():
+        given = [flag for dest, flag in _FILTERS[name].items() if getattr(args, dest) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} {'filters' if len(given) == 1 else 'filter'} "
+                             f"{_LABELS[name]} conversations, but {_LABELS[name]} is not pulled ({reason})")
+    if args.after is not None and args.before is not None and args.after >= args.before:
+        raise UsageError(f"--after ({args.after:%Y-%m-%d %H:%M} UTC) must be earlier than --before "
+                         f"({args.before:%Y-%m-%d %H:%M} UTC): the range is empty")
+    for name in pulled:
+        key = SPECS[name].env_key
+        if args.provider != "all" and not os.environ.get(key, "").strip():
+            raise ToolkitError(f"no API key for {_LABELS[name]}: set {key} (or try `wa-toolkit demo`)")
     wassist = {"agent": args.agent, "contact": args.contact,
                "has_unread": None if args.has_unread is None else args.has_unread == "true",
                "last_message_after": args.after, "last_message_before": args.before,
                "status": args.wassist_status, "progress": args.progress}
-    briq = {"sender_id": args.sender_id, "recipient": args.recipient, "status": args.briq_status,
+    briq = {"sender_id": args.sender_id, "recipient": args.recipient, "status": args.briq_status or "all",
             "search": args.search, "progress": args.progress}
     options = {"wassist": {k: v for k, v in wassist.items() if v is not None},
                "briq": {k: v for k, v in briq.items() if v is not None}}
-    if args.provider != "all":
-        return {args.provider: options[args.provider]}
-    chosen = {name: options[name] for name, spec in SPECS.items() if os.environ.get(spec.env_key, "").strip()}
-    if not chosen:
-        raise ToolkitError("no API key: set WASSIST_API_KEY and/or BRIQ_API_KEY (or try `wa-toolkit demo`)")
-    return chosen
+    return {name: options[name] for name in pulled}
+
+
+def _check_output_folder(folder: Path, flag: str) -> None:
+    """:class:`UsageError` unless ``folder`` exists, or can be made, and takes files.
+
+    Checked before a pull, so that no pull is spent on output that cannot be written.
+    Only the last folder of the path is ever created: a missing folder above it is more
+    likely a typo than a wish.
+    """
+    if folder.exists():
+        if not folder.is_dir():
+            raise UsageError(f"{flag} {folder}: is a file, not a folder")
+        _probe_folder(folder, flag, folder)
+        return
+    if folder.parent.exists() and not folder.parent.is_dir():
+        raise UsageError(f"{flag} {folder}: {folder.parent} is a file, not a folder")
+    if not folder.parent.exists():
+        raise UsageError(f"{flag} {folder}: the folder above it, {folder.parent}, does not exist "
+                         "(only the last folder is created)")
+    _probe_folder(folder.parent, flag, folder)
+
+
+def _check_output_file(path: Path, flag: str) -> None:
+    """:class:`UsageError` unless ``path`` can be written: its folder exists and takes files."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder; name a file such as {path / 'conversations.csv'}")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(f"{flag} {path}: {path.parent} is a file, not a folder")
+    if not path.parent.exists():
+        raise UsageError(f"{flag} {path}: the folder {path.parent} does not exist (it is not created)")
+    _probe_folder(path.parent, flag, path)
+
+
+def _check_input_folder(folder: Path, flag: str) -> None:
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {folder}: no such folder")
+
+
+def _probe_folder(folder: Path, flag: str, named: Path) -> None:
+    """Create and remove a file in ``folder``: permissions, read-only mounts and ACLs all show."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".wa-toolkit-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {named}: cannot write into {folder} ({exc.strerror or exc})") from None
 
 
 def _summary(df: Any) -> str:
@@ -208,7 +433,7 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
     from .sandbox import HistoryConfig, write_history
 
     combined = pull_sandbox(seed, fault_rate, progress)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(exist_ok=True)
     csv_path = export.to_csv(combined, out / "conversations.csv")
     # Four weeks of simulated daily snapshots, so the report shows trends as well.
     history_root = out / "history"
@@ -223,6 +448,7 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
+        _check_output_folder(args.out, "--out")
         csv_path, report_path = run_demo(args.out, args.seed, args.fault_rate, args.progress)
         print(f"wrote {csv_path}\nwrote {report_path}")
         return 0
@@ -230,7 +456,14 @@ def _run(args: argparse.Namespace) -> int:
         from . import export
         from .providers import load_conversations
 
-        df = load_conversations(_provider_options(args))
+        options = _provider_options(args)
+        if args.command == "export":
+            _check_output_file(args.out, "--out")
+        else:
+            _check_output_folder(args.out, "--out")
+            if args.history is not None:
+                _check_input_folder(args.history, "--history")
+        df = load_conversations(options)
         if args.command == "export":
             path = export.to_csv(df, args.out)
             print(_summary(df))
@@ -241,7 +474,7 @@ def _run(args: argparse.Namespace) -> int:
         from .history import load_snapshots
 
         history = load_snapshots(args.history) if args.history is not None else None
-        args.out.mkdir(parents=True, exist_ok=True)
+        args.out.mkdir(exist_ok=True)
         csv_path = export.to_csv(df, args.out / "conversations.csv")
         report_path = write_report(df, args.out / "report.html", within=args.within, history=history)
         print(_summary(df))
@@ -250,6 +483,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "sample":
         from . import export
 
+        _check_output_file(args.out, "--out")
         path = export.to_csv(pull_sandbox(args.seed, progress=False), args.out)
         print(f"wrote {path}")
         return 0
@@ -258,6 +492,7 @@ def _run(args: argparse.Namespace) -> int:
         from .providers import load_conversations
 
         options = _provider_options(args)
+        _check_output_folder(args.root, "--root")
         df = load_conversations(options)
         files = save_snapshot(df, args.root, providers=list(options))
         print(_summary(df))
@@ -266,8 +501,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "sample-history":
         from .sandbox import HistoryConfig, write_history
 
-        if args.days < 1:
-            raise ValueError("--days must be at least 1")
+        _check_output_folder(args.root, "--root")
         files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
         print(f"wrote {len(files)} snapshot files under {args.root}")
         return 0

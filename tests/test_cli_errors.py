@@ -1,0 +1,198 @@
+"""Every error path of the command line: one line on stderr, the documented exit code, nothing pulled.
+
+Most cases run ``cli.main`` in-process (the same code the console script runs) against a
+sandbox that records every request, so "before any request" is checked, not assumed;
+one case runs the real process to see exactly what a terminal shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from toolkit import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fail(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """Run the command line; return its exit code and its single stderr line."""
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exit_:  # argparse's own exits (bad arguments, --help)
+        code = exit_.code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("wa-toolkit: error: ") and "usage:" not in captured.err
+    assert "Traceback" not in captured.err and "api_key=" not in captured.err
+    return code, lines[0]
+
+
+@pytest.fixture
+def keys(sandbox, monkeypatch):
+    """Both providers' keys and servers in the environment, pointing at a recording sandbox."""
+    for name, value in sandbox.environment().items():
+        monkeypatch.setenv(name, value)
+    return sandbox
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "--provider", "bogus", "--out", "x.csv"],
+    ["export"],
+    [],
+    ["export", "--out", "x.csv", "--after", "yesterday"],
+    ["export", "--out", "x.csv", "--search", "x" * 65],
+    ["export", "--out", "x.csv", "--recipient", "123"],
+    ["report", "--within", "soon"],
+    ["report", "--within", "-2h"],
+    ["sandbox", "--fault-rate", "3"],
+    ["sandbox", "--port", "70000"],
+    ["sandbox", "--wassist-conversations", "0"],
+    ["sample-history", "--root", "h", "--days", "0"],
+], ids=lambda argv: " ".join(argv) or "no command")
+def test_a_bad_argument_is_one_line_with_exit_2_and_points_to_help(argv, capsys):
+    code, line = fail(capsys, *argv)
+    assert code == cli.EXIT_USAGE
+    assert "--help" in line
+
+
+def test_the_real_process_prints_exactly_one_line(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("WASSIST_", "BRIQ_"))}
+    argv = [sys.executable, "-m", "toolkit", "export", "--provider", "nope", "--out", "x.csv"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=environment, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("wa-toolkit: error: argument --provider")
+
+
+@pytest.mark.parametrize("argv, flags, provider", [
+    (["--provider", "briq", "--agent", "abc"], "--agent", "Wassist"),
+    (["--provider", "briq", "--has-unread", "true", "--after", "2026-01-01"], "--has-unread, --after",
+     "Wassist"),
+    (["--provider", "wassist", "--search", "hello"], "--search", "Briq"),
+    (["--provider", "wassist", "--briq-status", "all"], "--briq-status", "Briq"),
+])
+@pytest.mark.parametrize("command", ["export", "report", "snapshot"])
+def test_a_filter_of_a_provider_not_pulled_is_refused_before_any_request(command, argv, flags, provider, keys,
+                                                                        tmp_path, capsys):
+    out = ["--root", str(tmp_path / "h")] if command == "snapshot" else ["--out", str(tmp_path / "out.csv")]
+    code, line = fail(capsys, command, *argv, *out)
+    assert code == cli.EXIT_USAGE
+    assert flags in line and f"{provider} is not pulled (--provider" in line
+    assert keys.list_requests() == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_filter_of_a_provider_without_a_key_is_refused(sandbox, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BRIQ_API_KEY", sandbox.config.briq_key)
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url)
+    code, line = fail(capsys, "export", "--agent", "abc", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_USAGE
+    assert "--agent" in line and "WASSIST_API_KEY is not set" in line
+    assert sandbox.list_requests() == []
+
+
+@pytest.mark.parametrize("after, before", [
+    ("2026-02-01", "2026-01-01"),
+    ("2026-01-01T12:00", "2026-01-01T12:00"),
+    ("2026-01-01T10:00+03:00", "2026-01-01T06:30Z"),  # 07:00 UTC after 06:30 UTC
+])
+def test_a_reversed_or_empty_time_range_is_refused_before_any_request(after, before, keys, tmp_path, capsys):
+    code, line = fail(capsys, "export", "--provider", "wassist", "--after", after, "--before", before,
+                      "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_USAGE
+    assert "--after" in line and "--before" in line
+    assert keys.list_requests() == []
+
+
+def test_a_range_given_in_another_zone_is_compared_in_utc(keys, tmp_path, capsys):
+    # 10:00 at +03:00 is 07:00 UTC, which is before 07:30 UTC: a valid range, so the pull runs.
+    code = cli.main(["export", "--provider", "wassist", "--after", "2026-01-01T10:00+03:00",
+                     "--before", "2026-01-01T07:30Z", "--out", str(tmp_path / "x.csv"), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert keys.list_requests("wassist")
+
+
+def test_a_missing_key_names_the_environment_variable(tmp_path, capsys):
+    code, line = fail(capsys, "export", "--provider", "briq", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_FAILED
+    assert "BRIQ_API_KEY" in line
+
+
+@pytest.mark.parametrize("command", ["export", "sample"])
+def test_a_file_in_a_missing_folder_is_refused_and_nothing_is_created(command, keys, tmp_path, capsys):
+    target = tmp_path / "missing" / "x.csv"
+    code, line = fail(capsys, command, "--out", str(target))
+    assert code == cli.EXIT_USAGE
+    assert "does not exist" in line and str(target.parent) in line
+    assert not target.parent.exists() and keys.list_requests() == []
+
+
+def test_an_existing_folder_given_as_the_file_is_refused(keys, tmp_path, capsys):
+    code, line = fail(capsys, "export", "--out", str(tmp_path))
+    assert code == cli.EXIT_USAGE and "is a folder" in line
+    assert keys.list_requests() == []
+
+
+@pytest.mark.parametrize("command, flag", [("report", "--out"), ("snapshot", "--root"), ("demo", "--out"),
+                                           ("sample-history", "--root")])
+def test_an_output_folder_is_created_only_as_the_last_part_of_its_path(command, flag, keys, tmp_path, capsys):
+    target = tmp_path / "missing" / "out"
+    code, line = fail(capsys, command, flag, str(target))
+    assert code == cli.EXIT_USAGE
+    assert "does not exist" in line and "only the last folder is created" in line
+    assert not (tmp_path / "missing").exists() and keys.list_requests() == []
+
+
+@pytest.mark.parametrize("command, flag", [("report", "--out"), ("snapshot", "--root"), ("export", "--out")])
+def test_an_output_path_under_a_file_is_refused_before_the_pull(command, flag, keys, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, line = fail(capsys, command, flag, str(blocker / "inside"))
+    assert code == cli.EXIT_USAGE and "is a file, not a folder" in line
+    assert keys.list_requests() == []
+
+
+def test_an_unwritable_snapshot_root_is_refused_before_the_pull(keys, capsys):
+    # Nobody, root included, can create files in /proc: a folder that exists and refuses writes.
+    code, line = fail(capsys, "snapshot", "--root", "/proc")
+    assert code == cli.EXIT_USAGE
+    assert line.startswith("wa-toolkit: error: --root /proc: cannot write into /proc")
+    assert keys.list_requests() == []
+
+
+def test_a_missing_history_folder_is_refused_before_the_pull(keys, tmp_path, capsys):
+    code, line = fail(capsys, "report", "--out", str(tmp_path / "r"), "--history", str(tmp_path / "nothing"))
+    assert code == cli.EXIT_USAGE and "--history" in line and "no such folder" in line
+    assert keys.list_requests() == [] and not (tmp_path / "r").exists()
+
+
+def test_an_output_folder_whose_parent_exists_is_created(keys, tmp_path):
+    assert cli.main(["report", "--provider", "briq", "--out", str(tmp_path / "new"), "--no-progress"]) == 0
+    assert (tmp_path / "new" / "report.html").is_file()
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_every_option_has_help_text(command):
+    parser = _subcommands()[command]
+    assert parser.description
+    for action in parser._actions:
+        assert action.help and action.help != argparse.SUPPRESS, (command, action.option_strings)
+
+
+def test_demo_help_says_what_it_writes():
+    text = _subcommands()["demo"].format_help()
+    for written in ("conversations.csv", "report.html", "history/"):
+        assert written in text
