@@ -18,7 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from run import best_of, machine, markdown  # noqa: E402
+
 import toolkit as tk  # noqa: E402
 from toolkit.sandbox import make_conversations  # noqa: E402
 from toolkit.sandbox._history import snapshot_frame  # noqa: E402
-
-from run import best_of, machine, markdown  # noqa: E402
 
 
 def base_pull(conversations: int, moment: datetime) -> pd.DataFrame:
@@ -63,10 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--conversations", type=int, default=50_000)
     parser.add_argument("--out", type=Path, default=None,
-                        help="results file (default: benchmarks/HISTORY.md for the full year, else print only)")
+                        help="results file "
+                             "(default: benchmarks/HISTORY.md for the full year, else print only)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    last_day = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
+    last_day = datetime(2026, 11, 20, 9, tzinfo=UTC)
     first_day = last_day - timedelta(days=args.days - 1)
     base = base_pull(args.conversations, first_day)
     rng = np.random.default_rng(5)
@@ -113,28 +114,32 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame([
         {"what": "snapshots written", "value": f"{len(files):,} files ({args.days} days x 2 providers), "
                                                f"{rows:,} rows"},
-        {"what": "time to write them", "value": f"{write_seconds:.1f} s ({write_seconds / args.days * 1000:.0f} ms "
-                                                 "per daily snapshot)"},
+        {"what": "time to write them",
+         "value": f"{write_seconds:.1f} s ({write_seconds / args.days * 1000:.0f} ms per daily snapshot)"},
         {"what": "size on disk", "value": f"{size / 2**20:,.0f} MiB ({size / rows:.1f} bytes per row, "
                                            f"{size / args.days / 2**20:.1f} MiB per day)"},
         {"what": "last 30 days of Briq, unread per day: DuckDB", "value": f"{duck_month * 1000:.0f} ms"},
-        {"what": "the same in pandas (tk.load_snapshots + groupby)", "value": f"{pandas_month * 1000:.0f} ms"},
+        {"what": "the same in pandas (tk.load_snapshots + groupby)",
+         "value": f"{pandas_month * 1000:.0f} ms"},
         {"what": "the whole year, both providers: DuckDB", "value": f"{duck_year * 1000:.0f} ms"},
         {"what": "the whole year in pandas", "value": f"{pandas_year * 1000:.0f} ms"},
         {"what": "pruning: whole year / last 30 days (DuckDB)", "value": f"{duck_year / duck_month:.1f}x"},
-        {"what": "pruning: whole year / last 30 days (pandas)", "value": f"{pandas_year / pandas_month:.1f}x"},
+        {"what": "pruning: whole year / last 30 days (pandas)",
+         "value": f"{pandas_year / pandas_month:.1f}x"},
     ])
     text = markdown(table)
     print(text)
-    out = args.out or (ROOT / "benchmarks" / "HISTORY.md" if args.days == 365 and args.conversations == 50_000 else None)
+    full_year = args.days == 365 and args.conversations == 50_000
+    out = args.out or (ROOT / "benchmarks" / "HISTORY.md" if full_year else None)
     if out is not None:
         out.write_text("\n".join([
             "# History benchmark", "",
-            f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `python benchmarks/history.py` "
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/history.py` "
             f"({seconds / 60:.1f} minutes in all).", "", f"Machine: {machine()}.", "",
             f"A year of daily snapshots of {args.conversations:,} conversations (half per provider), written "
-            "with `tk.save_snapshot` into `provider=.../date=.../` folders; queries through `tk.query_snapshots` "
-            "(DuckDB) and `tk.load_snapshots` (pyarrow, then pandas). Best of three runs for the pruned "
+            "with `tk.save_snapshot` into `provider=.../date=.../` folders; queries through "
+            "`tk.query_snapshots` (DuckDB) and `tk.load_snapshots` (pyarrow, then pandas). Best of three "
+            "runs for the pruned "
             "queries, two (DuckDB) and one (pandas) for the whole year. Both engines are checked to give the "
             "same numbers.", "", text, ""]), encoding="utf-8")
         print(f"wrote {out}")

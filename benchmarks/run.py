@@ -30,11 +30,13 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pandas as pd
 import requests
@@ -44,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from naive import naive_normalise, naive_pull  # noqa: E402
+
 import toolkit as tk  # noqa: E402
 from toolkit import RateLimit  # noqa: E402
 from toolkit.providers import briq, wassist  # noqa: E402
@@ -51,8 +55,6 @@ from toolkit.providers._common import DEFAULT_MAX_WORKERS  # noqa: E402
 from toolkit.sandbox import BRIQ_PATH, SandboxConfig  # noqa: E402
 from toolkit.sandbox._data import make_conversations  # noqa: E402
 from toolkit.sandbox._render import briq_item, wassist_item  # noqa: E402
-
-from naive import naive_normalise, naive_pull  # noqa: E402
 
 KEYS = {"wassist": SandboxConfig.wassist_key, "briq": SandboxConfig.briq_key}
 PAGE_SIZE = 100
@@ -62,8 +64,9 @@ def markdown(table: pd.DataFrame) -> str:
     """A pipe table (``DataFrame.to_markdown`` would need one more package)."""
     header = "| " + " | ".join(map(str, table.columns)) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-                              for value in row) + " |" for row in table.itertuples(index=False)]
+    body = ["| " + " | ".join(f"{value:,}" if isinstance(value, int) and not isinstance(value, bool)
+                              else str(value) for value in row) + " |"
+            for row in table.itertuples(index=False)]
     return "\n".join([header, rule, *body])
 
 
@@ -75,7 +78,8 @@ def sandbox_process(*, briq: int = 1, wassist: int = 1, latency: float = 0.0,
                     rate_limit: tuple[int, float] | None = None, encoding: str = "live") -> Iterator[str]:
     """``wa-toolkit sandbox`` in a child process; yields its base URL."""
     command = [sys.executable, "-m", "toolkit", "sandbox", "--port", "0", "--briq-conversations", str(briq),
-               "--wassist-conversations", str(wassist), "--latency", str(latency), "--wassist-encoding", encoding]
+               "--wassist-conversations", str(wassist), "--latency", str(latency),
+               "--wassist-encoding", encoding]
     if rate_limit:
         command += ["--rate-limit", f"{rate_limit[0]}/{rate_limit[1]}"]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -146,10 +150,11 @@ def load_section(results: Results, sizes: list[int], latencies: list[float]) -> 
         for latency in latencies:
             with sandbox_process(briq=size, latency=latency) as base_url:
                 key = KEYS["briq"]
-                naive_seconds, (naive_frame, naive_requests) = timed(lambda: naive_pull("briq", base_url, key))
-                bare_seconds, _ = timed(lambda: bare_concurrent_gets(base_url, key, size))
-                one_seconds, one = timed(lambda: tk.load_briq(key, base_url, max_workers=1, progress=False))
-                default_seconds, default = timed(lambda: tk.load_briq(key, base_url, progress=False))
+                naive_seconds, (naive_frame, naive_requests) = timed(
+                    partial(naive_pull, "briq", base_url, key))
+                bare_seconds, _ = timed(partial(bare_concurrent_gets, base_url, key, size))
+                one_seconds, one = timed(partial(tk.load_briq, key, base_url, max_workers=1, progress=False))
+                default_seconds, default = timed(partial(tk.load_briq, key, base_url, progress=False))
             for frame in (naive_frame, one, default):
                 if frame["conversation_id"].nunique() != size:
                     raise RuntimeError(f"a pull of {size} returned {frame['conversation_id'].nunique()} rows")
@@ -225,8 +230,8 @@ def rate_limit_section(results: Results, conversations: int, budget: tuple[int, 
     allowed, window = budget
     session = _RecordingSession()
     with sandbox_process(wassist=conversations, rate_limit=budget, latency=0.02) as base_url:
-        seconds, frame = timed(lambda: tk.load_wassist(KEYS["wassist"], base_url, progress=False, session=session,
-                                                       rate_limit=RateLimit(allowed, window)))
+        seconds, frame = timed(partial(tk.load_wassist, KEYS["wassist"], base_url, progress=False,
+                                       session=session, rate_limit=RateLimit(allowed, window)))
     pull = frame.attrs["pull"]
     too_many = pull["statuses"].get("429", 0)
     sent = sorted(session.sent_at)
@@ -260,7 +265,7 @@ def rate_limit_section(results: Results, conversations: int, budget: tuple[int, 
 
 def raw_records(provider: str, encoding: str, count: int) -> bytes:
     """``count`` distinct sandbox records of one provider and encoding as one JSON array."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     base = make_conversations(provider, min(count, 100_000), 11, now)
     render = (lambda c: briq_item(c, now)) if provider == "briq" else (
         lambda c: wassist_item(c, now, documented=encoding == "documented"))
@@ -279,9 +284,9 @@ def normalise_section(results: Results, count: int) -> pd.DataFrame:
         payload = raw_records(provider, encoding, count)
         parser = wassist.parse_conversations if provider == "wassist" else briq.parse_conversations
         fetched_at = pd.Timestamp.now(tz="UTC")
-        loads_seconds, records = best_of(2, lambda: json.loads(payload))
-        ours_seconds, frame = best_of(2, lambda: parser(records, fetched_at))
-        naive_seconds, naive_frame = timed(lambda: naive_normalise(provider, records, fetched_at))
+        loads_seconds, records = best_of(2, partial(json.loads, payload))
+        ours_seconds, frame = best_of(2, partial(parser, records, fetched_at))
+        naive_seconds, naive_frame = timed(partial(naive_normalise, provider, records, fetched_at))
         if len(frame) != count or len(naive_frame) != count:
             raise RuntimeError("a normaliser lost rows")
         rows.append({
@@ -305,7 +310,8 @@ def normalise_section(results: Results, count: int) -> pd.DataFrame:
         the decoding too (bytes to frame, toolkit vs baseline, each over `json.loads` alone): both
         pay the same decode, so the end-to-end gain is smaller than the normalisation gain."""))
     worst = table["toolkit / json.loads"].max()
-    results.target("normalise within 1.5x of json.loads", "<= 1.5x", f"{worst:.2f}x (worst encoding)", worst <= 1.5)
+    results.target("normalise within 1.5x of json.loads", "<= 1.5x", f"{worst:.2f}x (worst encoding)",
+                   worst <= 1.5)
     gain = table["json_normalize / toolkit"].min()
     results.target("normalise at least 3x faster than json_normalize + dtypes", ">= 3x",
                    f"{gain:.2f}x (worst encoding)", gain >= 3)
@@ -317,7 +323,8 @@ def memory_section(results: Results, frame: pd.DataFrame, pull_size: int) -> Non
     per_column = frame.memory_usage(deep=True, index=False) / len(frame)
     per_row = float(per_column.sum())
     peak = _peak_of_pull(pull_size)
-    table = pd.DataFrame([{"column": name, "bytes per row": round(value, 1)} for name, value in per_column.items()]
+    table = pd.DataFrame([{"column": name, "bytes per row": round(value, 1)}
+                          for name, value in per_column.items()]
                          + [{"column": "all", "bytes per row": round(per_row, 1)}])
     pull_table = pd.DataFrame([{"pull": f"Briq, {pull_size:,} conversations", **peak}])
     results.add("Memory: the unified frame and a whole pull",
@@ -380,7 +387,8 @@ def metrics_section(results: Results, frame: pd.DataFrame) -> None:
     rows.append({"metric": "all together", "seconds": round(total, 3)})
     rows.append({"metric": "tk.read_csv of the same rows", "seconds": round(read_seconds, 3)})
     rows.append({"metric": "pd.read_csv of the same rows (untyped)", "seconds": round(plain_seconds, 3)})
-    results.add(f"Metrics: every contract metric on {len(frame):,} rows", pd.DataFrame(rows), textwrap.dedent("""\
+    results.add(f"Metrics: every contract metric on {len(frame):,} rows", pd.DataFrame(rows),
+                textwrap.dedent("""\
         Grouped by channel (the finest grouping a user asks for), as of the snapshot's time. Best of
         two runs each."""))
     results.target("all metrics on 1M rows faster than loading them from CSV", "< 1x of tk.read_csv",
@@ -419,7 +427,7 @@ def write_report(results: Results, path: Path, command: str, seconds: float) -> 
     parts = [
         "# Benchmark results",
         "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` "
         f"({seconds / 60:.1f} minutes in all).",
         "",
         f"Machine: {machine()}.",
@@ -438,9 +446,11 @@ def write_report(results: Results, path: Path, command: str, seconds: float) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: checks every section runs (a minute)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes: checks every section runs (a minute)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="where to write the results (default: benchmarks/RESULTS.md; --quick prints only)")
+                        help="where to write the results "
+                             "(default: benchmarks/RESULTS.md; --quick prints only)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = Results()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -36,7 +36,7 @@ def test_every_conversation_that_stayed_is_returned_once_with_its_latest_values(
 
 def test_filtered_list_keeps_every_conversation_that_stayed_in_it(make_sandbox):
     sandbox = make_sandbox(seed=5, briq_conversations=2000, churn_rate=3.0)
-    open_at_start = {c.id for c in sandbox.conversations["briq"] if c.window_open(datetime.now(timezone.utc))}
+    open_at_start = {c.id for c in sandbox.conversations["briq"] if c.window_open(datetime.now(UTC))}
     frame = briq(sandbox, status="open", page_size=40)
     closed = {cid for kind, _, cid, _ in sandbox.events if kind == "close"}
     assert closed, "the churn really closed conversations"

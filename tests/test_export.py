@@ -33,8 +33,8 @@ def sample(names: list[str]) -> pd.DataFrame:
         "unread_count": list(range(n)),
         "last_message_at": [pd.Timestamp("2026-09-29T01:00:00.123456Z")] * (n - 1) + [None],
         "window_open": [True] * n,
-        "window_expires_at": [pd.Timestamp("0001-01-01T00:00:00Z"), pd.Timestamp("9999-12-31T23:59:59.999999Z")]
-        * (n // 2) + [None] * (n % 2),
+        "window_expires_at": [pd.Timestamp("0001-01-01T00:00:00Z"),
+                              pd.Timestamp("9999-12-31T23:59:59.999999Z")] * (n // 2) + [None] * (n % 2),
         "fetched_at": [pd.Timestamp("2026-09-29T02:00:00Z")] * n,
     })
     return tk.conform(df)

@@ -4,7 +4,7 @@ pyarrow and DuckDB with the right types, and a simulated history that shows tren
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +17,7 @@ import toolkit as tk
 from toolkit.sandbox import HistoryConfig, simulate_history, write_history
 
 SIX_DAYS = HistoryConfig(days=6, wassist_conversations=60, briq_conversations=80, end=datetime(2026, 11, 6,
-                                                                                                  tzinfo=timezone.utc))
+                                                                                                  tzinfo=UTC))
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,8 @@ def test_two_pulls_in_the_same_instant_are_both_kept(pull, tmp_path):
 def test_an_empty_pull_is_recorded_for_the_providers_it_covered(tmp_path):
     with pytest.raises(ValueError, match="providers"):
         tk.save_snapshot(tk.empty_frame(), tmp_path, snapshot_at="2026-11-21T09:00:00Z")
-    files = tk.save_snapshot(tk.empty_frame(), tmp_path, snapshot_at="2026-11-21T09:00:00Z", providers=["briq"])
+    files = tk.save_snapshot(tk.empty_frame(), tmp_path, snapshot_at="2026-11-21T09:00:00Z",
+                             providers=["briq"])
     assert len(files) == 1 and pq.read_table(files[0]).num_rows == 0
     with pytest.raises(ValueError, match="fetched_at"):
         tk.save_snapshot(tk.empty_frame(), tmp_path, providers=["briq"])
@@ -119,7 +120,8 @@ def test_pruned_partitions_are_never_opened(history_root, tmp_path):
         target = copy / path.relative_to(history_root)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
-    broken = next(path for path in tk.snapshot_files(copy, providers=["wassist"]) if "2026-11-02" in str(path))
+    broken = next(path for path in tk.snapshot_files(copy, providers=["wassist"])
+                  if "2026-11-02" in str(path))
     broken.write_bytes(b"not parquet at all")
     assert len(tk.load_snapshots(copy, since="2026-11-03")) > 0
     assert len(tk.load_snapshots(copy, providers=["briq"])) > 0
@@ -185,7 +187,7 @@ def test_query_needs_snapshots(tmp_path):
 
 def test_the_simulated_history_shows_a_slipping_channel():
     """Over the last third one channel per provider answers far less: its backlog must grow."""
-    frames = list(simulate_history(HistoryConfig(days=15, end=datetime(2026, 11, 15, tzinfo=timezone.utc))))
+    frames = list(simulate_history(HistoryConfig(days=15, end=datetime(2026, 11, 15, tzinfo=UTC))))
     assert len(frames) == 15 and all(frame["provider"].nunique() == 2 for _, frame in frames)
     history = pd.concat([frame.assign(snapshot_at=moment) for moment, frame in frames], ignore_index=True)
     history["snapshot_at"] = history["snapshot_at"].astype("datetime64[us, UTC]")

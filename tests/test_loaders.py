@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -34,7 +34,7 @@ def test_wassist_pulls_every_conversation_once_with_its_values(make_sandbox, enc
     assert frame["conversation_id"].is_unique
     assert set(frame["conversation_id"]) == expected_ids(sandbox, "wassist")
     by_id = {c.id: c for c in sandbox.conversations["wassist"]}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for row in frame.itertuples():
         source = by_id[row.conversation_id]
         assert row.contact_phone == source.phone.lstrip("+")
@@ -76,7 +76,8 @@ def test_briq_pulls_every_conversation_once_with_its_values(make_sandbox, envelo
         assert row.is_human_takeover is pd.NA
         assert row.is_active == source.is_active
         if row.window_open:
-            assert abs((row.window_expires_at.to_pydatetime() - source.window_expires_at()).total_seconds()) < 1
+            expected = source.window_expires_at()
+            assert abs((row.window_expires_at.to_pydatetime() - expected).total_seconds()) < 1
 
 
 def test_rows_come_most_recently_active_first(sandbox):
@@ -165,7 +166,7 @@ def test_wassist_filters_reach_the_server_with_documented_names(sandbox):
 def test_wassist_filters_select_the_right_rows(sandbox):
     agent = sandbox.conversations["wassist"][0].channel_id
     frame = wassist(sandbox, agent=agent, status="closed")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expected = expected_ids(sandbox, "wassist", lambda c: c.channel_id == agent and not c.window_open(now))
     assert set(frame["conversation_id"]) == expected
     assert (frame["channel_id"] == agent).all()
@@ -175,7 +176,8 @@ def test_briq_filters_reach_the_server_with_documented_names(sandbox):
     sender = sandbox.conversations["briq"][0].channel_id
     briq(sandbox, sender_id=sender, recipient="+255712345678", status="unread", search="Asha")
     # The first pages go out together, so the log's order is the order they finished in.
-    first = next(record.params for record in sandbox.list_requests("briq") if record.params.get("offset") == "0")
+    first = next(record.params for record in sandbox.list_requests("briq")
+                 if record.params.get("offset") == "0")
     assert first == {"sender_id": sender, "recipient": "+255712345678", "status": "unread", "search": "Asha",
                      "limit": "100", "offset": "0"}
 
@@ -396,7 +398,8 @@ def test_unreadable_values_become_missing_with_one_warning():
 def test_load_conversations_combines_providers(sandbox, monkeypatch):
     for name, value in sandbox.environment().items():
         monkeypatch.setenv(name, value)
-    combined = tk.load_conversations({"wassist": {"progress": False}, "briq": {"progress": False, "status": "unread"}})
+    combined = tk.load_conversations({"wassist": {"progress": False},
+                                      "briq": {"progress": False, "status": "unread"}})
     assert_schema(combined)
     counts = combined["provider"].value_counts()
     assert counts["wassist"] == sandbox.config.wassist_conversations

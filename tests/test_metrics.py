@@ -24,7 +24,8 @@ def windows(*remaining_hours, provider="briq", unread=True) -> pd.DataFrame:
     rows = []
     for hours in remaining_hours:
         if hours is None:
-            rows.append({"window_open": True, "window_expires_at": None, "has_unread": unread, "provider": provider})
+            rows.append({"window_open": True, "window_expires_at": None, "has_unread": unread,
+                         "provider": provider})
         elif hours == "closed":
             rows.append({"window_open": False, "window_expires_at": AS_OF - 3 * H, "has_unread": unread,
                          "provider": provider})
@@ -82,7 +83,8 @@ def test_unread_summary_by_provider_and_all():
         {"provider": "wassist", "has_unread": False, "unread_count": None},
     ])
     summary = tk.unread_summary(df)
-    assert list(summary.columns) == ["conversations", "unread_conversations", "unread_share", "unread_messages"]
+    assert list(summary.columns) == ["conversations", "unread_conversations", "unread_share",
+                                     "unread_messages"]
     assert summary.loc["briq", "conversations"] == 3
     assert summary.loc["briq", "unread_conversations"] == 2
     assert summary.loc["briq", "unread_share"] == pytest.approx(2 / 3)
@@ -210,9 +212,12 @@ def test_closing_share():
 
 def test_takeover_backlog():
     df = frame([
-        {"provider": "wassist", "channel_id": "a", "is_human_takeover": True, "has_unread": True, "window_open": True},
-        {"provider": "wassist", "channel_id": "a", "is_human_takeover": True, "has_unread": False, "window_open": False},
-        {"provider": "wassist", "channel_id": "b", "is_human_takeover": False, "has_unread": True, "window_open": True},
+        {"provider": "wassist", "channel_id": "a", "is_human_takeover": True, "has_unread": True,
+         "window_open": True},
+        {"provider": "wassist", "channel_id": "a", "is_human_takeover": True, "has_unread": False,
+         "window_open": False},
+        {"provider": "wassist", "channel_id": "b", "is_human_takeover": False, "has_unread": True,
+         "window_open": True},
     ])
     backlog = tk.takeover_backlog(df)
     assert backlog.loc["a"].tolist() == [2, 1, 1]

@@ -78,15 +78,17 @@ def test_window_expiry_notebook(tmp_path):
     df = results["df"]
     pd.testing.assert_frame_equal(results["buckets"], tk.expiry_summary(df))
     pd.testing.assert_series_equal(results["timeline"], tk.expiry_timeline(df))
+    newest = df["fetched_at"].max()
     assert results["timeline"].sum() == int((df["window_open"].fillna(False).astype(bool)
-                                            & (df["window_expires_at"] >= df["fetched_at"].max())
-                                            & (df["window_expires_at"] < df["fetched_at"].max() + pd.Timedelta("24h"))).sum())
+                                            & (df["window_expires_at"] >= newest)
+                                            & (df["window_expires_at"] < newest + pd.Timedelta("24h"))).sum())
     assert len(results["risky"]) == len(tk.at_risk(df, within="2h"))
     assert len(results["needs_template"]) == len(tk.closed_with_unread(df))
 
 
 def test_trends_notebook(tmp_path):
-    results = execute("trends.ipynb", tmp_path, ["backlog", "lost", "waits", "stuck", "daily_sql", "slipping"],
+    results = execute("trends.ipynb", tmp_path,
+                      ["backlog", "lost", "waits", "stuck", "daily_sql", "slipping"],
                       parameters_text="days = 16\nseed = 3", frame="history")
     history = results["history"]
     assert history["snapshot_at"].nunique() >= 15
@@ -97,7 +99,8 @@ def test_trends_notebook(tmp_path):
     # The SQL answer is the same count, made by DuckDB from the files.
     daily = history.assign(date=history["snapshot_at"].dt.strftime("%Y-%m-%d"))
     for row in results["daily_sql"].itertuples(index=False):
-        rows = daily[(daily["date"] == pd.Timestamp(row.date).strftime("%Y-%m-%d")) & (daily["provider"] == row.provider)]
+        rows = daily[(daily["date"] == pd.Timestamp(row.date).strftime("%Y-%m-%d"))
+                     & (daily["provider"] == row.provider)]
         assert row.unread == int(rows["has_unread"].sum())
     # The simulated history slips on one channel per provider: they lead the table.
     assert (results["slipping"]["change"].iloc[:2] > 0).all()

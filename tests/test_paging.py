@@ -42,7 +42,8 @@ def test_speculative_first_wave_covers_the_list_without_gaps():
         for page in pages:
             collected.extend(page.records)
 
-    puller = OffsetPuller(serve(rows), provider="test", page_size=100, max_workers=8, speculate=True, digest=keep)
+    puller = OffsetPuller(serve(rows), provider="test", page_size=100, max_workers=8, speculate=True,
+                          digest=keep)
     puller.pull()
     assert {row["id"] for row in collected} == {row["id"] for row in rows}
     assert puller.report.pages <= 14  # 1,234 rows at 96 new rows a page, nothing fetched twice

@@ -108,7 +108,8 @@ def test_briq_responses_validate_against_the_document(make_sandbox, envelope):
 
 def test_briq_error_bodies_validate_against_the_error_envelope(sandbox):
     envelope = resolve(BRIQ_SPEC["components"]["schemas"]["WaErrorEnvelope"], BRIQ_SPEC)
-    response = requests.get(sandbox.base_url + BRIQ_PATH, headers={"X-API-Key": "sandbox-briq-unlinked"}, timeout=10)
+    response = requests.get(sandbox.base_url + BRIQ_PATH, headers={"X-API-Key": "sandbox-briq-unlinked"},
+                            timeout=10)
     assert response.status_code == 403
     OAS30Validator(envelope).validate(response.json())
 
@@ -123,7 +124,8 @@ json_values = st.recursive(
     | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30)
     | st.sampled_from(["", " ", "true", "False", "0", "-5", "1e400", "2026-01-01T00:00:00",
                        "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "+44 77-00", "NaN"]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    lambda children: (st.lists(children, max_size=3)
+                      | st.dictionaries(st.text(max_size=10), children, max_size=3)),
     max_leaves=6,
 )
 
@@ -166,7 +168,7 @@ def test_briq_parser_reads_any_documented_page(records, fetched_at):
     frame = briq_provider.parse_conversations(records, fetched_at, Tally())
     assert_conforms(frame, len(records))
     # Absent or null names are missing values, never the text "None" (a real name may be).
-    for record, name in zip(records, frame["contact_name"]):
+    for record, name in zip(records, frame["contact_name"], strict=True):
         if record.get("contact_profile_name") is None:
             assert name is pd.NA
 
@@ -208,7 +210,8 @@ def test_documented_string_values_are_read_like_live_typed_ones():
                   "lastMessage": "2026-09-29T00:59:00.5Z", "isHumanTakeover": "false", "active": "true"}
     live = {"id": "6f1c", "contact": {"id": "c-1", "phoneNumber": "447424845871", "name": None},
             "activeAgent": {"id": "9b2e", "name": "Support Bot"}, "chatWindowRemainingTime": 3600,
-            "lastMessage": {"type": "text", "body": "hi", "createdAt": "2026-09-29T00:59:00.500000Z", "role": "user"},
+            "lastMessage": {"type": "text", "body": "hi", "createdAt": "2026-09-29T00:59:00.500000Z",
+                            "role": "user"},
             "isHumanTakeover": False, "active": True, "routing": "agent", "webhookId": None}
     left = wassist_provider.parse_conversations([documented], fetched)
     right = wassist_provider.parse_conversations([live], fetched)
@@ -221,7 +224,8 @@ def test_documented_string_values_are_read_like_live_typed_ones():
 
 def test_briq_naive_timestamps_are_utc_and_closed_window_expiry_is_kept():
     records = [{"id": "x", "recipient_phone": "+255 712 345 678", "unread_count": 0,
-                "last_message_at": "2026-05-30T10:15:30", "window": {"open": False, "expires_at": "2026-05-29T10:00:00Z"}},
+                "last_message_at": "2026-05-30T10:15:30",
+                "window": {"open": False, "expires_at": "2026-05-29T10:00:00Z"}},
                {"id": "y", "last_message_at": None, "window": {"open": True, "expires_at": None}}]
     frame = briq_provider.parse_conversations(records, pd.Timestamp("2026-05-30T12:00:00Z"))
     assert frame.loc[0, "last_message_at"] == pd.Timestamp("2026-05-30T10:15:30Z")

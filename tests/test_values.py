@@ -9,7 +9,7 @@ count exactly one more unreadable value.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ TEXT = st.builds(lambda left, core, right: left + core + right, SPACES,
 WORDS = st.builds(lambda word, left, upper: left + (word.upper() if upper else word), st.sampled_from(
     ["true", "false", "1", "0", "yes", "no", "t", "f", "maybe", "", "TRUE", "Nope"]), SPACES, st.booleans())
 MOMENTS = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1),
-                       timezones=st.just(timezone.utc))
+                       timezones=st.just(UTC))
 OFFSETS = st.sampled_from(["Z", "+00:00", "+03:00", "-05:30", ""])
 
 
@@ -120,7 +120,8 @@ def test_the_fast_paths_read_what_the_providers_send():
     assert counts([0, 3, -1, None], tally, "unread").tolist() == [0, 3, pd.NA, pd.NA]
     np.testing.assert_array_equal(seconds(["3600", " 0 ", None], tally, "remaining"), [3600.0, 0.0, np.nan])
     stamps = timestamps(["2026-01-01T01:00:00+01:00", "2026-01-01T00:00:00.5Z", ""], tally, "at")
-    assert stamps.tolist()[:2] == [pd.Timestamp("2026-01-01T00:00:00Z"), pd.Timestamp("2026-01-01T00:00:00.5Z")]
+    assert stamps.tolist()[:2] == [pd.Timestamp("2026-01-01T00:00:00Z"),
+                                   pd.Timestamp("2026-01-01T00:00:00.5Z")]
     assert pd.isna(stamps.iloc[2])
     assert tally.counts == {"active": 1, "unread": 1}
 
@@ -137,7 +138,7 @@ def test_empty_input_gives_an_empty_typed_column(reader):
 
 
 def test_a_long_column_takes_the_same_path_as_a_short_one():
-    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
     values = [iso_text(moment + timedelta(seconds=k), 3, "Z") for k in range(5000)]
     parsed = timestamps(values, Tally(), "at")
     assert parsed.iloc[-1] == pd.Timestamp(moment + timedelta(seconds=4999))
@@ -159,4 +160,4 @@ def test_fields_reads_what_field_reads_key_by_key(records, with_a_non_object):
         one_by_one = field(records, key)
         assert len(together[key]) == len(one_by_one)
         # Identity, not equality: a NaN sent in JSON must come back as that NaN, absent as None.
-        assert all(left is right for left, right in zip(together[key], one_by_one))
+        assert all(left is right for left, right in zip(together[key], one_by_one, strict=True))

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from . import metrics as _metrics
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -17,9 +18,9 @@ from ._errors import (
 )
 from ._http import RateLimit, RetryPolicy
 from ._schema import SCHEMA, conform, empty_frame
-from . import metrics as _metrics
 from .checks import check_conversations
 from .export import read_csv, to_csv
+from .history import SnapshotError, load_snapshots, query_snapshots, save_snapshot, snapshot_files
 from .metrics import (
     BUCKETS,
     at_risk,
@@ -35,7 +36,6 @@ from .metrics import (
     window_remaining,
 )
 from .providers import load_briq, load_conversations, load_wassist
-from .history import SnapshotError, load_snapshots, query_snapshots, save_snapshot, snapshot_files
 from .trends import closed_unread_by_day, persistent_unread, unread_trend, wait_trend
 
 __version__ = "0.1.0"

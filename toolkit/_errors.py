@@ -17,7 +17,8 @@ from outside passes through :func:`toolkit._redact.redact` on the way in.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "ToolkitError",

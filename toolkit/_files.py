@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 
-def write_atomically(target: str | os.PathLike[str], write: Callable[[IO[Any]], None], *,
+def write_atomically(target: str | os.PathLike[str], write: Callable[[IO[Any]], object], *,
                      binary: bool = False, encoding: str = "utf-8", newline: str | None = None) -> Path:
     """Write ``target`` through ``write(handle)`` so that a crash never leaves half a file.
 

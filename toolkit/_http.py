@@ -19,8 +19,9 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
@@ -324,7 +325,8 @@ class HttpClient:
         error_body = _loads_or_none(body)
         request_id = request_id or _body_request_id(error_body)
         if status in RETRYABLE_STATUSES or 500 <= status < 600:
-            raise _Retryable(f"HTTP {status}", status, _retry_after(response, error_body), request_id, error_body)
+            raise _Retryable(f"HTTP {status}", status, _retry_after(response, error_body), request_id,
+                             error_body)
         codes, messages = reader(error_body) if error_body is not None else ([], [_snippet(body)])
         error_type = AuthenticationError if status in (401, 403) else ApiError
         summary = {401: "the API key was refused", 403: "the API key is not allowed to do this"}.get(

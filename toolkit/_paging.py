@@ -15,9 +15,10 @@ requests ends a server that never lets the list end with :class:`PaginationError
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -332,7 +333,8 @@ class OffsetPuller:
 
     def _unproven_frontier(self, served: int) -> Page | None:
         """``None`` when the pages linked to the top reach the end; else the furthest of them."""
-        pages = sorted((page for page in self._pages if page.size), key=lambda page: (page.offset, page.sequence))
+        pages = sorted((page for page in self._pages if page.size),
+                       key=lambda page: (page.offset, page.sequence))
         if not pages:
             return None
         self._check_offsets_honoured(pages)

@@ -13,9 +13,10 @@ Python path. Both paths give the same result (``tests/test_values.py`` checks th
 from __future__ import annotations
 
 import math
-from itertools import repeat
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ class Tally:
         if count:
             self.counts[field] += int(count)
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         """Add the counts of ``other`` to this tally."""
         self.counts.update(other.counts)
 
@@ -195,8 +196,8 @@ def phones(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
         values = text_values  # converted once, not again below
     else:
         # Numbers sent as floats (4.47700900123e11) are still whole phone numbers.
-        values = [int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e19 else value
-                  for value in values]
+        values = [int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e19
+                  else value for value in values]
     text = strings(values, tally, name)
     digits = text.str.replace(r"\D+", "", regex=True)
     no_digits = text.notna() & (digits.str.len() == 0)
@@ -213,7 +214,8 @@ def booleans(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
     if array is not None:
         words = pc.utf8_lower(pc.utf8_trim(array, characters=WHITESPACE))
         known = pa.array(list(_BOOLEAN_WORDS), pa.string()).cast(array.type)
-        read = pc.take(pa.array(list(_BOOLEAN_WORDS.values()), pa.bool_()), pc.index_in(words, value_set=known))
+        read = pc.take(pa.array(list(_BOOLEAN_WORDS.values()), pa.bool_()),
+                       pc.index_in(words, value_set=known))
         tally.add(name, int(pc.sum(pc.and_(array.is_valid(), read.is_null())).as_py() or 0))
         return pd.Series(_masked(read, pd.arrays.BooleanArray, False))
     out: list[bool | None] = []
@@ -243,7 +245,8 @@ def counts(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
         array = array.cast(pa.int64())
         negative = pc.less(array, 0)
         tally.add(name, int(pc.sum(negative).as_py() or 0))
-        return pd.Series(_masked(pc.if_else(negative, pa.scalar(None, pa.int64()), array), pd.arrays.IntegerArray, 0))
+        kept = pc.if_else(negative, pa.scalar(None, pa.int64()), array)
+        return pd.Series(_masked(kept, pd.arrays.IntegerArray, 0))
     out: list[int | None] = []
     bad = 0
     for value in values:

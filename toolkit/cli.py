@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from ._errors import ToolkitError
 from ._redact import redact
@@ -85,9 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     snapshot = commands.add_parser(
         "snapshot", help="pull live conversations and keep them as a dated snapshot (for cron)",
-        description="Pull conversations from the live APIs and save them under --root as Parquet, one file per "
-                    "provider in ROOT/provider=NAME/date=YYYY-MM-DD/. Run it on a schedule to build a history; "
-                    "read it back with tk.load_snapshots or any Parquet reader.",
+        description="Pull conversations from the live APIs and save them under --root as Parquet, one file "
+                    "per provider in ROOT/provider=NAME/date=YYYY-MM-DD/. Run it on a schedule to build a "
+                    "history; read it back with tk.load_snapshots or any Parquet reader.",
         epilog=_PULL_EPILOG)
     _pull_flags(snapshot)
     snapshot.add_argument("--root", type=Path, required=True, metavar="DIR",
@@ -396,7 +397,8 @@ def _summary(df: Any) -> str:
         messages = "" if pd.isna(row["unread_messages"]) else f", {row['unread_messages']} unread messages"
         lines.append(f"  {provider}: {row['conversations']:,} conversations, "
                      f"{row['unread_conversations']:,} unread ({row['unread_share']:.0%}){messages}")
-    lines.append(f"{numbers['open_windows']:,} reply windows open; {numbers['closing_within_1h']:,} close within 1 h")
+    lines.append(f"{numbers['open_windows']:,} reply windows open; "
+                 f"{numbers['closing_within_1h']:,} close within 1 h")
     lines.append(f"{numbers['at_risk']:,} unread conversations lose their window within 2 h; "
                  f"{numbers['needs_template']:,} already need a template")
     return "\n".join(lines)
@@ -417,7 +419,8 @@ def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None =
         })
 
 
-def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None) -> tuple[Path, Path]:
+def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0,
+             progress: bool | None = None) -> tuple[Path, Path]:
     """Pull the sandbox through the real loaders and write the CSV and the report.
 
     Also writes a simulated four-week history under ``out/history`` (once) for the
@@ -428,7 +431,6 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
     (csv_path, report_path)
     """
     from . import export, report
-
     from .history import load_snapshots
     from .sandbox import HistoryConfig, write_history
 
@@ -469,9 +471,8 @@ def _run(args: argparse.Namespace) -> int:
             print(_summary(df))
             print(f"wrote {path}")
             return 0
-        from .report import write_report
-
         from .history import load_snapshots
+        from .report import write_report
 
         history = load_snapshots(args.history) if args.history is not None else None
         args.out.mkdir(exist_ok=True)

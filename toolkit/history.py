@@ -17,9 +17,11 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -31,7 +33,8 @@ from ._files import write_atomically
 from ._schema import PROVIDER, PROVIDERS, SCHEMA, TIMESTAMP, conform, empty_frame
 from .metrics import utc_instant
 
-__all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SnapshotError", "SNAPSHOT_COLUMN"]
+__all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SnapshotError",
+           "SNAPSHOT_COLUMN"]
 
 #: The column that says when a row's snapshot was taken.
 SNAPSHOT_COLUMN = "snapshot_at"
@@ -109,7 +112,8 @@ def save_snapshot(df: pd.DataFrame, root: str | os.PathLike, snapshot_at: Any = 
         raise ValueError("an empty frame does not say which provider it is from; pass providers=[...]")
     root = Path(root)
     stem = moment.strftime("snapshot-%Y%m%dT%H%M%S%fZ")
-    metadata = {_METADATA_KEY: json.dumps(df.attrs.get("pulls", df.attrs.get("pull", {})), default=str).encode()}
+    provenance = df.attrs.get("pulls", df.attrs.get("pull", {}))
+    metadata = {_METADATA_KEY: json.dumps(provenance, default=str).encode()}
     written = []
     for provider in (name for name in PROVIDERS if name in covered):
         folder = root / f"provider={provider}" / f"date={moment:%Y-%m-%d}"
@@ -119,9 +123,13 @@ def save_snapshot(df: pd.DataFrame, root: str | os.PathLike, snapshot_at: Any = 
             # Two pulls in the same microsecond: keep both rather than lose one.
             target = folder / f"{stem}-{uuid.uuid4().hex[:8]}.parquet"
         table = _to_table(frame[frame["provider"] == provider], moment).replace_schema_metadata(metadata)
-        write_atomically(target, lambda handle: pq.write_table(table, handle, compression="zstd"), binary=True)
+        write_atomically(target, partial(_write_parquet, table), binary=True)
         written.append(target)
     return written
+
+
+def _write_parquet(table: pa.Table, handle: Any) -> None:
+    pq.write_table(table, handle, compression="zstd")
 
 
 def _providers_in_attrs(attrs: dict) -> set[str]:
@@ -135,7 +143,8 @@ def snapshot_files(root: str | os.PathLike, since: Any = None, until: Any = None
     return _files_within(_existing_root(root), *_bounds(since, until), _check_providers(providers))
 
 
-def _files_within(root: Path, low: pd.Timestamp | None, high: pd.Timestamp | None, wanted: set[str]) -> list[Path]:
+def _files_within(root: Path, low: pd.Timestamp | None, high: pd.Timestamp | None,
+                  wanted: set[str]) -> list[Path]:
     kept = []
     for path in root.glob("provider=*/date=*/*.parquet"):
         if not _FILE_PATTERN.match(path.name):
@@ -270,7 +279,8 @@ def _bounds(since: Any, until: Any) -> tuple[pd.Timestamp | None, pd.Timestamp |
 
 def _day_in(day: str, low: pd.Timestamp | None, high: pd.Timestamp | None) -> bool:
     # ISO days compare as text in calendar order.
-    return (low is None or day >= low.strftime("%Y-%m-%d")) and (high is None or day <= high.strftime("%Y-%m-%d"))
+    return ((low is None or day >= low.strftime("%Y-%m-%d"))
+            and (high is None or day <= high.strftime("%Y-%m-%d")))
 
 
 def _check_providers(providers: Sequence[str] | None) -> set[str]:
@@ -297,7 +307,8 @@ def _to_table(rows: pd.DataFrame, moment: pd.Timestamp) -> pa.Table:
         if field.name == SNAPSHOT_COLUMN:
             columns[field.name] = pa.array([moment.to_pydatetime()] * len(rows), type=field.type)
         else:
-            columns[field.name] = pa.Array.from_pandas(rows[field.name].reset_index(drop=True), type=field.type)
+            columns[field.name] = pa.Array.from_pandas(rows[field.name].reset_index(drop=True),
+                                                       type=field.type)
     return pa.Table.from_pydict(columns, schema=_FILE_SCHEMA)
 
 

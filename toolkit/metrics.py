@@ -8,8 +8,9 @@ string, ``datetime`` or ``Timestamp``; naive means UTC.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,8 @@ def _require(df: pd.DataFrame, columns: Sequence[str]) -> None:
         raise TypeError(f"expected a DataFrame in the unified schema, got {type(df).__name__}")
     missing = [column for column in columns if column not in df.columns]
     if missing:
-        raise KeyError(f"the frame lacks unified column(s) {missing}; load it with a toolkit loader or tk.read_csv")
+        raise KeyError(f"the frame lacks unified column(s) {missing}; "
+                       "load it with a toolkit loader or tk.read_csv")
 
 
 def _flag(df: pd.DataFrame, column: str) -> pd.Series:
@@ -139,7 +141,8 @@ def window_bucket(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
         [-1, 0, 1, 2, 3],
         default=4,
     )
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=BUCKET_DTYPE), index=df.index, name="window_bucket")
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=BUCKET_DTYPE), index=df.index,
+                     name="window_bucket")
 
 
 def _group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
@@ -209,7 +212,8 @@ def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
     return (part.astype("float64") / whole_float.where(whole_float > 0)).astype("float64")
 
 
-def expiry_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider", as_of: Any = None) -> pd.DataFrame:
+def expiry_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider",
+                   as_of: Any = None) -> pd.DataFrame:
     """How many windows fall in each :func:`window_bucket`, per group.
 
     Returns
@@ -227,8 +231,8 @@ def expiry_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider"
     keys = [df[column] for column in columns]
     table = pd.crosstab(keys, buckets, dropna=False) if len(df) else None
     if table is None:
-        index = pd.MultiIndex.from_arrays([[] for _ in columns], names=columns) if len(columns) > 1 else pd.Index(
-            [], name=columns[0])
+        index = (pd.MultiIndex.from_arrays([[] for _ in columns], names=columns) if len(columns) > 1
+                 else pd.Index([], name=columns[0]))
         return pd.DataFrame({bucket: pd.Series([], dtype="int64") for bucket in BUCKETS}, index=index)
     table = table.reindex(columns=BUCKETS, fill_value=0)
     table.columns = pd.Index(BUCKETS, name=None)
@@ -338,12 +342,12 @@ def _wait_table(df: pd.DataFrame, waits: pd.Series, by: str | Sequence[str] | No
     if columns is None:
         known = hours.dropna()
         row = {"count": int(known.size), **{name: (float(known.quantile(q)) if known.size else np.nan)
-                                             for name, q in zip(names, percentiles)}}
+                                             for name, q in zip(names, percentiles, strict=True)}}
         return _finish_index(pd.DataFrame([row]), by)
     work = pd.DataFrame({"hours": hours.astype("float64")}, index=df.index)
     grouped = _grouped(work, df, columns)["hours"]
     result = pd.DataFrame({"count": grouped.count().astype("int64")})
-    for name, q in zip(names, percentiles):
+    for name, q in zip(names, percentiles, strict=True):
         result[name] = grouped.quantile(q).astype("float64")
     return result
 

@@ -6,7 +6,8 @@ forms of colour blindness.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,7 +21,8 @@ __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry
 #: Okabe-Ito, colour-blind safe.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 #: Buckets from calm to urgent: closed is grey, the soonest closings the warmest.
-BUCKET_COLOURS = {"closed": "#999999", "<1h": "#D55E00", "1-4h": "#E69F00", "4-12h": "#56B4E9", "12-24h": "#0072B2"}
+BUCKET_COLOURS = {"closed": "#999999", "<1h": "#D55E00", "1-4h": "#E69F00", "4-12h": "#56B4E9",
+                  "12-24h": "#0072B2"}
 
 
 def _axes(ax: Any) -> plt.Axes:
@@ -56,7 +58,7 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
         read = summary["conversations"].to_numpy() - unread
         ax.barh(positions, unread, color=PALETTE[3], label="unread")
         ax.barh(positions, read, left=unread, color=PALETTE[0], alpha=0.35, label="read")
-        for position, count, share in zip(positions, unread, summary["unread_share"]):
+        for position, count, share in zip(positions, unread, summary["unread_share"], strict=True):
             ax.text(count, position, f" {count} ({share:.0%})", va="center", fontsize=8)
         ax.set_yticks(positions, labels)
         ax.legend(loc="lower right", frameon=False)
@@ -65,7 +67,8 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
     return ax
 
 
-def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: Any = None, ax: Any = None) -> plt.Axes:
+def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: Any = None,
+                        ax: Any = None) -> plt.Axes:
     """Reply windows per time-left bucket, stacked per group.
 
     Returns
@@ -121,7 +124,8 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     for index, (name, values) in enumerate(hours.groupby(groups)):
         values = values.dropna()
         if len(values):
-            ax.hist(values, bins=bins, alpha=0.6, color=PALETTE[index % len(PALETTE)], label=f"{name} (n={len(values)})")
+            ax.hist(values, bins=bins, alpha=0.6, color=PALETTE[index % len(PALETTE)],
+                    label=f"{name} (n={len(values)})")
     ax.axvline(24, color="#444444", linestyle="--", linewidth=1)
     ax.text(24, ax.get_ylim()[1] * 0.95, " 24 h", fontsize=8, va="top")
     ax.set_xlabel("hours since the customer's last message")
@@ -132,7 +136,8 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     return ax
 
 
-def plot_at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None, limit: int = 15, ax: Any = None) -> plt.Axes:
+def plot_at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None, limit: int = 15,
+                 ax: Any = None) -> plt.Axes:
     """The soonest-closing unread conversations as a table-like bar chart.
 
     Returns
@@ -141,12 +146,14 @@ def plot_at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None, limit:
     """
     ax = _axes(ax)
     risky = metrics.at_risk(df, within=within, as_of=as_of).head(limit)
-    minutes = (risky["window_remaining"] / pd.Timedelta(minutes=1)).to_numpy(dtype=float) if len(risky) else []
+    minutes = ((risky["window_remaining"] / pd.Timedelta(minutes=1)).to_numpy(dtype=float) if len(risky)
+               else [])
     labels = [f"{_short(name, 18)}  ·  {_short(phone, 14)}  ·  {provider}"
-              for name, phone, provider in zip(risky["contact_name"], risky["contact_phone"], risky["provider"])]
+              for name, phone, provider in zip(risky["contact_name"], risky["contact_phone"],
+                                               risky["provider"], strict=True)]
     positions = np.arange(len(risky))[::-1]
     ax.barh(positions, minutes, color=PALETTE[3])
-    for position, value in zip(positions, minutes):
+    for position, value in zip(positions, minutes, strict=True):
         ax.text(value, position, f" {value:.0f} min", va="center", fontsize=8)
     ax.set_yticks(positions, labels, fontsize=8)
     ax.set_xlabel("minutes until the reply window closes")
@@ -190,7 +197,8 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     return ax
 
 
-def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", ax: Any = None) -> plt.Axes:
+def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "provider",
+                       ax: Any = None) -> plt.Axes:
     """Windows that closed with unread messages, per day, stacked per group.
 
     Returns
@@ -207,8 +215,8 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
         bottom = np.zeros(len(table))
         days = table.index.tz_localize(None)
         for number, (key, counts) in enumerate(table.items()):
-            ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=PALETTE[(number + 3) % len(PALETTE)],
-                   label=_group_label(key))
+            ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8,
+                   color=PALETTE[(number + 3) % len(PALETTE)], label=_group_label(key))
             bottom += counts.to_numpy()
         ax.legend(frameon=False, fontsize=8)
         ax.figure.autofmt_xdate()
@@ -236,7 +244,7 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
         number = 0
         for key, rows in trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False):
             times = rows.index.get_level_values(0)
-            for style, name in zip(("-", "--", ":", "-."), names):
+            for style, name in zip(("-", "--", ":", "-."), names, strict=False):
                 label = name if by is None else f"{_group_label(key)} {name}"
                 ax.plot(times, rows[name].to_numpy(), linestyle=style, color=PALETTE[number % len(PALETTE)],
                         label=label)

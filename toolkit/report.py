@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import os
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,15 @@ from ._redact import redact
 __all__ = ["build_report", "write_report"]
 
 _STYLE = """
-body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;
+background:#f6f7f9;color:#1d2330}
 header{background:#0b3d5c;color:#fff;padding:24px 40px}header h1{margin:0 0 6px;font-size:24px}
 header p{margin:0;opacity:.85;font-size:14px}main{padding:24px 40px;max-width:1200px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:14px;margin-bottom:24px}
 .card{background:#fff;border-radius:10px;padding:16px 18px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 .card .value{font-size:28px;font-weight:600}.card .label{font-size:13px;color:#566}
-.card.warn .value{color:#D55E00}section{background:#fff;border-radius:10px;padding:18px 22px;margin-bottom:20px;
+.card.warn .value{color:#D55E00}
+section{background:#fff;border-radius:10px;padding:18px 22px;margin-bottom:20px;
 box-shadow:0 1px 3px rgba(0,0,0,.08)}section h2{margin-top:0;font-size:18px}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:18px}
 img{max-width:100%;height:auto}table{border-collapse:collapse;width:100%;font-size:13px}
@@ -48,13 +51,15 @@ def _chart(draw: Any, *args: Any, **kwargs: Any) -> str:
     return _figure_to_data_uri(figure)
 
 
-def _table(frame: pd.DataFrame, numeric: set[str] = frozenset()) -> str:
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>' for c in frame.columns)
+def _table(frame: pd.DataFrame, numeric: AbstractSet[str] = frozenset()) -> str:
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>'
+                   for c in frame.columns)
     rows = []
     for record in frame.itertuples(index=False):
         cells = "".join(
-            f'<td class="{"num" if column in numeric else ""}">{html.escape("" if pd.isna(value) else str(value))}</td>'
-            for column, value in zip(frame.columns, record))
+            f'<td class="{"num" if column in numeric else ""}">'
+            f'{html.escape("" if pd.isna(value) else str(value))}</td>'
+            for column, value in zip(frame.columns, record, strict=True))
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -66,7 +71,8 @@ def headline(df: pd.DataFrame, as_of: Any = None, within: str = "2h") -> dict[st
     return {
         "conversations": int(everything["conversations"]),
         "unread_conversations": int(everything["unread_conversations"]),
-        "unread_share": float(everything["unread_share"]) if pd.notna(everything["unread_share"]) else float("nan"),
+        "unread_share": (float(everything["unread_share"]) if pd.notna(everything["unread_share"])
+                         else float("nan")),
         "open_windows": int(buckets.drop("closed").sum()),
         "closing_within_1h": int(buckets["<1h"]),
         "at_risk": len(metrics.at_risk(df, within=within, as_of=as_of)),
@@ -74,8 +80,9 @@ def headline(df: pd.DataFrame, as_of: Any = None, within: str = "2h") -> dict[st
     }
 
 
-def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h", title: str = "WhatsApp backlog report",
-                 source: str | None = None, history: pd.DataFrame | None = None) -> str:
+def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
+                 title: str = "WhatsApp backlog report", source: str | None = None,
+                 history: pd.DataFrame | None = None) -> str:
     """The report as one HTML string with every chart embedded.
 
     Parameters
@@ -108,7 +115,8 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h", tit
         ("open reply windows", f"{numbers['open_windows']:,}", False),
         ("windows closing within 1 h", f"{numbers['closing_within_1h']:,}", numbers["closing_within_1h"] > 0),
         (f"unread, window closes within {within}", f"{numbers['at_risk']:,}", numbers["at_risk"] > 0),
-        ("unread, window closed (template needed)", f"{numbers['needs_template']:,}", numbers["needs_template"] > 0),
+        ("unread, window closed (template needed)", f"{numbers['needs_template']:,}",
+         numbers["needs_template"] > 0),
     ]
     cards_html = "".join(
         f'<div class="card{" warn" if warn else ""}"><div class="value">{html.escape(value)}</div>'
@@ -143,11 +151,13 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h", tit
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{_STYLE}</style></head><body>
 <header><h1>{html.escape(title)}</h1>
-<p>As of {moment:%Y-%m-%d %H:%M} UTC · data pulled {html.escape(pulled)} from {html.escape(where)}</p></header>
+<p>As of {moment:%Y-%m-%d %H:%M} UTC · data pulled {html.escape(pulled)} from {html.escape(where)}</p>
+</header>
 <main><div class="cards">{cards_html}</div>
 {_data_checks(df, history)}
 <section><h2>Unread conversations whose reply window closes within {html.escape(within)}</h2>
-{_table(risk_table, {"unread messages", "minutes left"}) if len(risk_table) else "<p>None right now.</p>"}</section>
+{_table(risk_table, {"unread messages", "minutes left"}) if len(risk_table) else "<p>None right now.</p>"}
+</section>
 <section><h2>Charts</h2><div class="charts">{charts_html}</div></section>
 <section><h2>Unread backlog by provider</h2>{_table(summary, set(summary.columns) - {"provider"})}</section>
 <section><h2>Reply windows by time left</h2>{_table(expiry, set(expiry.columns) - {"provider"})}</section>
@@ -158,7 +168,7 @@ paid, pre-approved templates can be sent. Generated by wa-toolkit.</footer></bod
 
 
 def _data_checks(df: pd.DataFrame, history: pd.DataFrame | None) -> str:
-    """One line on whether the data passes :func:`toolkit.check_conversations`; the findings one click away."""
+    """One line on whether the data passes :func:`toolkit.check_conversations`; the findings a click away."""
     from .checks import check_conversations
 
     checked = {"this pull": check_conversations(df)}
@@ -172,9 +182,11 @@ def _data_checks(df: pd.DataFrame, history: pd.DataFrame | None) -> str:
     else:
         found = ", ".join(f"{name.replace('_', ' ')} ({int(total):,} row{'' if total == 1 else 's'})"
                           for name, total in failing.sum(axis=1).items())
-        line = f"Data checks: {len(failing)} of {len(counts)} found rows that cannot be right in {scope}: {found}."
+        line = (f"Data checks: {len(failing)} of {len(counts)} found rows that cannot be right in {scope}: "
+                f"{found}.")
     first = next(iter(checked.values()))
-    table = pd.DataFrame({"check": counts.index, "what it flags": first["description"].astype(object).to_numpy(),
+    table = pd.DataFrame({"check": counts.index,
+                          "what it flags": first["description"].astype(object).to_numpy(),
                           **{f"rows in {where}": counts[where].to_numpy() for where in checked},
                           "examples": [", ".join(dict.fromkeys(example for result in checked.values()
                                                                for example in result.loc[name, "examples"]))

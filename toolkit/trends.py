@@ -8,7 +8,8 @@ of the same provider.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,8 @@ def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     return kept.assign(**{_PERIOD: period[kept.index]})
 
 
-def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None) -> pd.DataFrame:
+def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider",
+                 freq: Any = None) -> pd.DataFrame:
     """The unread backlog at every snapshot, per group.
 
     Parameters
@@ -85,7 +87,8 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
         summary["carried_over"] = carried.reindex(summary.index, fill_value=0).astype("int64")
         pieces[moment] = summary
     if not pieces:
-        return _empty_trend(unread_summary(frame.iloc[:0], by=by).assign(carried_over=pd.Series(dtype="int64")))
+        template = unread_summary(frame.iloc[:0], by=by).assign(carried_over=pd.Series(dtype="int64"))
+        return _empty_trend(template)
     return pd.concat(pieces, names=[SNAPSHOT_COLUMN])
 
 
@@ -94,7 +97,8 @@ def _empty_trend(template: pd.DataFrame) -> pd.DataFrame:
         [pd.DatetimeIndex([], tz="UTC")] + [template.index.get_level_values(level)[:0]
                                             for level in range(template.index.nlevels)],
         names=[SNAPSHOT_COLUMN, *template.index.names])
-    return pd.DataFrame({column: template[column].iloc[:0].to_numpy() for column in template.columns}, index=index)
+    return pd.DataFrame({column: template[column].iloc[:0].to_numpy() for column in template.columns},
+                        index=index)
 
 
 def _carried_over(frame: pd.DataFrame) -> pd.Series:
@@ -152,7 +156,8 @@ def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None =
               & ~pairs["window_open_next"].fillna(True).astype(bool)
               & pairs["has_unread_next"].fillna(False).astype(bool))
     pairs = pairs[closed.to_numpy()]
-    moment = pairs["window_expires_at"].where(pairs["window_expires_at"].notna(), pairs[f"{SNAPSHOT_COLUMN}_next"])
+    moment = pairs["window_expires_at"].where(pairs["window_expires_at"].notna(),
+                                              pairs[f"{SNAPSHOT_COLUMN}_next"])
     days = _all_days(frame)
     # Every group of the history gets a column, zeros included.
     groups = work.groupby(label, observed=True).size().index if len(work) else pd.Index([], name=label[0])
@@ -219,7 +224,8 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
         ``snapshot_at``), ``still_unread`` (the run reaches the provider's latest
         snapshot) and ``unread_count`` at the run's end; longest runs first.
     """
-    if not isinstance(min_snapshots, (int, np.integer)) or isinstance(min_snapshots, bool) or min_snapshots < 1:
+    if (not isinstance(min_snapshots, (int, np.integer)) or isinstance(min_snapshots, bool)
+            or min_snapshots < 1):
         raise ValueError(f"min_snapshots must be a whole number of at least 1, got {min_snapshots!r}")
     frame = _history(history)
     columns = ["provider", "conversation_id", "channel_id", "contact_name", "snapshots", "first_unread_at",
@@ -236,7 +242,8 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
     identity = rows["conversation_id"].astype("object").to_numpy()
     position = rows["_position"].to_numpy()
     follows = np.zeros(len(rows), dtype=bool)
-    follows[1:] = (provider[1:] == provider[:-1]) & (identity[1:] == identity[:-1]) & (position[1:] == position[:-1] + 1)
+    follows[1:] = ((provider[1:] == provider[:-1]) & (identity[1:] == identity[:-1])
+                   & (position[1:] == position[:-1] + 1))
     rows = rows.assign(_run=np.cumsum(~follows))
     runs = rows.groupby("_run").agg(
         provider=("provider", "first"), conversation_id=("conversation_id", "first"),

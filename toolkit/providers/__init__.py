@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -13,11 +14,12 @@ from .briq import load_briq
 from .wassist import SPEC as WASSIST_SPEC
 from .wassist import load_wassist
 
-LOADERS = {"wassist": load_wassist, "briq": load_briq}
+LOADERS: dict[str, Callable[..., pd.DataFrame]] = {"wassist": load_wassist, "briq": load_briq}
 SPECS = {"wassist": WASSIST_SPEC, "briq": BRIQ_SPEC}
 
 
-def load_conversations(providers: Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+def load_conversations(
+        providers: Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """Conversations of several providers in one frame, in the unified schema.
 
     Parameters

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -124,7 +125,7 @@ def drop_non_objects(records: Sequence[Any], fetched_at: Any, tally: Tally) -> t
         return records, times
     is_object = np.array([isinstance(record, dict) for record in records], dtype=bool)
     tally.add("row (not an object)", int((~is_object).sum()))
-    kept = [record for record, keep in zip(records, is_object) if keep]
+    kept = [record for record, keep in zip(records, is_object, strict=True) if keep]
     return kept, times[is_object].reset_index(drop=True)
 
 
@@ -156,11 +157,13 @@ def continuity_key(conversation_id: Any, last_activity: Any) -> tuple[str, str] 
 def continuity_keys(records: Sequence[Any], activity: Sequence[Any]) -> list[tuple[str, str] | None]:
     """:func:`continuity_key` of every record of a page, given each one's last activity."""
     ids = field(records, "id")
-    if all(type(value) is str for value in ids) and all(type(value) is str or value is None for value in activity):
+    if (all(type(value) is str for value in ids)
+            and all(type(value) is str or value is None for value in activity)):
         # The usual page, text ids and text timestamps: the same keys, without a call per row.
         return [(identifier.strip(), str(moment)) if identifier.strip() else None
-                for identifier, moment in zip(ids, activity)]
-    return [continuity_key(record_id(record), moment) for record, moment in zip(records, activity)]
+                for identifier, moment in zip(ids, activity, strict=True)]
+    return [continuity_key(record_id(record), moment)
+            for record, moment in zip(records, activity, strict=True)]
 
 
 def as_fetched_times(times: Any) -> pd.Series:
@@ -171,9 +174,10 @@ def as_fetched_times(times: Any) -> pd.Series:
 
 
 def make_client(spec: ProviderSpec, api_key: str, base_url: str, *, timeout: float, session: Any,
-                max_workers: int, retry: RetryPolicy | None, rate_limit: RateLimit | None | str) -> HttpClient:
+                max_workers: int, retry: RetryPolicy | None,
+                rate_limit: RateLimit | None | str) -> HttpClient:
     """The HTTP client of one load: the provider's default budget unless told otherwise."""
-    limit = spec.default_rate_limit if rate_limit == "default" else rate_limit
+    limit = spec.default_rate_limit if rate_limit == "default" else cast("RateLimit | None", rate_limit)
     return HttpClient(spec.name, base_url, api_key, timeout=timeout, session=session, retry=retry,
                       rate_limit=limit, pool_size=max_workers)
 
@@ -257,7 +261,8 @@ def provenance(spec: ProviderSpec, base_url: str, filters: Mapping[str, Any], cl
         "rows": rows,
         **client.stats.as_dict(),
         "passes": {
-            name: {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in report.as_dict().items()}
+            name: {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v)
+                   for k, v in report.as_dict().items()}
             for name, report in reports.items()
         },
         "unreadable_values": dict(tally.counts),
@@ -327,4 +332,4 @@ def pull_complete(
 def _versions(frame: pd.DataFrame) -> set[tuple[Any, Any]]:
     """Each row's (id, last activity); the activity as integer microseconds (fast to hash)."""
     activity = frame["last_message_at"].dt.tz_convert(None).to_numpy().view("i8")
-    return set(zip(frame["conversation_id"].tolist(), activity.tolist()))
+    return set(zip(frame["conversation_id"].tolist(), activity.tolist(), strict=True))

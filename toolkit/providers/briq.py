@@ -8,21 +8,22 @@ recently active first, which the sweep relies on.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
 from .._errors import ResponseFormatError
-from .._http import JsonResponse, RetryPolicy, RateLimit, read_error_body
+from .._http import JsonResponse, RateLimit, RetryPolicy, read_error_body
 from .._paging import Page, records_of
 from .._schema import BOOLEAN, conform, empty_frame
 from .._values import Tally, booleans, counts, field, fields, phones, strings, timestamps
 from ._common import (
     ProviderSpec,
-    continuity_keys,
     check_choice,
     check_max_workers,
     check_page_size,
+    continuity_keys,
     drop_non_objects,
     keep_latest,
     make_client,

@@ -9,7 +9,8 @@ booleans. Both are read. A Wassist conversation has no unread count: the loader 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,13 +20,24 @@ from .._errors import ResponseFormatError
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page, records_of
 from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
-from .._values import WHITESPACE, Tally, booleans, field, fields, phones, plain_text, seconds, strings, timestamps
+from .._values import (
+    WHITESPACE,
+    Tally,
+    booleans,
+    field,
+    fields,
+    phones,
+    plain_text,
+    seconds,
+    strings,
+    timestamps,
+)
 from ._common import (
     ProviderSpec,
-    continuity_keys,
     check_choice,
     check_max_workers,
     check_page_size,
+    continuity_keys,
     drop_non_objects,
     iso,
     keep_latest,
@@ -133,7 +145,8 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "is_human_takeover": booleans(top["isHumanTakeover"], tally, "isHumanTakeover"),
         "has_unread": pd.array([pd.NA] * len(records), dtype=BOOLEAN),
         "unread_count": pd.array([pd.NA] * len(records), dtype=INT),
-        "last_message_at": timestamps(_inner(top["lastMessage"], "createdAt", "created_at"), tally, "lastMessage"),
+        "last_message_at": timestamps(_inner(top["lastMessage"], "createdAt", "created_at"), tally,
+                                      "lastMessage"),
         "window_open": window_open.array,
         "window_expires_at": expires.array,
         "fetched_at": fetched.array,
@@ -149,7 +162,8 @@ def _last_message_values(records: Sequence[Any]) -> list[Any]:
 def _inner(values: list[Any], key: str, alternative: str | None = None) -> list[Any]:
     """``value[key]`` for an object (also one sent as JSON text); other values unchanged."""
     text = plain_text(values)
-    if text is not None and not pc.any(pc.starts_with(pc.utf8_ltrim(text, characters=WHITESPACE), "{")).as_py():
+    if text is not None and not pc.any(
+            pc.starts_with(pc.utf8_ltrim(text, characters=WHITESPACE), "{")).as_py():
         return values  # all text, none of it an object (the documented encoding): nothing to unwrap
     # JSON text of an object is rare: find it in one pass over the strings only.
     for index, value in enumerate(values):
@@ -264,7 +278,8 @@ def load_wassist(
     base = resolve_base_url(SPEC, base_url)
 
     started = pd.Timestamp.now(tz="UTC")
-    filters = {"agent": agent, "contact": contact, "hasUnread": None if has_unread is None else str(has_unread).lower(),
+    filters = {"agent": agent, "contact": contact,
+               "hasUnread": None if has_unread is None else str(has_unread).lower(),
                "lastMessageAfter": iso(after) if after is not None else None,
                "lastMessageBefore": iso(before) if before is not None else None, "status": status}
     params = {name: value for name, value in filters.items() if value is not None}
@@ -283,8 +298,8 @@ def load_wassist(
     client = make_client(SPEC, key, base, timeout=timeout, session=session, max_workers=workers,
                          retry=retry, rate_limit=rate_limit)
     try:
-        options = dict(read_page=read_page, parse=parse, sweep_is_last=None, page_size=page_size,
-                       max_workers=workers, progress=progress)
+        options: dict[str, Any] = dict(read_page=read_page, parse=parse, sweep_is_last=None,
+                                       page_size=page_size, max_workers=workers, progress=progress)
         rows, reports = pull_complete(client, SPEC, params, sweep_params=narrowed(params),
                                       label="conversations", **options)
         if has_unread is None:

@@ -10,4 +10,5 @@ from ._history import HistoryConfig, simulate_history, write_history
 from ._server import BRIQ_PATH, FAULTS, SCRIPTED, WASSIST_PATH, RequestRecord, Sandbox, SandboxConfig
 
 __all__ = ["Sandbox", "SandboxConfig", "RequestRecord", "Conversation", "make_conversations",
-           "FAULTS", "SCRIPTED", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig", "simulate_history", "write_history"]
+           "FAULTS", "SCRIPTED", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig", "simulate_history",
+           "write_history"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 WINDOW = timedelta(hours=24)
 
@@ -75,7 +75,8 @@ def make_conversations(provider: str, count: int, seed: int, now: datetime, *,
     return [_conversation(rng, provider, channel_list, now) for _ in range(count)]
 
 
-def new_conversation(rng: random.Random, provider: str, channels: list[tuple[str, str]], now: datetime) -> Conversation:
+def new_conversation(rng: random.Random, provider: str, channels: list[tuple[str, str]],
+                     now: datetime) -> Conversation:
     """A conversation that starts now with an inbound message (for churn)."""
     conversation = _conversation(rng, provider, channels, now)
     conversation.created_at = now
@@ -86,10 +87,12 @@ def new_conversation(rng: random.Random, provider: str, channels: list[tuple[str
     return conversation
 
 
-def _conversation(rng: random.Random, provider: str, channels: list[tuple[str, str]], now: datetime) -> Conversation:
+def _conversation(rng: random.Random, provider: str, channels: list[tuple[str, str]],
+                  now: datetime) -> Conversation:
     channel_id, channel_name = rng.choice(channels)
     # Hours since the last message: heavy near zero, a long tail over two weeks.
     age_hours = min(rng.expovariate(1 / 14.0), 24 * 14)
+    last_message: datetime | None  # None for a thread that never got a message through
     last_message = now - timedelta(hours=age_hours, seconds=rng.randint(0, 59))
     role = "user" if rng.random() < 0.6 else "assistant"
     if rng.random() < 0.05:
@@ -133,4 +136,4 @@ def _conversation(rng: random.Random, provider: str, channels: list[tuple[str, s
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

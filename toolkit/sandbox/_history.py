@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -72,7 +72,7 @@ def simulate_history(config: HistoryConfig | None = None) -> Iterator[tuple[pd.T
     config = config or HistoryConfig()
     if config.days < 1:
         raise ValueError("days must be at least 1")
-    latest = (config.end or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    latest = (config.end or datetime.now(UTC)).astimezone(UTC)
     end_day = latest.replace(hour=0, minute=0, second=0, microsecond=0)
     if config.end is None and latest < end_day + timedelta(hours=min(config.snapshot_hours), minutes=10):
         end_day -= timedelta(days=1)  # today's snapshot is not taken yet: end with yesterday's
@@ -83,12 +83,14 @@ def simulate_history(config: HistoryConfig | None = None) -> Iterator[tuple[pd.T
     threads = {
         "wassist": make_conversations("wassist", config.wassist_conversations, config.seed, start,
                                       channels=config.channels),
-        "briq": make_conversations("briq", config.briq_conversations, config.seed, start, channels=config.channels),
+        "briq": make_conversations("briq", config.briq_conversations, config.seed, start,
+                                   channels=config.channels),
     }
     floor = start - timedelta(days=365)
     for items in threads.values():
         items.sort(key=lambda c: c.last_message_at or floor)  # most recently active last
-    channels = {provider: sorted({(c.channel_id, c.channel_name) for c in items}) for provider, items in threads.items()}
+    channels = {provider: sorted({(c.channel_id, c.channel_name) for c in items})
+                for provider, items in threads.items()}
     slipping = {provider: names[0][0] for provider, names in channels.items()}
     hours = (config.days + _WARM_UP_DAYS) * 24
     for hour in range(hours):
@@ -123,7 +125,8 @@ def snapshot_frame(threads: dict[str, list[Conversation]], moment: datetime) -> 
     frames = []
     for provider, items in threads.items():
         if provider == "wassist":
-            frame = wassist.parse_conversations([wassist_item(c, moment, documented=False) for c in items], fetched_at)
+            frame = wassist.parse_conversations([wassist_item(c, moment, documented=False) for c in items],
+                                                fetched_at)
             # What the loader's second pass (hasUnread=true) tells.
             frame["has_unread"] = pd.array([c.unread_count > 0 for c in items], dtype=BOOLEAN)
         else:

@@ -51,12 +51,14 @@ def wassist_item(conversation: Conversation, now: datetime, *, documented: bool)
         }
     return {
         "id": conversation.id,
-        "contact": {"id": "c-" + conversation.id[:8], "phoneNumber": conversation.phone, "name": conversation.name},
+        "contact": {"id": "c-" + conversation.id[:8], "phoneNumber": conversation.phone,
+                    "name": conversation.name},
         "activeAgent": {"id": conversation.channel_id, "name": conversation.channel_name},
         "whatsappNumber": {"id": "n-1", "number": "447700900100", "isSandbox": True},
         "chatWindowRemainingTime": remaining,
         "lastMessage": None if created is None else {
-            "type": "text", "body": conversation.last_body, "createdAt": created, "role": conversation.last_role},
+            "type": "text", "body": conversation.last_body, "createdAt": created,
+            "role": conversation.last_role},
         "isHumanTakeover": conversation.human_takeover,
         "active": conversation.window_open(now),
         "routing": "human" if conversation.human_takeover else "agent",

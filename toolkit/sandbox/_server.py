@@ -19,10 +19,11 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ._data import Conversation, make_channels, make_conversations, new_conversation, utc_now
@@ -125,7 +126,8 @@ class Sandbox:
     ...     df = tk.load_briq(sandbox.config.briq_key, sandbox.base_url)
     """
 
-    def __init__(self, config: SandboxConfig | None = None, *, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, config: SandboxConfig | None = None, *, port: int = 0,
+                 host: str = "127.0.0.1") -> None:
         self.config = config or SandboxConfig()
         self.host = host
         self.port = port
@@ -149,8 +151,8 @@ class Sandbox:
             now = utc_now()
             self.created_at = now
             self.conversations = {
-                "wassist": make_conversations("wassist", self.config.wassist_conversations, self.config.seed, now,
-                                              channels=self.config.channels),
+                "wassist": make_conversations("wassist", self.config.wassist_conversations, self.config.seed,
+                                              now, channels=self.config.channels),
                 "briq": make_conversations("briq", self.config.briq_conversations, self.config.seed, now,
                                            channels=self.config.channels),
             }
@@ -169,7 +171,7 @@ class Sandbox:
             self._order_cache: dict[str, tuple[int, list[Conversation]]] = {}
             self._match_cache: dict[tuple, tuple[int, list[Conversation]]] = {}
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         """Serve in a background thread; :attr:`base_url` is then known."""
         handler = type("Handler", (_Handler,), {"sandbox": self})
         self._server = ThreadingHTTPServer((self.host, self.port), handler)
@@ -186,7 +188,7 @@ class Sandbox:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -235,8 +237,9 @@ class Sandbox:
         cached = self._order_cache.get(provider)
         if cached and cached[0] == self.version:
             return cached[1]
-        floor = datetime.min.replace(tzinfo=timezone.utc)
-        items = sorted(self.conversations[provider], key=lambda c: (c.last_message_at or floor, c.id), reverse=True)
+        floor = datetime.min.replace(tzinfo=UTC)
+        items = sorted(self.conversations[provider], key=lambda c: (c.last_message_at or floor, c.id),
+                       reverse=True)
         self._order_cache[provider] = (self.version, items)
         return items
 
@@ -251,7 +254,8 @@ class Sandbox:
         changes, so it is kept per data version: paging through a large inbox then costs a
         slice per request, not a scan.
         """
-        filters = tuple(sorted((name, value) for name, value in params.items() if name not in ("limit", "offset")))
+        filters = tuple(sorted((name, value) for name, value in params.items()
+                               if name not in ("limit", "offset")))
         if not filters:
             return self.ordered(provider)
         if depends_on_clock:
@@ -347,12 +351,14 @@ class _Handler(BaseHTTPRequestHandler):
             offset = _bounded_int(params.get("offset", "0"), 0, None, "offset")
             status = params.get("status")
             if status is not None and status not in ("active", "closed"):
-                raise _BadParameter("status", f"Select a valid choice. {status} is not one of the available choices.")
+                raise _BadParameter(
+                    "status", f"Select a valid choice. {status} is not one of the available choices.")
             has_unread = _boolean(params.get("hasUnread"), "hasUnread")
             after = _timestamp(params.get("lastMessageAfter"), "lastMessageAfter")
             before = _timestamp(params.get("lastMessageBefore"), "lastMessageBefore")
         except _BadParameter as bad:
-            self._send_json(400, {"error": f"{bad.name}: {bad.message}", "code": "invalid_parameter"}, fault=fault)
+            self._send_json(400, {"error": f"{bad.name}: {bad.message}", "code": "invalid_parameter"},
+                            fault=fault)
             return
         limit = min(limit, 100)
         if sandbox.config.max_page_size:
@@ -407,7 +413,8 @@ class _Handler(BaseHTTPRequestHandler):
                                           "string_too_short" if len(recipient) < 4 else "string_too_long"))
         search = params.get("search")
         if search is not None and len(search) > 64:
-            problems.append(_BadParameter("search", "String should have at most 64 characters", "string_too_long"))
+            problems.append(_BadParameter("search", "String should have at most 64 characters",
+                                          "string_too_long"))
         if problems:
             # Bad query parameters come back un-enveloped, from the framework.
             self._send_json(422, {"detail": [{"loc": ["query", p.name], "msg": p.message, "type": p.kind}
@@ -434,7 +441,8 @@ class _Handler(BaseHTTPRequestHandler):
             body: Any = {"results": items, "count": len(matching)}
         elif fault == "success-false":
             body = {"success": False, "data": None, "request_id": self._request_id,
-                    "errors": [{"code": "VALIDATION_ERROR", "message": "Something went wrong", "field": None}]}
+                    "errors": [{"code": "VALIDATION_ERROR", "message": "Something went wrong",
+                                "field": None}]}
         elif sandbox.config.briq_envelope == "bare":
             body = listing
         else:
@@ -466,11 +474,12 @@ class _Handler(BaseHTTPRequestHandler):
         config = self.sandbox.config
         wait = config.retry_after
         if fault == "429":
-            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited", "retry_after": wait},
+            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited",
+                                  "retry_after": wait},
                             headers={"Retry-After": _seconds_text(wait)}, fault=fault)
         elif fault == "429-body":
-            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited", "retry_after": wait},
-                            fault=fault)
+            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited",
+                                  "retry_after": wait}, fault=fault)
         elif fault == "429-bare":
             self._send_json(429, {"detail": "Too many requests"}, fault=fault)
         elif fault in ("500", "502", "503"):
@@ -483,7 +492,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(config.stall_seconds)
             self._send_json(503, {"error": "stalled"}, fault=fault)
         elif fault == "html":
-            self._send_raw(200, b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "text/html", fault)
+            self._send_raw(200, b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "text/html",
+                           fault)
         elif fault == "not-json":
             self._send_raw(200, b"OK", "text/plain", fault)
         elif fault == "non-utf8":
@@ -509,7 +519,8 @@ class _Handler(BaseHTTPRequestHandler):
                 window.append(now)
                 over = False
         if over:
-            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited", "retry_after": round(wait, 3)},
+            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited",
+                                  "retry_after": round(wait, 3)},
                             headers={"Retry-After": _seconds_text(wait)}, fault="budget")
         return over
 
@@ -614,7 +625,7 @@ def _timestamp(text: str | None, name: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise _BadParameter(name, "Enter a valid date/time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _contact_matches(conversation: Conversation, needle: str) -> bool:
