@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="share of sandbox responses that fail (0 to 1), to watch retries work "
                            "(default: 0)")
     _progress_flags(demo)
+    demo.set_defaults(handler=_demo)
 
     export = commands.add_parser(
         "export", help="pull live conversations into a CSV file",
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _pull_flags(export)
     export.add_argument("--out", type=Path, required=True, metavar="FILE",
                         help="file to write, e.g. unread.csv")
+    export.set_defaults(handler=_export)
 
     report = commands.add_parser(
         "report", help="pull live conversations and write the HTML report",
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--history", type=Path, default=None, metavar="DIR",
                         help="snapshot folder (see `wa-toolkit snapshot`): adds a section on how the "
                              "backlog moved")
+    report.set_defaults(handler=_report)
 
     snapshot = commands.add_parser(
         "snapshot", help="pull live conversations and keep them as a dated snapshot (for cron)",
@@ -93,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _pull_flags(snapshot)
     snapshot.add_argument("--root", type=Path, required=True, metavar="DIR",
                           help="the history folder (created if missing; the folder above it must exist)")
+    snapshot.set_defaults(handler=_snapshot)
 
     history = commands.add_parser(
         "sample-history", help="write a simulated multi-day history of the sandbox (no keys)",
@@ -102,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the history folder to write (created if missing)")
     history.add_argument("--days", type=_count, default=28, help="days of history, at least 1 (default: 28)")
     history.add_argument("--seed", type=int, default=7, help="seed of the simulation (default: 7)")
+    history.set_defaults(handler=_sample_history)
 
     sample = commands.add_parser(
         "sample", help="regenerate the offline sample CSV from the seeded sandbox",
@@ -111,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CSV file to write; its folder must exist "
                              "(default: data/sample_conversations.csv)")
     sample.add_argument("--seed", type=int, default=7, help="seed of the synthetic data (default: 7)")
+    sample.set_defaults(handler=_sample)
 
     sandbox = commands.add_parser(
         "sandbox", help="serve the sandbox APIs for notebooks and manual tries",
@@ -141,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="serve at most N rows per page whatever the client asks (default: no cap)")
     sandbox.add_argument("--rate-limit", type=_request_budget, default=None, metavar="REQUESTS/SECONDS",
                          help="answer 429 beyond this many requests per key in any window, e.g. 100/60")
+    sandbox.set_defaults(handler=_serve_sandbox)
     return parser
 
 
@@ -301,19 +308,19 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     Checked before any request: a filter of a provider that is not pulled (it would be
     silently ignored), and a reversed time range (it would silently match nothing).
     """
-    import os
+    from ._errors import AuthenticationError
+    from .providers import SPECS, keyed_providers
 
-    from .providers import SPECS
-
+    keyed = keyed_providers()
     if args.provider != "all":
         pulled = [args.provider]
         why_not = {name: f"--provider {args.provider}" for name in SPECS if name != args.provider}
     else:
-        pulled = [name for name, spec in SPECS.items() if os.environ.get(spec.env_key, "").strip()]
+        pulled = keyed
         why_not = {name: f"{spec.env_key} is not set" for name, spec in SPECS.items() if name not in pulled}
         if not pulled:
-            raise ToolkitError("no API key: set WASSIST_API_KEY and/or BRIQ_API_KEY "
-                               "(or try `wa-toolkit demo`)")
+            raise AuthenticationError("no API key: set WASSIST_API_KEY and/or BRIQ_API_KEY "
+                                      "(or try `wa-toolkit demo`)", provider="toolkit")
     for name, reason in why_not.items():
         given = [flag for dest, flag in _FILTERS[name].items() if getattr(args, dest) is not None]
         if given:
@@ -323,9 +330,9 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         raise UsageError(f"--after ({args.after:%Y-%m-%d %H:%M} UTC) must be earlier than --before "
                          f"({args.before:%Y-%m-%d %H:%M} UTC): the range is empty")
     for name in pulled:
-        key = SPECS[name].env_key
-        if args.provider != "all" and not os.environ.get(key, "").strip():
-            raise ToolkitError(f"no API key for {_LABELS[name]}: set {key} (or try `wa-toolkit demo`)")
+        if name not in keyed:
+            raise AuthenticationError(f"no API key: set {SPECS[name].env_key} (or try `wa-toolkit demo`)",
+                                      provider=name)
     wassist = {"agent": args.agent, "contact": args.contact,
                "has_unread": None if args.has_unread is None else args.has_unread == "true",
                "last_message_after": args.after, "last_message_before": args.before,
@@ -404,114 +411,90 @@ def _summary(df: Any) -> str:
     return "\n".join(lines)
 
 
-def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None) -> Any:
-    """Every conversation of a fresh seeded sandbox, pulled through the real loaders."""
-    from .providers import load_conversations
-    from .sandbox import Sandbox, SandboxConfig
+def _pull(args: argparse.Namespace, check_output: Callable[[], None]) -> Any:
+    """The pull the flags ask for, after every check that can refuse it: filters, keys, then output.
 
-    config = SandboxConfig(seed=seed, fault_rate=fault_rate)
-    with Sandbox(config) as sandbox:
-        return load_conversations({
-            # The sandbox keeps no request budget, so the client needs none either.
-            "wassist": {"api_key": config.wassist_key, "base_url": sandbox.base_url, "progress": progress,
-                        "rate_limit": None},
-            "briq": {"api_key": config.briq_key, "base_url": sandbox.base_url, "progress": progress},
-        })
-
-
-def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0,
-             progress: bool | None = None) -> tuple[Path, Path]:
-    """Pull the sandbox through the real loaders and write the CSV and the report.
-
-    Also writes a simulated four-week history under ``out/history`` (once) for the
-    report's trends section.
-
-    Returns
-    -------
-    (csv_path, report_path)
+    Nothing is requested for a command that would be refused or whose output cannot be written.
     """
-    from . import export, report
+    from .providers import load_conversations
+
+    options = _provider_options(args)
+    check_output()
+    return load_conversations(options)
+
+
+def _wrote(df: Any, *paths: Path) -> int:
+    print(_summary(df))
+    print("\n".join(f"wrote {path}" for path in paths))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """``wa-toolkit demo``: the sandbox pulled and reported, into --out."""
+    from .demo import run_demo
+
+    _check_output_folder(args.out, "--out")
+    return _wrote(*run_demo(args.out, args.seed, args.fault_rate, args.progress))
+
+
+def _export(args: argparse.Namespace) -> int:
+    """``wa-toolkit export``: a live pull into one CSV file."""
+    from . import export
+
+    df = _pull(args, lambda: _check_output_file(args.out, "--out"))
+    return _wrote(df, export.to_csv(df, args.out))
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``wa-toolkit report``: a live pull into report.html and conversations.csv."""
+    from . import export
     from .history import load_snapshots
+    from .report import write_report
+
+    def check_output() -> None:
+        _check_output_folder(args.out, "--out")
+        if args.history is not None:
+            _check_input_folder(args.history, "--history")
+
+    df = _pull(args, check_output)
+    history = load_snapshots(args.history) if args.history is not None else None
+    args.out.mkdir(exist_ok=True)
+    csv_path = export.to_csv(df, args.out / "conversations.csv")
+    return _wrote(df, csv_path, write_report(df, args.out / "report.html", within=args.within,
+                                             history=history))
+
+
+def _sample(args: argparse.Namespace) -> int:
+    """``wa-toolkit sample``: the seeded sandbox as the offline sample CSV."""
+    from . import export
+    from .demo import pull_sandbox
+
+    _check_output_file(args.out, "--out")
+    path = export.to_csv(pull_sandbox(args.seed, progress=False), args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    """``wa-toolkit snapshot``: a live pull saved as a dated snapshot under --root."""
+    from .history import save_snapshot
+
+    df = _pull(args, lambda: _check_output_folder(args.root, "--root"))
+    return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
+
+
+def _sample_history(args: argparse.Namespace) -> int:
+    """``wa-toolkit sample-history``: a simulated history written under --root."""
     from .sandbox import HistoryConfig, write_history
 
-    combined = pull_sandbox(seed, fault_rate, progress)
-    out.mkdir(exist_ok=True)
-    csv_path = export.to_csv(combined, out / "conversations.csv")
-    # Four weeks of simulated daily snapshots, so the report shows trends as well.
-    history_root = out / "history"
-    if not history_root.exists():
-        write_history(history_root, HistoryConfig(seed=seed))
-    report_path = report.write_report(combined, out / "report.html", source="built-in sandbox",
-                                      title="WhatsApp backlog report (sandbox demo)",
-                                      history=load_snapshots(history_root))
-    print(_summary(combined))
-    return csv_path, report_path
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "demo":
-        _check_output_folder(args.out, "--out")
-        csv_path, report_path = run_demo(args.out, args.seed, args.fault_rate, args.progress)
-        print(f"wrote {csv_path}\nwrote {report_path}")
-        return 0
-    if args.command in ("export", "report"):
-        from . import export
-        from .providers import load_conversations
-
-        options = _provider_options(args)
-        if args.command == "export":
-            _check_output_file(args.out, "--out")
-        else:
-            _check_output_folder(args.out, "--out")
-            if args.history is not None:
-                _check_input_folder(args.history, "--history")
-        df = load_conversations(options)
-        if args.command == "export":
-            path = export.to_csv(df, args.out)
-            print(_summary(df))
-            print(f"wrote {path}")
-            return 0
-        from .history import load_snapshots
-        from .report import write_report
-
-        history = load_snapshots(args.history) if args.history is not None else None
-        args.out.mkdir(exist_ok=True)
-        csv_path = export.to_csv(df, args.out / "conversations.csv")
-        report_path = write_report(df, args.out / "report.html", within=args.within, history=history)
-        print(_summary(df))
-        print(f"wrote {csv_path}\nwrote {report_path}")
-        return 0
-    if args.command == "sample":
-        from . import export
-
-        _check_output_file(args.out, "--out")
-        path = export.to_csv(pull_sandbox(args.seed, progress=False), args.out)
-        print(f"wrote {path}")
-        return 0
-    if args.command == "snapshot":
-        from .history import save_snapshot
-        from .providers import load_conversations
-
-        options = _provider_options(args)
-        _check_output_folder(args.root, "--root")
-        df = load_conversations(options)
-        files = save_snapshot(df, args.root, providers=list(options))
-        print(_summary(df))
-        print("\n".join(f"wrote {path}" for path in files))
-        return 0
-    if args.command == "sample-history":
-        from .sandbox import HistoryConfig, write_history
-
-        _check_output_folder(args.root, "--root")
-        files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
-        print(f"wrote {len(files)} snapshot files under {args.root}")
-        return 0
-    if args.command == "sandbox":
-        return _serve_sandbox(args)
-    raise AssertionError(args.command)
+    _check_output_folder(args.root, "--root")
+    files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
+    print(f"wrote {len(files)} snapshot files under {args.root}")
+    return 0
 
 
 def _serve_sandbox(args: argparse.Namespace) -> int:
+    """``wa-toolkit sandbox``: serve the sandbox until interrupted."""
     from .sandbox import Sandbox, SandboxConfig
 
     config = SandboxConfig(seed=args.seed, wassist_conversations=args.wassist_conversations,
@@ -540,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        return args.handler(args)
     except ValueError as exc:
         print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from .._schema import conform, empty_frame
+from ._common import environment_key
 from .briq import SPEC as BRIQ_SPEC
 from .briq import load_briq
 from .wassist import SPEC as WASSIST_SPEC
@@ -48,8 +48,7 @@ def load_conversations(
     >>> df = tk.load_conversations({"briq": {"status": "unread"}, "wassist": {}})  # doctest: +SKIP
     """
     if providers is None:
-        chosen: dict[str, Mapping[str, Any]] = {
-            name: {} for name, spec in SPECS.items() if os.environ.get(spec.env_key, "").strip()}
+        chosen: dict[str, Mapping[str, Any]] = {name: {} for name in keyed_providers()}
         if not chosen:
             from .._errors import AuthenticationError
 
@@ -76,4 +75,9 @@ def load_conversations(
     return combined
 
 
-__all__ = ["load_wassist", "load_briq", "load_conversations", "LOADERS", "SPECS"]
+def keyed_providers() -> list[str]:
+    """The providers whose API key is set in the environment: what ``load_conversations()`` pulls."""
+    return [name for name, spec in SPECS.items() if environment_key(spec) is not None]
+
+
+__all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "LOADERS", "SPECS"]

@@ -39,9 +39,14 @@ class ProviderSpec:
     default_rate_limit: RateLimit | None
 
 
+def environment_key(spec: ProviderSpec) -> str | None:
+    """The key in the provider's environment variable, stripped; ``None`` when unset or blank."""
+    return os.environ.get(spec.env_key, "").strip() or None
+
+
 def resolve_api_key(spec: ProviderSpec, api_key: str | None) -> str:
     """Explicit key, else the environment variable; none at all is an error."""
-    key = api_key if api_key is not None else os.environ.get(spec.env_key)
+    key = api_key if api_key is not None else environment_key(spec)
     if not isinstance(key, str) or not key.strip():
         raise AuthenticationError(
             f"no API key: pass api_key= or set the {spec.env_key} environment variable",
