@@ -92,6 +92,7 @@ def test_trends_notebook(tmp_path):
                       parameters_text="days = 16\nseed = 3", frame="history")
     history = results["history"]
     assert history["snapshot_at"].nunique() >= 15
+    assert history.attrs["simulated"] is True  # and the notebook says so
     pd.testing.assert_frame_equal(results["backlog"], tk.unread_trend(history, by="provider", freq="D"))
     pd.testing.assert_frame_equal(results["lost"], tk.closed_unread_by_day(history, by="provider"))
     pd.testing.assert_frame_equal(results["waits"], tk.wait_trend(history, by="provider", freq="D"))

@@ -7,19 +7,28 @@ on 127.0.0.1, so it needs no keys and no network.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 __all__ = ["pull_sandbox", "run_demo"]
 
 
-def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None) -> pd.DataFrame:
-    """Every conversation of a fresh seeded sandbox, pulled through the real loaders."""
+def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None,
+                 conversations: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Every conversation of a fresh seeded sandbox, pulled through the real loaders.
+
+    ``conversations`` (provider -> threads, e.g. a :class:`toolkit.sandbox.SimulatedInbox`'s
+    final state) replaces the seeded data as what the sandbox serves.
+    """
     from .providers import load_conversations
     from .sandbox import Sandbox, SandboxConfig
 
     config = SandboxConfig(seed=seed, fault_rate=fault_rate)
-    with Sandbox(config) as sandbox:
+    sandbox = Sandbox(config)
+    if conversations is not None:
+        sandbox.reset_data(conversations)
+    with sandbox:
         return load_conversations({
             # The sandbox keeps no request budget, so the client needs none either.
             "wassist": {"api_key": config.wassist_key, "base_url": sandbox.base_url, "progress": progress,
@@ -30,10 +39,11 @@ def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None =
 
 def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0,
              progress: bool | None = None) -> tuple[pd.DataFrame, Path, Path]:
-    """Pull the sandbox through the real loaders and write the CSV and the report.
+    """Simulate four weeks of the sandbox's inbox, pull its final state through the real
+    loaders, and write the CSV and the report.
 
-    Also writes a simulated four-week history under ``out/history`` (once) for the
-    report's trends section.
+    The simulated daily snapshots go under ``out/history`` (replacing those of an earlier
+    run) and end with the pull itself, so the report's latest trend point is its headline.
 
     Returns
     -------
@@ -41,16 +51,24 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0,
         The pulled conversations and the two files written.
     """
     from . import export, report
-    from .history import load_snapshots
-    from .sandbox import HistoryConfig, write_history
+    from .history import load_snapshots, save_snapshot, snapshot_files
+    from .sandbox import HistoryConfig, SimulatedInbox
+    from .sandbox._history import SIMULATED
 
-    combined = pull_sandbox(seed, fault_rate, progress)
     out.mkdir(exist_ok=True)
-    csv_path = export.to_csv(combined, out / "conversations.csv")
-    # Four weeks of simulated daily snapshots, so the report shows trends as well.
     history_root = out / "history"
-    if not history_root.exists():
-        write_history(history_root, HistoryConfig(seed=seed))
+    if history_root.is_dir():
+        for path in snapshot_files(history_root):
+            path.unlink()
+    inbox = SimulatedInbox(HistoryConfig(seed=seed, wassist_conversations=800, briq_conversations=1000,
+                                         channels=4))
+    for moment, frame in inbox.snapshots():
+        save_snapshot(frame, history_root, snapshot_at=moment)
+    combined = pull_sandbox(seed, fault_rate, progress, conversations=inbox.threads)
+    for record in combined.attrs.get("pulls", {}).values():
+        record[SIMULATED] = True  # a real pull, of a simulated inbox
+    save_snapshot(combined, history_root)
+    csv_path = export.to_csv(combined, out / "conversations.csv")
     report_path = report.write_report(combined, out / "report.html", source="built-in sandbox",
                                       title="WhatsApp backlog report (sandbox demo)",
                                       history=load_snapshots(history_root))

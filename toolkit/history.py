@@ -178,6 +178,8 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     pandas.DataFrame
         The columns of :data:`toolkit.SCHEMA` then ``snapshot_at``; ordered by
         ``snapshot_at``, then provider, then most recently active first as loaded.
+        ``attrs["simulated"]`` is true when a snapshot read comes from a simulation
+        (``wa-toolkit sample-history``, ``wa-toolkit demo``), so reports can say so.
 
     Raises
     ------
@@ -214,7 +216,23 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     frame = conform(frame)
     frame[SNAPSHOT_COLUMN] = frame[SNAPSHOT_COLUMN].astype(TIMESTAMP)
     order = frame[SNAPSHOT_COLUMN].rank(method="dense").astype("int64") * 2 + frame["provider"].cat.codes
-    return frame.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    result = frame.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    result.attrs = {"simulated": _any_simulated(files)}
+    return result
+
+
+def _any_simulated(files: Sequence[Path]) -> bool:
+    """Whether a file's pull record marks it simulated (``write_history``, ``wa-toolkit demo``)."""
+    for path in files:
+        record = (pq.read_schema(path).metadata or {}).get(_METADATA_KEY)
+        try:
+            pulls = json.loads(record) if record else {}
+        except ValueError:
+            continue
+        if isinstance(pulls, dict) and any(isinstance(pull, dict) and pull.get("simulated") is True
+                                           for pull in [pulls, *pulls.values()]):
+            return True
+    return False
 
 
 def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:

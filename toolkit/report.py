@@ -218,8 +218,12 @@ def _trends_section(history: pd.DataFrame) -> str:
         "snapshots unread": stuck["snapshots"].astype(object),
         "unread messages": stuck["unread_count"].astype(object),
     })
-    return f"""<section><h2>Trends over {moments.nunique():,} snapshots
-({moments.min():%Y-%m-%d} – {moments.max():%Y-%m-%d})</h2>
+    simulated = bool(history.attrs.get("simulated"))
+    label = " of a simulated history" if simulated else ""
+    note = ("<p><strong>Simulated history:</strong> these snapshots come from a model of an inbox, not from "
+            "past pulls; the latest one is the pull above.</p>") if simulated else ""
+    return f"""<section><h2>Trends over {moments.nunique():,} snapshots{label}
+({moments.min():%Y-%m-%d} – {moments.max():%Y-%m-%d})</h2>{note}
 <div class="charts">{"".join(f'<img alt="trend chart" src="{uri}">' for uri in charts)}</div>
 <h3>Still unread across consecutive snapshots</h3>
 {_table(table, {"snapshots unread", "unread messages"}) if len(table) else "<p>None.</p>"}</section>"""

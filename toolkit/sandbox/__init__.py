@@ -6,9 +6,9 @@
 """
 
 from ._data import Conversation, make_conversations
-from ._history import HistoryConfig, simulate_history, write_history
+from ._history import HistoryConfig, SimulatedInbox, simulate_history, write_history
 from ._server import BRIQ_PATH, FAULTS, SCRIPTED, WASSIST_PATH, RequestRecord, Sandbox, SandboxConfig
 
 __all__ = ["Sandbox", "SandboxConfig", "RequestRecord", "Conversation", "make_conversations",
-           "FAULTS", "SCRIPTED", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig", "simulate_history",
-           "write_history"]
+           "FAULTS", "SCRIPTED", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig", "SimulatedInbox",
+           "simulate_history", "write_history"]

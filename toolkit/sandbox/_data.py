@@ -54,6 +54,34 @@ class Conversation:
         expires = self.window_expires_at()
         return expires is not None and expires > now
 
+    # The rules every change follows, in the live sandbox and in the simulated history.
+
+    def customer_writes(self, when: datetime, body: str | None = None) -> None:
+        """A message from the customer: unread, and the window runs 24 h from it."""
+        if self.unread_count == 0:
+            self.extra["unread_since"] = when
+        self.last_message_at = self.last_inbound_at = when
+        self.last_role = "user"
+        self.last_body = body if body is not None else random.Random(f"{self.id}:{when}").choice(_MESSAGES)
+        self.unread_count += 1
+        self.is_active = True
+
+    def agent_reads(self, when: datetime) -> None:
+        """The business side reads the thread: nothing unread, no message sent."""
+        self.unread_count = 0
+        self.extra.pop("unread_since", None)
+
+    def agent_replies(self, when: datetime) -> None:
+        """A reply (a paid template once the window has closed, which does not reopen it)."""
+        self.agent_reads(when)
+        self.last_message_at = when
+        self.last_role = "assistant"
+        self.last_body = "Thanks for your message, we are on it." if self.window_open(when) else "[template]"
+
+    def close(self) -> None:
+        """The business side marks the thread done; the customer's next message reopens it."""
+        self.is_active = False
+
 
 def make_channels(rng: random.Random, count: int, kind: str) -> list[tuple[str, str]]:
     """``count`` agents or senders as ``(uuid, display name)``."""

@@ -145,17 +145,25 @@ class Sandbox:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def reset_data(self) -> None:
-        """(Re)make the data from the seed and sizes in :attr:`config`."""
+    def reset_data(self, conversations: dict[str, list[Conversation]] | None = None) -> None:
+        """(Re)make the data from the seed and sizes in :attr:`config`, or serve ``conversations``.
+
+        ``conversations`` maps each provider to its threads, e.g. the final state of a
+        simulated history (:class:`toolkit.sandbox.SimulatedInbox`), so that a pull of
+        the sandbox ends that history.
+        """
         with self.lock:
             now = utc_now()
             self.created_at = now
-            self.conversations = {
-                "wassist": make_conversations("wassist", self.config.wassist_conversations, self.config.seed,
-                                              now, channels=self.config.channels),
-                "briq": make_conversations("briq", self.config.briq_conversations, self.config.seed, now,
-                                           channels=self.config.channels),
-            }
+            if conversations is not None:
+                self.conversations = {provider: list(items) for provider, items in conversations.items()}
+            else:
+                self.conversations = {
+                    provider: make_conversations(provider, count, self.config.seed, now,
+                                                 channels=self.config.channels)
+                    for provider, count in (("wassist", self.config.wassist_conversations),
+                                            ("briq", self.config.briq_conversations))
+                }
             for items in self.conversations.values():
                 for conversation in items:
                     warm(conversation)
@@ -281,15 +289,16 @@ class Sandbox:
                 kind = "new"
             elif roll < 0.7:
                 target = rng.choice(items)
-                target.last_message_at = target.last_inbound_at = now
-                target.last_role = "user"
-                target.unread_count += 1
+                target.customer_writes(now)
                 kind = "message"
             else:
                 target = rng.choice(items)
-                # The window closes: its last inbound message falls out of the 24 hours.
-                target.last_inbound_at = now - timedelta(hours=25)
-                target.is_active = False
+                target.close()
+                if target.window_open(now) and target.last_role == "assistant":
+                    # Time runs fast here: the window of a thread we answered runs out now. The
+                    # customer's last message moves back to just over 24 h ago, still before
+                    # our reply, so the thread stays one that could have happened.
+                    target.last_inbound_at = now - timedelta(hours=24, seconds=1)
                 kind = "close"
             self.events.append((kind, provider, target.id, now))
         self.version += 1
