@@ -51,7 +51,7 @@ from naive import naive_normalise, naive_pull  # noqa: E402
 import toolkit as tk  # noqa: E402
 from toolkit import RateLimit  # noqa: E402
 from toolkit.providers import briq, wassist  # noqa: E402
-from toolkit.providers._common import DEFAULT_MAX_WORKERS  # noqa: E402
+from toolkit.providers._provider import DEFAULT_MAX_WORKERS  # noqa: E402
 from toolkit.sandbox import BRIQ_PATH, SandboxConfig  # noqa: E402
 from toolkit.sandbox._data import make_conversations  # noqa: E402
 from toolkit.sandbox._render import briq_item, wassist_item  # noqa: E402

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import toolkit as tk
 from toolkit.sandbox import Sandbox, SandboxConfig
-
-# Fast backoff keeps fault-heavy tests short; the attempts stay generous.
-FAST_RETRY = tk.RetryPolicy(max_attempts=12, backoff_base=0.005, backoff_max=0.05)
 
 ENV_NAMES = ("WASSIST_API_KEY", "WASSIST_BASE_URL", "BRIQ_API_KEY", "BRIQ_BASE_URL")
 
@@ -40,15 +36,3 @@ def make_sandbox():
 @pytest.fixture
 def sandbox(make_sandbox) -> Sandbox:
     return make_sandbox()
-
-
-def wassist(sandbox: Sandbox, **kwargs):
-    kwargs.setdefault("retry", FAST_RETRY)
-    kwargs.setdefault("progress", False)
-    return tk.load_wassist(sandbox.config.wassist_key, sandbox.base_url, **kwargs)
-
-
-def briq(sandbox: Sandbox, **kwargs):
-    kwargs.setdefault("retry", FAST_RETRY)
-    kwargs.setdefault("progress", False)
-    return tk.load_briq(sandbox.config.briq_key, sandbox.base_url, **kwargs)

@@ -9,7 +9,7 @@ import pytest
 
 import toolkit as tk
 
-from .conftest import briq, wassist
+from .helpers import briq, wassist
 
 PULLED = pd.Timestamp("2026-11-21T09:00:00Z")
 HOUR = pd.Timedelta(hours=1)

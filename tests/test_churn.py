@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from .conftest import briq, wassist
+from .helpers import briq, wassist
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -6,7 +6,7 @@ import pytest
 
 import toolkit as tk
 
-from .conftest import FAST_RETRY, briq, wassist
+from .helpers import FAST_RETRY, briq, wassist
 
 
 def test_phantom_total_with_empty_pages_ends_with_the_rows_that_exist(make_sandbox):

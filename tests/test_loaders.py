@@ -12,7 +12,7 @@ import pytest
 import toolkit as tk
 from toolkit.sandbox import Sandbox
 
-from .conftest import FAST_RETRY, briq, wassist
+from .helpers import FAST_RETRY, briq, wassist
 
 
 def expected_ids(sandbox: Sandbox, provider: str, keep=lambda c: True) -> set[str]:
@@ -253,12 +253,12 @@ def test_key_not_linked_to_a_workspace_is_403(sandbox):
 
 def test_validation_error_422_is_an_api_error_with_the_fields(sandbox):
     # Bypass our own validation to see how the server's 422 is reported.
-    from toolkit._http import HttpClient
-    from toolkit.providers.briq import SPEC
+    from toolkit.providers import PullOptions
+    from toolkit.providers.briq import BRIQ
 
-    client = HttpClient("briq", sandbox.base_url, sandbox.config.briq_key, retry=FAST_RETRY)
+    client = BRIQ.client(sandbox.config.briq_key, sandbox.base_url, PullOptions(retry=FAST_RETRY))
     with pytest.raises(tk.ApiError) as caught:
-        client.get_json(SPEC.path, {"status": "closed", "limit": 500})
+        client.get_json(BRIQ.path, {"status": "closed", "limit": 500})
     error = caught.value
     assert not isinstance(error, tk.AuthenticationError)
     assert error.status == 422
@@ -360,9 +360,9 @@ def test_without_pacing_the_same_budget_is_exceeded(make_sandbox):
 
 
 def test_wassist_is_paced_to_its_documented_budget_by_default():
-    from toolkit.providers.wassist import SPEC
+    from toolkit.providers.wassist import WASSIST
 
-    assert SPEC.default_rate_limit == tk.RateLimit(100, 60.0)
+    assert WASSIST.default_rate_limit == tk.RateLimit(100, 60.0)
 
 
 def test_unreadable_values_become_missing_with_one_warning():
@@ -380,10 +380,9 @@ def test_unreadable_values_become_missing_with_one_warning():
 
         tally = Tally()
         frame = provider.parse_conversations(records, pd.Timestamp("2026-01-01", tz="UTC"), tally)
-        provider_spec = provider.SPEC
-        from toolkit.providers._common import warn_unreadable
+        from toolkit.providers._load import warn_unreadable
 
-        warn_unreadable(provider_spec, tally)
+        warn_unreadable(provider.WASSIST, tally)
     assert len([w for w in caught if issubclass(w.category, tk.DataQualityWarning)]) == 1
     first, second = frame.iloc[0], frame.iloc[1]
     assert first["window_open"] is pd.NA and first["last_message_at"] is pd.NaT

@@ -1,22 +1,90 @@
-"""The public surface is pinned: a change to it is a deliberate change to this list."""
+"""The public surface is pinned: a change to it is a deliberate change to this list and the README."""
+
+import re
+from pathlib import Path
 
 import toolkit as tk
 
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+# Every public name, one a line. A new public name is one more line here, and its
+# description in the README.
+DOCUMENTED = """
+load_wassist
+load_briq
+load_conversations
+RetryPolicy
+RateLimit
+SCHEMA
+conform
+empty_frame
+BUCKETS
+window_remaining
+window_bucket
+unread_summary
+expiry_summary
+at_risk
+expiry_timeline
+unread_wait
+wait_percentiles
+closed_with_unread
+closing_share
+takeover_backlog
+check_conversations
+to_csv
+read_csv
+save_snapshot
+load_snapshots
+snapshot_files
+query_snapshots
+unread_trend
+closed_unread_by_day
+wait_trend
+persistent_unread
+plot_unread_backlog
+plot_expiry_buckets
+plot_expiry_timeline
+plot_unread_wait
+plot_at_risk
+plot_unread_trend
+plot_closed_unread
+plot_wait_trend
+build_report
+write_report
+ToolkitError
+ApiError
+AuthenticationError
+ResponseFormatError
+PaginationError
+SnapshotError
+DataQualityWarning
+""".split()
+
+# The names the public contract fixes (a subset of the above).
 CONTRACT_NAMES = {
     "load_wassist", "load_briq", "load_conversations", "SCHEMA", "ToolkitError", "ApiError",
-    "AuthenticationError", "ResponseFormatError",
+    "AuthenticationError", "ResponseFormatError", "window_remaining", "window_bucket", "unread_summary",
+    "expiry_summary", "at_risk", "expiry_timeline", "to_csv", "read_csv",
 }
 
 
-def test_contract_names_are_exported():
-    assert CONTRACT_NAMES <= set(tk.__all__)
-    for name in tk.__all__:
+def test_all_is_exactly_the_documented_names():
+    assert len(tk.__all__) == len(set(tk.__all__)), "a name is exported twice"
+    assert set(tk.__all__) == set(DOCUMENTED)
+    assert CONTRACT_NAMES <= set(DOCUMENTED)
+
+
+def test_every_public_name_exists_and_is_described_in_the_readme():
+    for name in DOCUMENTED:
         assert hasattr(tk, name), name
+        # Written as `name`, `name(...)`, tk.name, or as a branch of the README's error tree.
+        assert re.search(rf"(`|tk\.|── ){re.escape(name)}\b", README), f"{name} is not in the README"
 
 
-def test_second_round_names_are_exported():
-    assert {"check_conversations"} <= set(tk.__all__)
-    assert callable(tk.check_conversations)
+def test_tab_completion_lists_the_names_loaded_on_first_use():
+    listed = dir(tk)
+    assert set(DOCUMENTED) <= set(listed)
+    assert {"plot_unread_backlog", "write_report"} <= set(listed)
 
 
 def test_error_tree():
@@ -24,7 +92,9 @@ def test_error_tree():
     assert issubclass(tk.AuthenticationError, tk.ApiError)
     assert issubclass(tk.ResponseFormatError, tk.ToolkitError)
     assert issubclass(tk.PaginationError, tk.ToolkitError)
+    assert issubclass(tk.SnapshotError, tk.ToolkitError)
     assert not issubclass(tk.ResponseFormatError, tk.ApiError)
+    assert tk.SnapshotError.__module__ == "toolkit._errors"
 
 
 def test_schema_columns_in_contract_order():

@@ -14,7 +14,7 @@ import pytest
 import toolkit as tk
 from toolkit._http import HttpClient
 
-from .conftest import FAST_RETRY
+from .helpers import FAST_RETRY
 
 CANARY = "sk-CANARY-7f3a9c2e-dont-leak-me"
 
@@ -56,11 +56,11 @@ def test_canary_key_never_appears_anywhere(make_sandbox, tmp_path, caplog, capsy
 
 
 def test_a_server_echoing_the_key_has_it_masked(sandbox):
-    from toolkit._http import read_error_body
     from toolkit._redact import redact, register_secret
+    from toolkit.providers.briq import BRIQ
 
     register_secret(CANARY)
-    codes, messages = read_error_body({"detail": f"bad key {CANARY}"})
+    codes, messages = BRIQ.error_texts({"detail": f"bad key {CANARY}"})
     assert CANARY not in redact(messages[0])
     assert "X-API-Key: ***" in redact(f"X-API-Key: {CANARY}x")
 

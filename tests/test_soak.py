@@ -13,7 +13,7 @@ import pytest
 
 import toolkit as tk
 
-from .conftest import FAST_RETRY
+from .helpers import FAST_RETRY
 
 ALL_FAULTS = ("429", "429-body", "429-bare", "500", "502", "503", "reset", "truncate", "truncate-short",
               "stall")

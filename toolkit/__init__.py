@@ -7,20 +7,22 @@
 
 from __future__ import annotations
 
-from . import metrics as _metrics
+from typing import Any
+
 from ._errors import (
     ApiError,
     AuthenticationError,
     DataQualityWarning,
     PaginationError,
     ResponseFormatError,
+    SnapshotError,
     ToolkitError,
 )
 from ._http import RateLimit, RetryPolicy
 from ._schema import SCHEMA, conform, empty_frame
 from .checks import check_conversations
 from .export import read_csv, to_csv
-from .history import SnapshotError, load_snapshots, query_snapshots, save_snapshot, snapshot_files
+from .history import load_snapshots, query_snapshots, save_snapshot, snapshot_files
 from .metrics import (
     BUCKETS,
     at_risk,
@@ -41,14 +43,31 @@ from .trends import closed_unread_by_day, persistent_unread, unread_trend, wait_
 __version__ = "0.1.0"
 
 __all__ = [
+    # loading
     "load_wassist",
     "load_briq",
     "load_conversations",
+    "RetryPolicy",
+    "RateLimit",
+    # the unified schema
     "SCHEMA",
     "conform",
     "empty_frame",
-    *_metrics.__all__,
+    # metrics
+    "BUCKETS",
+    "window_remaining",
+    "window_bucket",
+    "unread_summary",
+    "expiry_summary",
+    "at_risk",
+    "expiry_timeline",
+    "unread_wait",
+    "wait_percentiles",
+    "closed_with_unread",
+    "closing_share",
+    "takeover_backlog",
     "check_conversations",
+    # files and history
     "to_csv",
     "read_csv",
     "save_snapshot",
@@ -59,17 +78,28 @@ __all__ = [
     "closed_unread_by_day",
     "wait_trend",
     "persistent_unread",
-    "RetryPolicy",
-    "RateLimit",
+    # charts and the report (loaded on first use, see _LAZY)
+    "plot_unread_backlog",
+    "plot_expiry_buckets",
+    "plot_expiry_timeline",
+    "plot_unread_wait",
+    "plot_at_risk",
+    "plot_unread_trend",
+    "plot_closed_unread",
+    "plot_wait_trend",
+    "build_report",
+    "write_report",
+    # errors and warnings
     "ToolkitError",
     "ApiError",
     "AuthenticationError",
     "ResponseFormatError",
     "PaginationError",
-    "DataQualityWarning",
     "SnapshotError",
+    "DataQualityWarning",
 ]
 
+# Charts load matplotlib's pyplot only when first asked for, not on ``import toolkit``.
 _LAZY = {
     "plot_unread_backlog": "plots",
     "plot_expiry_buckets": "plots",
@@ -82,13 +112,16 @@ _LAZY = {
     "build_report": "report",
     "write_report": "report",
 }
-__all__ += list(_LAZY)
 
 
-def __getattr__(name: str):
-    # Charts load matplotlib's pyplot only when first asked for, not on ``import toolkit``.
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # Tab completion lists the lazily loaded names too, before they are first used.
+    return sorted(set(globals()) | set(_LAZY))

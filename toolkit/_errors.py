@@ -6,7 +6,8 @@ The tree::
     ├── ApiError                    an HTTP answer that retrying cannot fix
     │   └── AuthenticationError     missing, invalid or unauthorised key (401, 403)
     ├── ResponseFormatError         a body that is not what the provider documents
-    └── PaginationError             the pages never formed a complete, consistent list
+    ├── PaginationError             the pages never formed a complete, consistent list
+    └── SnapshotError               a snapshot folder or file that save_snapshot did not write
 
     DataQualityWarning (UserWarning) values that could not be read became missing
 
@@ -18,7 +19,6 @@ from outside passes through :func:`toolkit._redact.redact` on the way in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 __all__ = [
     "ToolkitError",
@@ -26,6 +26,7 @@ __all__ = [
     "AuthenticationError",
     "ResponseFormatError",
     "PaginationError",
+    "SnapshotError",
     "DataQualityWarning",
 ]
 
@@ -67,7 +68,6 @@ class ApiError(ToolkitError):
         messages: Sequence[str] = (),
         attempts: int = 1,
         url: str | None = None,
-        partial: Any = None,
     ) -> None:
         self.provider = provider
         self.status = status
@@ -76,9 +76,6 @@ class ApiError(ToolkitError):
         self.messages = list(messages)
         self.attempts = attempts
         self.url = url
-        # Rows fetched before the failure, for the caller to inspect; never returned
-        # as if they were the whole answer.
-        self.partial = partial
         super().__init__(_compose(message, provider, status, request_id, self.codes, self.messages, attempts))
 
 
@@ -127,14 +124,15 @@ class PaginationError(ToolkitError):
     Attributes
     ----------
     provider : str
-    partial : pandas.DataFrame or None
-        The rows fetched so far, for inspection only.
     """
 
-    def __init__(self, message: str, *, provider: str, partial: Any = None) -> None:
+    def __init__(self, message: str, *, provider: str) -> None:
         self.provider = provider
-        self.partial = partial
         super().__init__(f"{provider}: {message}")
+
+
+class SnapshotError(ToolkitError):
+    """A snapshot folder or file that is not what :func:`toolkit.save_snapshot` writes."""
 
 
 class DataQualityWarning(UserWarning):

@@ -1,11 +1,12 @@
-"""HTTP policy in one place: session, key header, timeouts, retries, pacing, error bodies.
+"""HTTP policy in one place: session, key header, timeouts, retries, pacing, typed errors.
 
 Only :class:`HttpClient` talks to the network. It sends the key in the ``X-API-Key``
 header to URLs it builds itself from the configured base URL (it never follows redirects
 or links a server hands back), retries what retrying can fix (429, 5xx, dropped
 connections, timeouts, truncated bodies) with exponential backoff and full jitter while
 honouring ``Retry-After``, paces requests to a per-key budget, and turns every other
-answer into a typed error that never contains the key.
+answer into a typed error that never contains the key. What an error body says (codes,
+messages, a retry hint, a request id) is read by the provider (:class:`ErrorBodies`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
@@ -142,7 +143,6 @@ class JsonResponse:
     request_id: str | None
     url: str
     attempts: int
-    server_date: pd.Timestamp | None = None
 
 
 @dataclass
@@ -182,6 +182,38 @@ class RequestStats:
             }
 
 
+class ErrorBodies(Protocol):
+    """What a provider's error bodies say; the provider reads them, this module does not.
+
+    Each method gets a decoded JSON object body (never anything else).
+    """
+
+    def error_texts(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """The provider's error codes and messages."""
+        ...
+
+    def retry_hint(self, body: dict[str, Any]) -> float | None:
+        """Seconds to wait that the body asks for, if it says."""
+        ...
+
+    def body_request_id(self, body: dict[str, Any]) -> str | None:
+        """The request id the body carries, if any."""
+        ...
+
+
+class _QuotedBodies:
+    """The :class:`ErrorBodies` of a client told nothing about its provider: bodies say nothing."""
+
+    def error_texts(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
+        return [], [_snippet(json.dumps(body).encode())]
+
+    def retry_hint(self, body: dict[str, Any]) -> float | None:
+        return None
+
+    def body_request_id(self, body: dict[str, Any]) -> str | None:
+        return None
+
+
 class _Retryable(Exception):
     """An attempt that failed in a way another attempt may fix."""
 
@@ -218,6 +250,9 @@ class HttpClient:
         Connections kept open, one per concurrent worker.
     max_body_bytes : int
         Bodies larger than this are refused with :class:`ResponseFormatError`.
+    answers : ErrorBodies, optional
+        Reads the provider's error bodies (its provider object); without it, an error
+        body is only quoted.
     """
 
     def __init__(
@@ -233,6 +268,7 @@ class HttpClient:
         pool_size: int = 8,
         max_body_bytes: int = 64 * 1024 * 1024,
         seed: int | None = None,
+        answers: ErrorBodies | None = None,
     ) -> None:
         register_secret(api_key)
         self.provider = provider
@@ -241,6 +277,7 @@ class HttpClient:
         self.timeout = _check_timeout(timeout)
         self.retry = retry or RetryPolicy()
         self.max_body_bytes = max_body_bytes
+        self.answers: ErrorBodies = answers if answers is not None else _QuotedBodies()
         self.stats = RequestStats()
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
@@ -267,8 +304,7 @@ class HttpClient:
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         return f"{self.base_url}{path}" + (f"?{query}" if query else "")
 
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None,
-                 *, error_reader: Callable[[Any], tuple[list[str], list[str]]] | None = None) -> JsonResponse:
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> JsonResponse:
         """GET ``path`` and return its decoded JSON body, retrying what can be retried.
 
         Raises
@@ -281,15 +317,14 @@ class HttpClient:
             When a 200 body is not JSON, too large, or not decodable.
         """
         url = self.url(path, params)
-        reader = error_reader or read_error_body
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._attempt(url, attempt, reader)
+                return self._attempt(url, attempt)
             except _Retryable as failure:
                 if attempt >= self.retry.max_attempts:
-                    self._give_up(url, attempt, failure, reader)
+                    self._give_up(url, attempt, failure)
                 wait = self._wait_for(failure, attempt)
                 self.stats.add_retry(wait)
                 logger.debug("%s: %s for %s; retry %d in %.2fs", self.provider, failure.reason,
@@ -299,7 +334,7 @@ class HttpClient:
 
     # -- one attempt -------------------------------------------------------------------
 
-    def _attempt(self, url: str, attempt: int, reader: Callable) -> JsonResponse:
+    def _attempt(self, url: str, attempt: int) -> JsonResponse:
         if self._pacer is not None:
             self.stats.add_pacing(self._pacer.acquire())
         headers = {"X-API-Key": self.__api_key, "Accept": "application/json", "User-Agent": USER_AGENT}
@@ -320,14 +355,15 @@ class HttpClient:
             fetched_at = pd.Timestamp.now(tz="UTC")
         if status == 200:
             payload = self._decode(body, response, url, request_id)
-            return JsonResponse(payload, status, fetched_at, request_id, url, attempt,
-                                _server_date(response))
+            return JsonResponse(payload, status, fetched_at, request_id, url, attempt)
         error_body = _loads_or_none(body)
-        request_id = request_id or _body_request_id(error_body)
+        if isinstance(error_body, dict):
+            said = self.answers.body_request_id(error_body)
+            request_id = request_id or (redact(said) if said else None)
         if status in RETRYABLE_STATUSES or 500 <= status < 600:
-            raise _Retryable(f"HTTP {status}", status, _retry_after(response, error_body), request_id,
+            raise _Retryable(f"HTTP {status}", status, self._retry_after(response, error_body), request_id,
                              error_body)
-        codes, messages = reader(error_body) if error_body is not None else ([], [_snippet(body)])
+        codes, messages = ([], [_snippet(body)]) if error_body is None else self._provider_says(error_body)
         error_type = AuthenticationError if status in (401, 403) else ApiError
         summary = {401: "the API key was refused", 403: "the API key is not allowed to do this"}.get(
             status, "redirects are not followed" if 300 <= status < 400 else "the request was refused")
@@ -379,65 +415,29 @@ class HttpClient:
         with self._rng_lock:
             return self.retry.backoff(attempt, self._rng)
 
-    def _give_up(self, url: str, attempt: int, failure: _Retryable, reader: Callable) -> None:
-        codes, messages = ([], [])
+    def _retry_after(self, response: requests.Response, body: Any) -> float | None:
+        """The wait the server asks for: the ``Retry-After`` header, else the provider's body hint."""
+        header = _retry_after_header(response)
+        if header is not None or not isinstance(body, dict):
+            return header
+        return self.answers.retry_hint(body)
+
+    def _provider_says(self, body: Any) -> tuple[list[str], list[str]]:
+        """Codes and messages of a decoded error body: the provider reads objects; the rest is quoted."""
+        if isinstance(body, dict):
+            return self.answers.error_texts(body)
+        return [], [_snippet(json.dumps(body).encode())]
+
+    def _give_up(self, url: str, attempt: int, failure: _Retryable) -> None:
+        codes: list[str] = []
+        messages: list[str] = []
         if failure.error_body is not None:
-            codes, messages = reader(failure.error_body)
+            codes, messages = self._provider_says(failure.error_body)
         what = "rate limited" if failure.status == 429 else failure.reason
         raise ApiError(f"gave up on {redact(url)}: {what}", provider=self.provider, status=failure.status,
                        request_id=failure.request_id, codes=[redact(c) for c in codes],
                        messages=[redact(m) for m in messages], attempts=attempt,
                        url=redact(url)) from failure
-
-
-def read_error_body(body: Any) -> tuple[list[str], list[str]]:
-    """Error codes and messages from any error body shape either provider sends.
-
-    Handles ``{"error": "...", "code": "..."}``, ``{"detail": "..."}``,
-    ``{"detail": [{"loc", "msg", "type"}]}``, ``{"message": "..."}``,
-    ``{"errors": [{"code", "message", "field"}]}`` and
-    ``{"error": {"code", "message", "details"}}``.
-
-    Returns
-    -------
-    (codes, messages) : tuple of list of str
-    """
-    codes: list[str] = []
-    messages: list[str] = []
-    if not isinstance(body, dict):
-        return codes, ([_snippet(json.dumps(body).encode())] if body is not None else [])
-    error = body.get("error")
-    if isinstance(error, dict):
-        _append(codes, error.get("code"))
-        _append(messages, error.get("message"))
-    else:
-        _append(messages, error)
-    _append(codes, body.get("code"))
-    _append(messages, body.get("message"))
-    detail = body.get("detail")
-    if isinstance(detail, list):
-        for item in detail:
-            if isinstance(item, dict):
-                where = ".".join(str(part) for part in item.get("loc") or [])
-                _append(codes, item.get("type"))
-                _append(messages, f"{where}: {item.get('msg')}" if where else item.get("msg"))
-    else:
-        _append(messages, detail)
-    errors = body.get("errors")
-    if isinstance(errors, list):
-        for item in errors:
-            if isinstance(item, dict):
-                _append(codes, item.get("code"))
-                text = item.get("message")
-                if item.get("field") and text:
-                    text = f"{item['field']}: {text}"
-                _append(messages, text)
-    return codes, messages
-
-
-def _append(target: list[str], value: Any) -> None:
-    if value is not None and value != "":
-        target.append(str(value)[:500])
 
 
 def _pooled_session(pool_size: int, base_url: str) -> requests.Session:
@@ -492,13 +492,8 @@ def _loads_or_none(body: bytes) -> Any:
         return None
 
 
-def _body_request_id(body: Any) -> str | None:
-    if isinstance(body, dict) and isinstance(body.get("request_id"), str):
-        return redact(body["request_id"])
-    return None
-
-
-def _retry_after(response: requests.Response, body: Any) -> float | None:
+def _retry_after_header(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), ``None`` when absent or unreadable."""
     header = response.headers.get("Retry-After")
     if header:
         header = header.strip()
@@ -510,27 +505,7 @@ def _retry_after(response: requests.Response, body: Any) -> float | None:
                 return max(0.0, when.timestamp() - time.time())
             except (TypeError, ValueError):
                 pass
-    if isinstance(body, dict):
-        for key in ("retry_after", "retryAfter"):
-            value = body.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return max(0.0, float(value))
-            if isinstance(value, str):
-                try:
-                    return max(0.0, float(value))
-                except ValueError:
-                    pass
     return None
-
-
-def _server_date(response: requests.Response) -> pd.Timestamp | None:
-    header = response.headers.get("Date")
-    if not header:
-        return None
-    try:
-        return pd.Timestamp(email.utils.parsedate_to_datetime(header)).tz_convert("UTC")
-    except (TypeError, ValueError):
-        return None
 
 
 def _snippet(body: bytes, length: int = 200) -> str:

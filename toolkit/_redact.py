@@ -34,8 +34,3 @@ def redact(text: object) -> str:
         if secret in result:
             result = result.replace(secret, MASK)
     return _HEADER_PATTERN.sub(lambda m: m.group(1) + MASK, result)
-
-
-def mask_key(key: str | None) -> str:
-    """A form of ``key`` safe to show: ``None`` or ``'***'``."""
-    return "None" if key is None else MASK

@@ -36,8 +36,6 @@ SCHEMA: dict[str, object] = {
     "fetched_at": TIMESTAMP,
 }
 
-TIMESTAMP_COLUMNS = [name for name, dtype in SCHEMA.items() if dtype == TIMESTAMP]
-
 
 def empty_frame() -> pd.DataFrame:
     """An empty frame with the unified columns and dtypes.

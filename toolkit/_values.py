@@ -62,10 +62,6 @@ class Tally:
         if count:
             self.counts[field] += int(count)
 
-    def merge(self, other: Tally) -> None:
-        """Add the counts of ``other`` to this tally."""
-        self.counts.update(other.counts)
-
     @property
     def total(self) -> int:
         """All unreadable values together."""

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frames import duration, known_true, require_columns
 from ._schema import SCHEMA
-from .metrics import _flag, _require, _timedelta
 
 __all__ = ["check_conversations", "CHECKS"]
 
@@ -37,7 +37,7 @@ def _window_beyond_24h(df: pd.DataFrame, slack: pd.Timedelta) -> pd.Series:
     # the last message: it can close at last_message_at + 24 h at the latest.
     latest_close = _times(df, "last_message_at") + _WINDOW + slack
     too_late = _times(df, "window_expires_at") > latest_close
-    open_too_long = _flag(df, "window_open") & (_times(df, "fetched_at") > latest_close)
+    open_too_long = known_true(df, "window_open") & (_times(df, "fetched_at") > latest_close)
     return too_late | open_too_long
 
 
@@ -151,8 +151,8 @@ def check_conversations(df: pd.DataFrame, *, tolerance: Any = "1min", examples: 
     >>> findings = tk.check_conversations(df)  # doctest: +SKIP
     >>> findings[findings["offending_rows"] > 0]  # doctest: +SKIP
     """
-    _require(df, sorted({column for _, columns, _ in CHECKS.values() for column in columns}))
-    slack = _timedelta(tolerance, "tolerance")
+    require_columns(df, sorted({column for _, columns, _ in CHECKS.values() for column in columns}))
+    slack = duration(tolerance, "tolerance")
     if slack < pd.Timedelta(0):
         raise ValueError("tolerance must not be negative")
     if not isinstance(examples, (int, np.integer)) or isinstance(examples, bool) or examples < 0:

@@ -309,15 +309,16 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     silently ignored), and a reversed time range (it would silently match nothing).
     """
     from ._errors import AuthenticationError
-    from .providers import SPECS, keyed_providers
+    from .providers import PROVIDERS, keyed_providers
 
     keyed = keyed_providers()
     if args.provider != "all":
         pulled = [args.provider]
-        why_not = {name: f"--provider {args.provider}" for name in SPECS if name != args.provider}
+        why_not = {name: f"--provider {args.provider}" for name in PROVIDERS if name != args.provider}
     else:
         pulled = keyed
-        why_not = {name: f"{spec.env_key} is not set" for name, spec in SPECS.items() if name not in pulled}
+        why_not = {name: f"{provider.env_key} is not set" for name, provider in PROVIDERS.items()
+                   if name not in pulled}
         if not pulled:
             raise AuthenticationError("no API key: set WASSIST_API_KEY and/or BRIQ_API_KEY "
                                       "(or try `wa-toolkit demo`)", provider="toolkit")
@@ -331,7 +332,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                          f"({args.before:%Y-%m-%d %H:%M} UTC): the range is empty")
     for name in pulled:
         if name not in keyed:
-            raise AuthenticationError(f"no API key: set {SPECS[name].env_key} (or try `wa-toolkit demo`)",
+            raise AuthenticationError(f"no API key: set {PROVIDERS[name].env_key} (or try `wa-toolkit demo`)",
                                       provider=name)
     wassist = {"agent": args.agent, "contact": args.contact,
                "has_unread": None if args.has_unread is None else args.has_unread == "true",

@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 from ._files import write_atomically
+from ._frames import require_columns
 from ._schema import BOOLEAN, INT, SCHEMA, STRING, TIMESTAMP, conform
-from .metrics import _require
 
 __all__ = ["to_csv", "read_csv", "FORMULA_TRIGGERS"]
 
@@ -71,7 +71,7 @@ def to_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     --------
     >>> tk.read_csv(tk.to_csv(df, "conversations.csv"))  # doctest: +SKIP
     """
-    _require(df, list(SCHEMA))
+    require_columns(df, list(SCHEMA))
     target = Path(path)
     frame = conform(df)
     out = pd.DataFrame(index=frame.index)

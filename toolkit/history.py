@@ -28,13 +28,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from ._errors import ToolkitError
+from ._errors import SnapshotError
 from ._files import write_atomically
+from ._frames import utc_instant
 from ._schema import PROVIDER, PROVIDERS, SCHEMA, TIMESTAMP, conform, empty_frame
-from .metrics import utc_instant
 
-__all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SnapshotError",
-           "SNAPSHOT_COLUMN"]
+__all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SNAPSHOT_COLUMN"]
 
 #: The column that says when a row's snapshot was taken.
 SNAPSHOT_COLUMN = "snapshot_at"
@@ -56,10 +55,6 @@ _FILE_SCHEMA = pa.schema([
     (SNAPSHOT_COLUMN, _TIME),
 ])
 assert [name for name in SCHEMA if name != "provider"] == _FILE_SCHEMA.names[:-1]
-
-
-class SnapshotError(ToolkitError):
-    """A snapshot folder or file that is not what :func:`save_snapshot` writes."""
 
 
 def save_snapshot(df: pd.DataFrame, root: str | os.PathLike, snapshot_at: Any = None,

@@ -9,85 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._schema import SCHEMA
-
-__all__ = [
-    "BUCKETS",
-    "window_remaining",
-    "window_bucket",
-    "unread_summary",
-    "expiry_summary",
-    "at_risk",
-    "expiry_timeline",
-    "unread_wait",
-    "wait_percentiles",
-    "closed_with_unread",
-    "closing_share",
-    "takeover_backlog",
-]
+from ._frames import duration, group_columns, known_true, require_columns, resolve_as_of
 
 #: Categories of :func:`window_bucket`, in order.
 BUCKETS = ["closed", "<1h", "1-4h", "4-12h", "12-24h"]
 BUCKET_DTYPE = pd.CategoricalDtype(BUCKETS, ordered=True)
 _HOUR = pd.Timedelta(hours=1)
-
-
-def _resolve_as_of(df: pd.DataFrame, as_of: Any) -> pd.Timestamp:
-    if as_of is None:
-        latest = df["fetched_at"].max() if "fetched_at" in df and len(df) else pd.NaT
-        return pd.Timestamp.now(tz="UTC") if pd.isna(latest) else pd.Timestamp(latest).tz_convert("UTC")
-    return utc_instant(as_of, "as_of")
-
-
-def utc_instant(value: Any, name: str) -> pd.Timestamp:
-    """A string, date, datetime or Timestamp as a UTC Timestamp (naive means UTC).
-
-    Raises
-    ------
-    TypeError
-        For any other type.
-    ValueError
-        For a value that does not read as a date-time; the message names ``name``.
-    """
-    if not isinstance(value, (str, date, datetime, pd.Timestamp)):
-        raise TypeError(f"{name} must be a string, date, datetime or Timestamp, got {type(value).__name__}")
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError as exc:
-        raise ValueError(f"{name}: cannot read {value!r} as a date-time") from exc
-    if pd.isna(stamp):
-        raise ValueError(f"{name}: cannot read {value!r} as a date-time")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def _timedelta(value: Any, name: str) -> pd.Timedelta:
-    try:
-        delta = pd.Timedelta(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name}: cannot read {value!r} as a duration such as '2h'") from exc
-    if pd.isna(delta):
-        raise ValueError(f"{name}: cannot read {value!r} as a duration such as '2h'")
-    return delta
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str]) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"expected a DataFrame in the unified schema, got {type(df).__name__}")
-    missing = [column for column in columns if column not in df.columns]
-    if missing:
-        raise KeyError(f"the frame lacks unified column(s) {missing}; "
-                       "load it with a toolkit loader or tk.read_csv")
-
-
-def _flag(df: pd.DataFrame, column: str) -> pd.Series:
-    """A boolean column with missing as False (for "is it known to be true")."""
-    return df[column].astype(SCHEMA[column]).fillna(False).astype(bool)
 
 
 def window_remaining(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
@@ -111,8 +43,8 @@ def window_remaining(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
     --------
     >>> remaining = window_remaining(df, as_of="2026-09-29T12:00Z")  # doctest: +SKIP
     """
-    _require(df, ["window_open", "window_expires_at"])
-    moment = _resolve_as_of(df, as_of)
+    require_columns(df, ["window_open", "window_expires_at"])
+    moment = resolve_as_of(df, as_of)
     is_open = df["window_open"].astype("boolean")
     expires = pd.to_datetime(df["window_expires_at"], utc=True)
     left = (expires - moment).clip(lower=pd.Timedelta(0))
@@ -145,15 +77,6 @@ def window_bucket(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
                      name="window_bucket")
 
 
-def _group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
-    """``by`` as a list of columns of ``df`` (``None`` for no grouping)."""
-    if by is None:
-        return None
-    columns = [by] if isinstance(by, str) else list(by)
-    _require(df, columns)
-    return columns
-
-
 def _grouped(work: pd.DataFrame, source: pd.DataFrame, columns: list[str]) -> Any:
     """``work`` grouped by ``columns`` of ``source`` (same index): groups present only, missing kept."""
     keyed = work.assign(**{column: source[column] for column in columns})
@@ -183,11 +106,11 @@ def unread_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider"
         (int), ``unread_share`` (float, 0..1), ``unread_messages`` (Int64: the sum of
         ``unread_count``; ``<NA>`` where no row of the group knows its count).
     """
-    _require(df, ["has_unread", "unread_count"])
-    columns = _group_columns(df, by)
+    require_columns(df, ["has_unread", "unread_count"])
+    columns = group_columns(df, by)
     work = pd.DataFrame({
         "conversations": np.ones(len(df), dtype="int64"),
-        "unread_conversations": _flag(df, "has_unread").astype("int64"),
+        "unread_conversations": known_true(df, "has_unread").astype("int64"),
         "unread_messages": df["unread_count"].astype("Int64"),
     }, index=df.index)
     if columns is None:
@@ -222,7 +145,7 @@ def expiry_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider"
         One row per group present, one ``int64`` column per bucket in category order
         (rows whose bucket is unknown are not counted).
     """
-    columns = _group_columns(df, by)
+    columns = group_columns(df, by)
     buckets = window_bucket(df, as_of)
     if columns is None:
         counts = buckets.value_counts(sort=False).reindex(BUCKETS, fill_value=0)
@@ -254,10 +177,10 @@ def at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None) -> pd.DataF
     pandas.DataFrame
         Those rows, soonest first, with a ``window_remaining`` column added.
     """
-    _require(df, ["has_unread", "window_open"])
-    limit = _timedelta(within, "within")
+    require_columns(df, ["has_unread", "window_open"])
+    limit = duration(within, "within")
     remaining = window_remaining(df, as_of)
-    mask = (_flag(df, "has_unread") & _flag(df, "window_open") & remaining.notna()
+    mask = (known_true(df, "has_unread") & known_true(df, "window_open") & remaining.notna()
             & (remaining > pd.Timedelta(0)) & (remaining <= limit))
     result = df.loc[mask].copy()
     result["window_remaining"] = remaining[mask]
@@ -274,10 +197,10 @@ def expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", horiz
         UTC), one entry per interval ``[as_of + k*freq, as_of + (k+1)*freq)`` that starts
         before ``as_of + horizon``, zeros included.
     """
-    _require(df, ["window_open", "window_expires_at"])
-    moment = _resolve_as_of(df, as_of)
-    step = _timedelta(freq, "freq")
-    span = _timedelta(horizon, "horizon")
+    require_columns(df, ["window_open", "window_expires_at"])
+    moment = resolve_as_of(df, as_of)
+    step = duration(freq, "freq")
+    span = duration(horizon, "horizon")
     if step <= pd.Timedelta(0):
         raise ValueError("freq must be a positive duration")
     if span < pd.Timedelta(0):
@@ -287,7 +210,7 @@ def expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", horiz
     if intervals == 0:
         return pd.Series([], index=starts, dtype="int64", name="closing")
     expires = pd.to_datetime(df["window_expires_at"], utc=True)
-    offset = (expires - moment)[_flag(df, "window_open") & expires.notna()]
+    offset = (expires - moment)[known_true(df, "window_open") & expires.notna()]
     position = np.floor(offset / step).to_numpy(dtype=float, na_value=np.nan)
     position = position[(position >= 0) & (position < intervals)].astype(int)
     counts = np.bincount(position, minlength=intervals).astype("int64")
@@ -306,14 +229,14 @@ def unread_wait(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
         ``timedelta64``: ``as_of - last_message_at`` (at least zero) for unread rows;
         ``NaT`` for the others and where the last message time is unknown.
     """
-    _require(df, ["has_unread", "last_message_at"])
-    return _waited(df, _resolve_as_of(df, as_of))
+    require_columns(df, ["has_unread", "last_message_at"])
+    return _waited(df, resolve_as_of(df, as_of))
 
 
 def _waited(df: pd.DataFrame, moment: pd.Timestamp | pd.Series) -> pd.Series:
     """:func:`unread_wait` as of ``moment``: one instant, or one per row (a Series on ``df``'s index)."""
     waited = (moment - pd.to_datetime(df["last_message_at"], utc=True)).clip(lower=pd.Timedelta(0))
-    return waited.where(_flag(df, "has_unread"), pd.NaT).rename("unread_wait")
+    return waited.where(known_true(df, "has_unread"), pd.NaT).rename("unread_wait")
 
 
 def wait_percentiles(df: pd.DataFrame, by: str | Sequence[str] | None = "provider", as_of: Any = None,
@@ -338,7 +261,7 @@ def _wait_table(df: pd.DataFrame, waits: pd.Series, by: str | Sequence[str] | No
             raise ValueError(f"percentiles must lie in 0..1, got {value}")
     hours = waits / _HOUR
     names = [f"p{round(value * 100, 1):g}" for value in percentiles]
-    columns = _group_columns(df, by)
+    columns = group_columns(df, by)
     if columns is None:
         known = hours.dropna()
         row = {"count": int(known.size), **{name: (float(known.quantile(q)) if known.size else np.nan)
@@ -361,7 +284,7 @@ def closed_with_unread(df: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
         Those rows, longest-waiting first, with an ``unread_wait`` column added.
     """
     buckets = window_bucket(df, as_of)
-    mask = _flag(df, "has_unread") & (buckets == "closed").fillna(False).astype(bool)
+    mask = known_true(df, "has_unread") & (buckets == "closed").fillna(False).astype(bool)
     result = df.loc[mask].copy()
     result["unread_wait"] = unread_wait(df, as_of)[mask]
     return result.sort_values("unread_wait", ascending=False, kind="stable", na_position="last")
@@ -377,12 +300,12 @@ def closing_share(df: pd.DataFrame, within: Any = "4h", by: str | Sequence[str] 
         One row per group: ``open_windows`` (int), ``closing`` (int), ``closing_share``
         (float, ``NaN`` without open windows).
     """
-    limit = _timedelta(within, "within")
+    limit = duration(within, "within")
     remaining = window_remaining(df, as_of)
-    open_known = _flag(df, "window_open") & remaining.notna() & (remaining > pd.Timedelta(0))
+    open_known = known_true(df, "window_open") & remaining.notna() & (remaining > pd.Timedelta(0))
     work = pd.DataFrame({"open_windows": open_known.astype("int64"),
                          "closing": (open_known & (remaining <= limit)).astype("int64")}, index=df.index)
-    columns = _group_columns(df, by)
+    columns = group_columns(df, by)
     if columns is None:
         result = pd.DataFrame([work.sum().astype("int64").to_dict()])
     else:
@@ -400,15 +323,15 @@ def takeover_backlog(df: pd.DataFrame, by: str | Sequence[str] | None = "channel
         One row per group that has any: ``takeovers`` (int), ``unread_takeovers`` (int),
         ``open_windows`` (int) among them.
     """
-    _require(df, ["is_human_takeover", "has_unread", "window_open"])
-    taken = _flag(df, "is_human_takeover")
+    require_columns(df, ["is_human_takeover", "has_unread", "window_open"])
+    taken = known_true(df, "is_human_takeover")
     subset = df.loc[taken]
     work = pd.DataFrame({
         "takeovers": np.ones(len(subset), dtype="int64"),
-        "unread_takeovers": _flag(subset, "has_unread").astype("int64"),
-        "open_windows": _flag(subset, "window_open").astype("int64"),
+        "unread_takeovers": known_true(subset, "has_unread").astype("int64"),
+        "open_windows": known_true(subset, "window_open").astype("int64"),
     }, index=subset.index)
-    columns = _group_columns(df, by)
+    columns = group_columns(df, by)
     if columns is None:
         return _finish_index(pd.DataFrame([work.sum().astype("int64").to_dict()] if len(work) else
                                           [{"takeovers": 0, "unread_takeovers": 0, "open_windows": 0}]), by)

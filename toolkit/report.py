@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from . import metrics, plots
 from ._files import write_atomically
+from ._frames import resolve_as_of
 from ._redact import redact
 
 __all__ = ["build_report", "write_report"]
@@ -105,7 +106,7 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     -------
     str
     """
-    moment = metrics._resolve_as_of(df, as_of)
+    moment = resolve_as_of(df, as_of)
     numbers = headline(df, moment, within)
     share = numbers["unread_share"]
     cards = [

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frames import group_columns, known_true, require_columns
 from ._schema import PROVIDER
 from .history import SNAPSHOT_COLUMN
-from .metrics import _flag, _group_columns, _require, _wait_table, _waited, unread_summary, wait_percentiles
+from .metrics import _wait_table, _waited, unread_summary, wait_percentiles
 
 __all__ = ["unread_trend", "closed_unread_by_day", "wait_trend", "persistent_unread"]
 
@@ -36,7 +37,7 @@ def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     measures each snapshot as of the moment it was taken, and the period only labels it
     (a snapshot taken at 17:00 measured as of midnight would show waits hours too short).
     """
-    _require(history, [SNAPSHOT_COLUMN, "provider", "conversation_id", "has_unread"])
+    require_columns(history, [SNAPSHOT_COLUMN, "provider", "conversation_id", "has_unread"])
     if freq is None or history.empty:
         return history.assign(**{_PERIOD: history[SNAPSHOT_COLUMN]})
     try:
@@ -77,7 +78,7 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
     >>> trend = tk.unread_trend(tk.load_snapshots("history"), by="channel_id", freq="D")  # doctest: +SKIP
     """
     frame = _history(history, freq)
-    columns = _group_columns(frame, by) or []
+    columns = group_columns(frame, by) or []
     frame = frame.assign(carried_over=_carried_over(frame))
     pieces = {}
     for moment, rows in frame.groupby(_PERIOD, sort=True):
@@ -103,7 +104,7 @@ def _empty_trend(template: pd.DataFrame) -> pd.DataFrame:
 
 def _carried_over(frame: pd.DataFrame) -> pd.Series:
     """For each row: unread now and unread in the provider's previous snapshot."""
-    unread = _flag(frame, "has_unread")
+    unread = known_true(frame, "has_unread")
     previous = _previous_snapshot(frame)
     was_unread = frame.assign(_previous=previous)[["provider", "conversation_id", "_previous"]].merge(
         frame.loc[unread, ["provider", "conversation_id", SNAPSHOT_COLUMN]].rename(
@@ -143,8 +144,8 @@ def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None =
         are zero), one integer column per group (``"all"`` when ``by`` is ``None``).
     """
     frame = _history(history)
-    _require(frame, ["window_open", "window_expires_at"])
-    columns = _group_columns(frame, by)
+    require_columns(frame, ["window_open", "window_expires_at"])
+    columns = group_columns(frame, by)
     label = columns or ["_all"]
     work = frame.assign(_all="all", _previous=_previous_snapshot(frame))
     wanted = [*_KEY, SNAPSHOT_COLUMN, "window_open", "has_unread", "window_expires_at"]
@@ -194,7 +195,7 @@ def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider
         percentile in hours (``p50``, ``p90``, ...), ``NaN`` for a group with no unread.
     """
     frame = _history(history, freq)
-    _require(frame, ["last_message_at"])
+    require_columns(frame, ["last_message_at"])
     waits = _waited(frame, frame[SNAPSHOT_COLUMN])  # each row as of its own snapshot
     pieces = {moment: _wait_table(rows, waits[rows.index], by, percentiles)
               for moment, rows in frame.groupby(_PERIOD, sort=True)}
@@ -235,7 +236,7 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
                              for name in columns})
     order = _snapshot_sequence(frame)[["provider", SNAPSHOT_COLUMN, "_position"]]
     latest = order.groupby("provider", observed=True)["_position"].max()
-    rows = frame[_flag(frame, "has_unread") & frame["conversation_id"].notna()]
+    rows = frame[known_true(frame, "has_unread") & frame["conversation_id"].notna()]
     rows = rows.merge(order, on=["provider", SNAPSHOT_COLUMN]).sort_values([*_KEY, "_position"])
     # A run breaks where the position does not follow the previous one of the same conversation.
     provider = rows["provider"].astype("object").to_numpy()

@@ -1,4 +1,7 @@
-"""One module per provider: raw JSON to the unified schema, and the provider's loader."""
+"""One module per provider: its :class:`Provider` object, raw JSON to the unified schema, its loader.
+
+The flow all loaders share lives in :mod:`._load`; what a provider is, in :mod:`._provider`.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,12 @@ from typing import Any
 import pandas as pd
 
 from .._schema import conform, empty_frame
-from ._common import environment_key
-from .briq import SPEC as BRIQ_SPEC
-from .briq import load_briq
-from .wassist import SPEC as WASSIST_SPEC
-from .wassist import load_wassist
+from ._provider import Provider, PullOptions
+from .briq import BRIQ, load_briq
+from .wassist import WASSIST, load_wassist
 
 LOADERS: dict[str, Callable[..., pd.DataFrame]] = {"wassist": load_wassist, "briq": load_briq}
-SPECS = {"wassist": WASSIST_SPEC, "briq": BRIQ_SPEC}
+PROVIDERS: dict[str, Provider] = {"wassist": WASSIST, "briq": BRIQ}
 
 
 def load_conversations(
@@ -52,7 +53,7 @@ def load_conversations(
         if not chosen:
             from .._errors import AuthenticationError
 
-            names = " or ".join(spec.env_key for spec in SPECS.values())
+            names = " or ".join(provider.env_key for provider in PROVIDERS.values())
             raise AuthenticationError(f"no API key: set {names}", provider="toolkit")
     elif isinstance(providers, Mapping):
         chosen = {name: dict(options or {}) for name, options in providers.items()}
@@ -77,7 +78,8 @@ def load_conversations(
 
 def keyed_providers() -> list[str]:
     """The providers whose API key is set in the environment: what ``load_conversations()`` pulls."""
-    return [name for name, spec in SPECS.items() if environment_key(spec) is not None]
+    return [name for name, provider in PROVIDERS.items() if provider.environment_key() is not None]
 
 
-__all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "LOADERS", "SPECS"]
+__all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "LOADERS", "PROVIDERS",
+           "Provider", "PullOptions"]

@@ -8,42 +8,22 @@ recently active first, which the sweep relies on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from .._errors import ResponseFormatError
-from .._http import JsonResponse, RateLimit, RetryPolicy, read_error_body
-from .._paging import Page, records_of
+from .._http import JsonResponse, RateLimit, RetryPolicy
+from .._paging import Page
 from .._schema import BOOLEAN, conform, empty_frame
 from .._values import Tally, booleans, counts, field, fields, phones, strings, timestamps
-from ._common import (
-    ProviderSpec,
-    check_choice,
-    check_max_workers,
-    check_page_size,
-    continuity_keys,
-    drop_non_objects,
-    keep_latest,
-    make_client,
-    provenance,
-    provider_column,
-    pull_complete,
-    resolve_api_key,
-    resolve_base_url,
-    warn_unreadable,
-)
+from ._common import append_text, continuity_keys, detail_texts, drop_non_objects, provider_column
+from ._load import load
+from ._provider import ListQuery, Params, Provider, PullOptions, check_choice, check_text, present
 
-SPEC = ProviderSpec(
-    name="briq",
-    env_key="BRIQ_API_KEY",
-    env_base_url="BRIQ_BASE_URL",
-    default_base_url="https://karibu.briq.tz",
-    path="/v1/whatsapp/conversations",
-    default_rate_limit=None,  # Briq documents no number; 429s are honoured as they come
-)
-
+NAME = "briq"
 STATUSES = ("all", "open", "unread")
 RECIPIENT_LENGTH = (4, 20)
 SEARCH_MAX_LENGTH = 64
@@ -62,20 +42,38 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     if isinstance(body, dict) and isinstance(body.get("request_id"), str):
         request_id = request_id or body["request_id"]
     if isinstance(body, dict) and body.get("success") is False:
-        codes, messages = read_error_body(body)
-        raise ResponseFormatError("the provider answered success: false", provider=SPEC.name,
+        codes, messages = error_texts(body)
+        raise ResponseFormatError("the provider answered success: false", provider=NAME,
                                   status=response.status, request_id=request_id, url=response.url,
                                   codes=codes, messages=messages)
     listing = body.get("data") if isinstance(body, dict) and "data" in body else body
     if not isinstance(listing, dict) or not isinstance(listing.get("items"), list):
         raise ResponseFormatError(
             "expected {success, data: {items, total, ...}} or a bare {items, total, limit, offset}",
-            provider=SPEC.name, status=response.status, request_id=request_id, url=response.url)
+            provider=NAME, status=response.status, request_id=request_id, url=response.url)
     records = listing["items"]
     total = listing.get("total")
     total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
     keys = continuity_keys(records, field(records, "last_message_at"))
     return Page(offset, limit, records, keys, total, None, response.fetched_at)
+
+
+def error_texts(body: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Error codes and messages of a Briq error body, in any of the shapes it sends."""
+    codes: list[str] = []
+    messages: list[str] = []
+    error = body.get("error")
+    if isinstance(error, dict):
+        append_text(codes, error.get("code"))
+        append_text(messages, error.get("message"))
+    detail_texts(body.get("detail"), codes, messages)
+    errors = body.get("errors")
+    for item in errors if isinstance(errors, list) else []:
+        if isinstance(item, dict):
+            append_text(codes, item.get("code"))
+            text = item.get("message")
+            append_text(messages, f"{item['field']}: {text}" if item.get("field") and text else text)
+    return codes, messages
 
 
 def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | None = None) -> pd.DataFrame:
@@ -113,7 +111,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     window = fields(top["window"], ["open", "expires_at"])
     unread = counts(top["unread_count"], tally, "unread_count")
     frame = pd.DataFrame({
-        "provider": provider_column(SPEC.name, len(records)),
+        "provider": provider_column(NAME, len(records)),
         "conversation_id": strings(top["id"], tally, "id"),
         "contact_phone": phones(top["recipient_phone"], tally, "recipient_phone"),
         "contact_name": strings(top["contact_profile_name"], tally, "contact_profile_name"),
@@ -129,17 +127,66 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     return conform(frame)
 
 
-def _older_than(since: pd.Timestamp) -> Callable[[Page], bool]:
-    """Whether a page reaches rows last active before ``since`` (the list is newest first)."""
+@dataclass(frozen=True)
+class OlderThan:
+    """End test of a read from the top of Briq's newest-first list: the page reaches rows
+    last active before ``since`` (or an empty page, or rows without a readable time)."""
 
-    def is_last(page: Page) -> bool:
+    since: pd.Timestamp
+
+    def __call__(self, page: Page) -> bool:
         if not page.records:
             return True
         times = timestamps(field(page.records, "last_message_at"), Tally(), "last_message_at")
         oldest = times.iloc[-1]
-        return bool(pd.isna(oldest) or oldest < since)
+        return bool(pd.isna(oldest) or oldest < self.since)
 
-    return is_last
+
+class Briq(Provider):
+    """Briq's conversation list: enveloped or bare, newest first, no documented budget.
+
+    A Briq row tells its own unread count. Error bodies are ``errors: [{code, message,
+    field}]`` with a ``request_id``, the framework's 422 ``{"detail": [{loc, msg, type}]}``
+    or ``{"detail": "..."}``, and ``{"error": {code, message, details}}``.
+    """
+
+    name = NAME
+    env_key = "BRIQ_API_KEY"
+    env_base_url = "BRIQ_BASE_URL"
+    default_base_url = "https://karibu.briq.tz"
+    path = "/v1/whatsapp/conversations"
+    default_rate_limit = None  # Briq documents no number; 429s are honoured as they come
+
+    read_page = staticmethod(read_page)
+    parse = staticmethod(parse_conversations)
+
+    def params(self, *, sender_id: str | None = None, recipient: str | None = None, status: str = "all",
+               search: str | None = None) -> Params:
+        """The loader's filters as Briq's query (the same names)."""
+        check_choice("status", status, STATUSES)
+        low, high = RECIPIENT_LENGTH
+        if recipient is not None and (not isinstance(recipient, str) or not low <= len(recipient) <= high):
+            raise ValueError(f"recipient must be a string of {low} to {high} characters; got {recipient!r}")
+        if search is not None and (not isinstance(search, str) or len(search) > SEARCH_MAX_LENGTH):
+            raise ValueError(f"search must be a string of at most {SEARCH_MAX_LENGTH} characters; "
+                             f"got {search!r}")
+        check_text("sender_id", sender_id)
+        return present({"sender_id": sender_id, "recipient": recipient, "status": status, "search": search})
+
+    def changed_since(self, params: Params, since: pd.Timestamp) -> ListQuery:
+        """The same list from the top, up to the first page reaching rows older than ``since``."""
+        return ListQuery(params, is_last=OlderThan(since))
+
+    def unread_params(self, params: Params) -> Params:
+        return {**params, "status": "unread"}
+
+    error_texts = staticmethod(error_texts)
+
+    def body_request_id(self, body: dict[str, Any]) -> str | None:
+        return body["request_id"] if isinstance(body.get("request_id"), str) else None
+
+
+BRIQ = Briq()
 
 
 def load_briq(
@@ -197,41 +244,10 @@ def load_briq(
     >>> import toolkit as tk
     >>> df = tk.load_briq(status="unread")  # doctest: +SKIP
     """
-    check_choice("status", status, STATUSES)
-    if recipient is not None:
-        if not isinstance(recipient, str) or not RECIPIENT_LENGTH[0] <= len(recipient) <= RECIPIENT_LENGTH[1]:
-            raise ValueError(f"recipient must be a string of {RECIPIENT_LENGTH[0]} to {RECIPIENT_LENGTH[1]} "
-                             f"characters; got {recipient!r}")
-    if search is not None and (not isinstance(search, str) or len(search) > SEARCH_MAX_LENGTH):
-        raise ValueError(f"search must be a string of at most {SEARCH_MAX_LENGTH} characters; got {search!r}")
-    if sender_id is not None and (not isinstance(sender_id, str) or not sender_id.strip()):
-        raise ValueError(f"sender_id must be a non-empty string; got {sender_id!r}")
-    page_size = check_page_size(page_size)
-    workers = check_max_workers(max_workers)
-    key = resolve_api_key(SPEC, api_key)
-    base = resolve_base_url(SPEC, base_url)
-
-    started = pd.Timestamp.now(tz="UTC")
-    filters = {"sender_id": sender_id, "recipient": recipient, "status": status, "search": search}
-    params = {name: value for name, value in filters.items() if value is not None}
-    tally = Tally()
-
-    def parse(pages: list[Page]) -> pd.DataFrame:
-        return parse_conversations(*records_of(pages), tally)
-
-    client = make_client(SPEC, key, base, timeout=timeout, session=session, max_workers=workers,
-                         retry=retry, rate_limit=rate_limit)
-    try:
-        rows, reports = pull_complete(
-            client, SPEC, params, read_page=read_page, parse=parse,
-            sweep_params=lambda since: params, sweep_is_last=_older_than,
-            page_size=page_size, max_workers=workers, progress=progress, label="conversations")
-    finally:
-        client.close()
-    frame = keep_latest([rows])
-    warn_unreadable(SPEC, tally)
-    frame.attrs["pull"] = provenance(SPEC, base, params, client, reports, tally, started, len(frame))
-    return frame
+    return load(BRIQ, BRIQ.params(sender_id=sender_id, recipient=recipient, status=status, search=search),
+                api_key=api_key, base_url=base_url,
+                options=PullOptions(page_size=page_size, max_workers=max_workers, progress=progress,
+                                    timeout=timeout, session=session, retry=retry, rate_limit=rate_limit))
 
 
-__all__ = ["SPEC", "STATUSES", "read_page", "parse_conversations", "load_briq"]
+__all__ = ["BRIQ", "Briq", "STATUSES", "parse_conversations", "load_briq"]

@@ -9,7 +9,7 @@ booleans. Both are read. A Wassist conversation has no unread count: the loader 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,8 +17,9 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from .._errors import ResponseFormatError
+from .._frames import utc_instant
 from .._http import JsonResponse, RateLimit, RetryPolicy
-from .._paging import Page, records_of
+from .._paging import Page
 from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
 from .._values import (
     WHITESPACE,
@@ -32,34 +33,11 @@ from .._values import (
     strings,
     timestamps,
 )
-from ._common import (
-    ProviderSpec,
-    check_choice,
-    check_max_workers,
-    check_page_size,
-    continuity_keys,
-    drop_non_objects,
-    iso,
-    keep_latest,
-    make_client,
-    provenance,
-    provider_column,
-    pull_complete,
-    resolve_api_key,
-    resolve_base_url,
-    to_utc,
-    warn_unreadable,
-)
+from ._common import append_text, continuity_keys, detail_texts, drop_non_objects, iso, provider_column
+from ._load import load
+from ._provider import ListQuery, Params, Provider, PullOptions, check_choice, check_text, present
 
-SPEC = ProviderSpec(
-    name="wassist",
-    env_key="WASSIST_API_KEY",
-    env_base_url="WASSIST_BASE_URL",
-    default_base_url="https://backend.wassist.app",
-    path="/api/v1/conversations/",
-    default_rate_limit=RateLimit(100, 60.0),
-)
-
+NAME = "wassist"
 STATUSES = ("active", "closed")
 # Windows longer than this cannot be real (WhatsApp's is 24 hours); they also keep the
 # expiry arithmetic far from timestamp overflow.
@@ -79,7 +57,7 @@ def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
         raise ResponseFormatError(
             "expected a JSON object with a 'results' list (count/next/previous/results)",
-            provider=SPEC.name, status=response.status, request_id=response.request_id, url=response.url)
+            provider=NAME, status=response.status, request_id=response.request_id, url=response.url)
     records = body["results"]
     total = _whole_number(body.get("count"))
     has_next = False if ("next" in body and body.get("next") is None) else None
@@ -136,7 +114,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     expires = (fetched + offsets).astype(TIMESTAMP)
 
     frame = pd.DataFrame({
-        "provider": provider_column(SPEC.name, len(records)),
+        "provider": provider_column(NAME, len(records)),
         "conversation_id": strings(top["id"], tally, "id"),
         "contact_phone": phones(contact["phoneNumber"], tally, "contact.phoneNumber"),
         "contact_name": strings(contact["name"], tally, "contact.name"),
@@ -182,6 +160,11 @@ def _json_object(text: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def _moment(value: Any, name: str) -> str | None:
+    """A moment the user gave, as Wassist's query text; ``None`` stays ``None``."""
+    return None if value is None else iso(utc_instant(value, name))
+
+
 def _whole_number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -192,7 +175,86 @@ def _whole_number(value: Any) -> int | None:
     return None
 
 
-__all__ = ["SPEC", "STATUSES", "read_page", "parse_conversations", "load_wassist"]
+class Wassist(Provider):
+    """Wassist's conversation list: a Django REST Framework limit/offset list, 100 requests a minute.
+
+    A Wassist conversation has no unread count: the ``hasUnread=true`` list is read too and
+    marks exactly its conversations unread. Error bodies are ``{"error", "code"}``, also
+    ``detail`` or ``message``; a 429 body may carry ``retry_after`` (seconds).
+    """
+
+    name = NAME
+    env_key = "WASSIST_API_KEY"
+    env_base_url = "WASSIST_BASE_URL"
+    default_base_url = "https://backend.wassist.app"
+    path = "/api/v1/conversations/"
+    default_rate_limit = RateLimit(100, 60.0)
+
+    read_page = staticmethod(read_page)
+    parse = staticmethod(parse_conversations)
+
+    def params(self, *, agent: str | None = None, contact: str | None = None, has_unread: bool | None = None,
+               last_message_after: Any = None, last_message_before: Any = None,
+               status: str | None = None) -> Params:
+        """The loader's filters as Wassist's query (``hasUnread``, ``lastMessageAfter``, ...)."""
+        if status is not None:
+            check_choice("status", status, STATUSES)
+        if has_unread is not None and not isinstance(has_unread, bool):
+            raise ValueError(f"has_unread must be True, False or None; got {has_unread!r}")
+        check_text("agent", agent)
+        check_text("contact", contact)
+        return present({"agent": agent, "contact": contact,
+                        "hasUnread": None if has_unread is None else str(has_unread).lower(),
+                        "lastMessageAfter": _moment(last_message_after, "last_message_after"),
+                        "lastMessageBefore": _moment(last_message_before, "last_message_before"),
+                        "status": status})
+
+    def changed_since(self, params: Params, since: pd.Timestamp) -> ListQuery | None:
+        """The same filters with ``lastMessageAfter`` moved up to ``since``."""
+        before = params.get("lastMessageBefore")
+        if before is not None and pd.Timestamp(before) < since:
+            return None  # nothing active since then can match
+        after = params.get("lastMessageAfter")
+        start = since if after is None else max(since, pd.Timestamp(after))
+        return ListQuery({**params, "lastMessageAfter": iso(start)})
+
+    def unread_params(self, params: Params) -> Params:
+        return {**params, "hasUnread": "true"}
+
+    def needs_unread_pass(self, params: Params) -> bool:
+        return "hasUnread" not in params
+
+    def mark_unread(self, frame: pd.DataFrame, params: Params, unread_ids: set[str] | None) -> pd.DataFrame:
+        if unread_ids is None:
+            frame["has_unread"] = pd.array([params["hasUnread"] == "true"] * len(frame), dtype=BOOLEAN)
+        else:
+            frame["has_unread"] = frame["conversation_id"].isin(unread_ids).astype(BOOLEAN)
+        return conform(frame)
+
+    def error_texts(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
+        codes: list[str] = []
+        messages: list[str] = []
+        append_text(messages, body.get("error"))
+        append_text(codes, body.get("code"))
+        append_text(messages, body.get("message"))
+        detail_texts(body.get("detail"), codes, messages)
+        return codes, messages
+
+    def retry_hint(self, body: dict[str, Any]) -> float | None:
+        """``retry_after`` (or ``retryAfter``) seconds, as a number or a numeric text."""
+        for key in ("retry_after", "retryAfter"):
+            value = body.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return max(0.0, float(value))
+            if isinstance(value, str):
+                try:
+                    return max(0.0, float(value))
+                except ValueError:
+                    pass
+        return None
+
+
+WASSIST = Wassist()
 
 
 def load_wassist(
@@ -263,60 +325,12 @@ def load_wassist(
     >>> import toolkit as tk
     >>> df = tk.load_wassist(status="active")  # doctest: +SKIP
     """
-    if status is not None:
-        check_choice("status", status, STATUSES)
-    if has_unread is not None and not isinstance(has_unread, bool):
-        raise ValueError(f"has_unread must be True, False or None; got {has_unread!r}")
-    for name, value in (("agent", agent), ("contact", contact)):
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ValueError(f"{name} must be a non-empty string; got {value!r}")
-    after = to_utc(last_message_after, "last_message_after")
-    before = to_utc(last_message_before, "last_message_before")
-    page_size = check_page_size(page_size)
-    workers = check_max_workers(max_workers)
-    key = resolve_api_key(SPEC, api_key)
-    base = resolve_base_url(SPEC, base_url)
+    return load(WASSIST, WASSIST.params(agent=agent, contact=contact, has_unread=has_unread,
+                                        last_message_after=last_message_after,
+                                        last_message_before=last_message_before, status=status),
+                api_key=api_key, base_url=base_url,
+                options=PullOptions(page_size=page_size, max_workers=max_workers, progress=progress,
+                                    timeout=timeout, session=session, retry=retry, rate_limit=rate_limit))
 
-    started = pd.Timestamp.now(tz="UTC")
-    filters = {"agent": agent, "contact": contact,
-               "hasUnread": None if has_unread is None else str(has_unread).lower(),
-               "lastMessageAfter": iso(after) if after is not None else None,
-               "lastMessageBefore": iso(before) if before is not None else None, "status": status}
-    params = {name: value for name, value in filters.items() if value is not None}
-    tally = Tally()
 
-    def parse(pages: list[Page]) -> pd.DataFrame:
-        return parse_conversations(*records_of(pages), tally)
-
-    def narrowed(query: dict[str, Any]) -> Callable[[pd.Timestamp], dict[str, Any] | None]:
-        def sweep_params(since: pd.Timestamp) -> dict[str, Any] | None:
-            if before is not None and before < since:
-                return None  # nothing active since the pull began can match
-            return {**query, "lastMessageAfter": iso(max(since, after) if after is not None else since)}
-        return sweep_params
-
-    client = make_client(SPEC, key, base, timeout=timeout, session=session, max_workers=workers,
-                         retry=retry, rate_limit=rate_limit)
-    try:
-        options: dict[str, Any] = dict(read_page=read_page, parse=parse, sweep_is_last=None,
-                                       page_size=page_size, max_workers=workers, progress=progress)
-        rows, reports = pull_complete(client, SPEC, params, sweep_params=narrowed(params),
-                                      label="conversations", **options)
-        if has_unread is None:
-            unread_query = {**params, "hasUnread": "true"}
-            unread_rows, unread_reports = pull_complete(client, SPEC, unread_query,
-                                                        sweep_params=narrowed(unread_query),
-                                                        label="unread", **options)
-            reports.update(unread_reports)
-            frame = keep_latest([rows, unread_rows])
-            unread_ids = set(unread_rows["conversation_id"].dropna().tolist())
-            frame["has_unread"] = frame["conversation_id"].isin(unread_ids).astype(BOOLEAN)
-        else:
-            frame = keep_latest([rows])
-            frame["has_unread"] = pd.array([has_unread] * len(frame), dtype=BOOLEAN)
-    finally:
-        client.close()
-    warn_unreadable(SPEC, tally)
-    frame = conform(frame)
-    frame.attrs["pull"] = provenance(SPEC, base, params, client, reports, tally, started, len(frame))
-    return frame
+__all__ = ["WASSIST", "Wassist", "STATUSES", "parse_conversations", "load_wassist"]

@@ -1,0 +1,223 @@
+"""The one flow every loader follows, and the reader of one provider's lists.
+
+:func:`load` checks the settings, opens a :class:`ListReader` on a provider, reads the
+conversations (with the provider's unread pass when its rows do not tell), and records
+provenance. :class:`ListReader` is the boundary to the paging engine: it hands the pager
+a page reader and an end test, and gets pages back to parse.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .._errors import DataQualityWarning
+from .._http import HttpClient
+from .._paging import OffsetPuller, Page, PullReport, records_of
+from .._progress import progress_callback
+from .._schema import conform, empty_frame
+from .._values import Tally
+from ._provider import ListQuery, Params, Provider, PullOptions
+
+# Clocks of client and server may disagree; the sweep reaches this far before the pull.
+SWEEP_CLOCK_MARGIN = pd.Timedelta(minutes=5)
+MAX_SWEEP_ROUNDS = 3
+
+
+def load(provider: Provider, params: Params, *, api_key: str | None, base_url: str | None,
+         options: PullOptions) -> pd.DataFrame:
+    """Every conversation of ``provider`` matching ``params``, once, in the unified schema.
+
+    The flow of every loader: key and server root, one client, the conversations (see
+    :meth:`ListReader.conversations`), one warning for unreadable values, and what the
+    pull did in ``df.attrs["pull"]``.
+
+    Raises
+    ------
+    AuthenticationError, ValueError
+        Before any request, for a missing key or a bad server root.
+    ApiError, ResponseFormatError, PaginationError
+        As the pull meets them.
+    """
+    key = provider.api_key(api_key)
+    base = provider.base_url(base_url)
+    started = pd.Timestamp.now(tz="UTC")
+    with ListReader(provider, provider.client(key, base, options), options) as reader:
+        frame = reader.conversations(params)
+    warn_unreadable(provider, reader.tally, stacklevel=3)  # the loader's caller
+    frame.attrs["pull"] = reader.provenance(params, started, len(frame))
+    return frame
+
+
+class ListReader:
+    """Reads one provider's lists through one client, parsing pages as they arrive.
+
+    Parameters
+    ----------
+    provider : Provider
+    client : HttpClient
+        Closed when the reader is used as a context manager and the block ends.
+    options : PullOptions
+
+    Attributes
+    ----------
+    tally : Tally
+        Unreadable values of every page read.
+    reports : dict of str to PullReport
+        What each pass of :meth:`read_complete` observed, by pass name.
+    """
+
+    def __init__(self, provider: Provider, client: HttpClient, options: PullOptions) -> None:
+        self.provider = provider
+        self.client = client
+        self.options = options
+        self.tally = Tally()
+        self.reports: dict[str, PullReport] = {}
+
+    def __enter__(self) -> ListReader:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.client.close()
+
+    def conversations(self, params: Params) -> pd.DataFrame:
+        """Every conversation matching ``params``, once, its unread state settled.
+
+        Reads the list complete (:meth:`read_complete`) and, where the provider's rows do
+        not tell their unread state, its unread list too.
+        """
+        rows = self.read_complete("conversations", ListQuery(params))
+        if not self.provider.needs_unread_pass(params):
+            return self.provider.mark_unread(keep_latest([rows]), params, None)
+        unread = self.read_complete("unread", ListQuery(self.provider.unread_params(params)))
+        unread_ids = set(unread["conversation_id"].dropna().tolist())
+        return self.provider.mark_unread(keep_latest([rows, unread]), params, unread_ids)
+
+    def read_complete(self, name: str, query: ListQuery) -> pd.DataFrame:
+        """One list, complete under live traffic: the chained pull, then sweeps.
+
+        A conversation that gets a new message during the pull jumps to the top of the
+        list, possibly above pages already read. The sweep re-reads what was active since
+        the pull began (the provider's :meth:`~Provider.changed_since`), and repeats,
+        bounded, while it keeps finding changes. Each pass's report is kept in
+        :attr:`reports` under ``name`` (``"name sweep N"`` for the sweeps).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Every row fetched, duplicates included (:func:`keep_latest` merges them).
+        """
+        # A list read to its end rarely wastes pages guessed ahead; a list with an end test
+        # (like a sweep) usually needs one page and guesses nothing.
+        first, report = self.read(query, name, speculate=query.is_last is None)
+        frames = [first]
+        self.reports[name] = report
+        seen = _versions(first)
+        since = _sweep_start(report)
+        for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
+            sweep = self.provider.changed_since(query.params, since)
+            if sweep is None:
+                break
+            swept, sweep_report = self.read(sweep, f"{name} (sweep)")
+            frames.append(swept)
+            self.reports[f"{name} sweep {round_number}"] = sweep_report
+            versions = _versions(swept)
+            changed = versions - seen
+            seen |= versions
+            if not changed:
+                break
+            since = _sweep_start(sweep_report)
+        return pd.concat(frames, ignore_index=True)
+
+    def read(self, query: ListQuery, label: str, *,
+             speculate: bool = False) -> tuple[pd.DataFrame, PullReport]:
+        """Every row of one list (up to its end test), checked for continuity, parsed while pages arrive.
+
+        Returns every row of every page fetched (a re-fetched page's rows too) and what the
+        pull observed. ``speculate`` asks for the first pages at once (see
+        :class:`~toolkit._paging.OffsetPuller`); it is ignored when the client keeps a
+        request budget, which guesses would waste.
+        """
+        provider, client = self.provider, self.client
+
+        def fetch(offset: int, limit: int) -> Page:
+            response = client.get_json(provider.path, {**query.params, "limit": limit, "offset": offset})
+            return provider.read_page(response, offset, limit)
+
+        parsed: list[pd.DataFrame] = []
+
+        def digest(pages: list[Page]) -> None:
+            parsed.append(provider.parse(*records_of(pages), self.tally))
+
+        with progress_callback(self.options.progress, f"{provider.name}: {label}") as on_page:
+            puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
+                                  max_workers=self.options.workers, is_last=query.is_last, on_page=on_page,
+                                  speculate=speculate and not client.paced, digest=digest)
+            puller.pull()
+        parsed = [frame for frame in parsed if len(frame)]
+        if not parsed:
+            return empty_frame(), puller.report
+        return (pd.concat(parsed, ignore_index=True) if len(parsed) > 1 else parsed[0]), puller.report
+
+    def provenance(self, params: Params, started: pd.Timestamp, rows: int) -> dict[str, Any]:
+        """What a load did, for ``df.attrs["pull"]``: JSON-friendly, never the key."""
+        return {
+            "provider": self.provider.name,
+            "base_url": self.client.base_url,
+            "path": self.provider.path,
+            "filters": dict(params),
+            "started_at": started.isoformat(),
+            "finished_at": pd.Timestamp.now(tz="UTC").isoformat(),
+            "rows": rows,
+            **self.client.stats.as_dict(),
+            "passes": {name: _json_friendly(report.as_dict()) for name, report in self.reports.items()},
+            "unreadable_values": dict(self.tally.counts),
+        }
+
+
+def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One row per conversation, the latest fetched; most recently active first.
+
+    Rows without an id are all kept: nothing says two of them are the same.
+    """
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty_frame()
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    combined = combined.sort_values("fetched_at", kind="stable")
+    has_id = combined["conversation_id"].notna()
+    latest = combined[has_id].drop_duplicates("conversation_id", keep="last")
+    combined = pd.concat([latest, combined[~has_id]]) if (~has_id).any() else latest
+    ordered = combined.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
+                                   na_position="last", kind="stable")
+    return conform(ordered.reset_index(drop=True))
+
+
+def warn_unreadable(provider: Provider, tally: Tally, *, stacklevel: int = 2) -> None:
+    """One warning per load naming the fields with unreadable values."""
+    if tally.total:
+        warnings.warn(
+            f"{provider.name}: {tally.total} value(s) could not be read and became missing: "
+            f"{tally.describe()}",
+            DataQualityWarning, stacklevel=stacklevel + 1)
+
+
+def _sweep_start(report: PullReport) -> pd.Timestamp:
+    """Where a sweep after the pass of ``report`` starts: a clock margin before that pass began."""
+    assert report.started_at is not None, "a pull sets started_at when it starts"
+    return report.started_at - SWEEP_CLOCK_MARGIN
+
+
+def _json_friendly(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with timestamps as ISO 8601 text."""
+    return {key: value.isoformat() if isinstance(value, pd.Timestamp) else value
+            for key, value in values.items()}
+
+
+def _versions(frame: pd.DataFrame) -> set[tuple[Any, Any]]:
+    """Each row's (id, last activity); the activity as integer microseconds (fast to hash)."""
+    activity = frame["last_message_at"].dt.tz_convert(None).to_numpy().view("i8")
+    return set(zip(frame["conversation_id"].tolist(), activity.tolist(), strict=True))

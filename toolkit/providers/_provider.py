@@ -1,0 +1,250 @@
+"""What a provider is to the toolkit: one object per provider, and the options of a pull.
+
+A :class:`Provider` knows everything provider-specific about one list endpoint: where it
+lives and which key it needs, which filters it takes, how to read a page and its rows,
+which query re-reads what changed since a moment (its sweep), which query lists the
+unread conversations, and what its error bodies say. The flow that pulls a list
+(:mod:`toolkit.providers._load`) and the HTTP client (:mod:`toolkit._http`) know nothing
+about any provider; they ask this object.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from .._errors import AuthenticationError
+from .._http import HttpClient, JsonResponse, RateLimit, RetryPolicy
+from .._paging import Page
+from .._values import Tally
+
+# Pages in flight at once. A loop that fetches one page at a time is limited to one page per
+# round trip; 16 in flight make a pull of thousands of pages about 16 times shorter, while
+# staying a modest load for a server (the request budget, where a provider has one, still rules).
+DEFAULT_MAX_WORKERS = 16
+MAX_PAGE_SIZE = 100
+
+#: A list query as sent: parameter name to text.
+Params = dict[str, str]
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """How a load talks to the server, whatever the provider.
+
+    Parameters
+    ----------
+    page_size : int
+        Rows asked per request, 1..100.
+    max_workers : int, optional
+        Pages fetched at once; ``None`` means :data:`DEFAULT_MAX_WORKERS`.
+    progress : bool, optional
+        Progress bar; ``None`` shows one only when a terminal or notebook is watching.
+    timeout : float
+        Seconds for connecting and for each read.
+    session : requests.Session, optional
+        Used as given, e.g. for proxies.
+    retry : RetryPolicy, optional
+        Attempts and backoff; ``None`` means the default policy.
+    rate_limit : RateLimit, None or "default"
+        Client-side budget; ``"default"`` is the provider's documented one.
+
+    Raises
+    ------
+    ValueError
+        For a page size outside 1..100 or a worker count below 1.
+    """
+
+    page_size: int = MAX_PAGE_SIZE
+    max_workers: int | None = None
+    progress: bool | None = None
+    timeout: float = 30.0
+    session: Any = None
+    retry: RetryPolicy | None = None
+    rate_limit: RateLimit | None | str = "default"
+
+    def __post_init__(self) -> None:
+        page_size = self.page_size
+        if not _whole(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
+        workers = self.max_workers
+        if workers is not None and (not _whole(workers) or workers < 1):
+            raise ValueError(f"max_workers must be a positive whole number, got {workers!r}")
+        if not (self.rate_limit in (None, "default") or isinstance(self.rate_limit, RateLimit)):
+            raise ValueError(f"rate_limit must be a tk.RateLimit, None or 'default', got {self.rate_limit!r}")
+
+    @property
+    def workers(self) -> int:
+        """Pages fetched at once, the default filled in."""
+        return DEFAULT_MAX_WORKERS if self.max_workers is None else self.max_workers
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """One list to read: its query, and where reading it may stop.
+
+    Attributes
+    ----------
+    params : dict
+        The filters as sent (``limit`` and ``offset`` are added per page).
+    is_last : callable, optional
+        ``is_last(page) -> bool``: nothing beyond this page is wanted. ``None`` reads the
+        list to its end.
+    """
+
+    params: Params
+    is_last: Callable[[Page], bool] | None = None
+
+
+class Provider:
+    """One provider's list endpoint, its filters, its pages and its answers.
+
+    Subclasses set the class attributes and implement :meth:`read_page`, :meth:`parse`,
+    :meth:`changed_since`, :meth:`unread_params` and :meth:`error_texts`; the other methods
+    have defaults that fit a provider whose rows tell their own unread state and whose
+    error bodies carry no retry hint or request id. Each provider also has a ``params``
+    method taking its loader's filters as keywords: it checks them (``ValueError``) and
+    returns the query the provider documents.
+
+    Attributes
+    ----------
+    name : str
+        ``"wassist"`` or ``"briq"``: the value of the ``provider`` column.
+    env_key, env_base_url : str
+        Environment variables of the key and of the server root.
+    default_base_url : str
+        The production server root.
+    path : str
+        The list endpoint under the server root.
+    default_rate_limit : RateLimit or None
+        The documented request budget per key, if any.
+    """
+
+    name: str
+    env_key: str
+    env_base_url: str
+    default_base_url: str
+    path: str
+    default_rate_limit: RateLimit | None
+
+    def __repr__(self) -> str:
+        return f"<provider {self.name}>"
+
+    # -- settings at the edge --------------------------------------------------------------
+
+    def environment_key(self) -> str | None:
+        """The key in the provider's environment variable, stripped; ``None`` when unset or blank."""
+        return os.environ.get(self.env_key, "").strip() or None
+
+    def api_key(self, explicit: str | None) -> str:
+        """The explicit key, else the environment variable; none at all is an error.
+
+        Raises
+        ------
+        AuthenticationError
+            No key, naming the variable to set.
+        """
+        key = explicit if explicit is not None else self.environment_key()
+        if not isinstance(key, str) or not key.strip():
+            raise AuthenticationError(
+                f"no API key: pass api_key= or set the {self.env_key} environment variable",
+                provider=self.name)
+        return key.strip()
+
+    def base_url(self, explicit: str | None) -> str:
+        """The explicit server root, else the environment variable, else the production server.
+
+        Raises
+        ------
+        ValueError
+            For anything but an http(s) server root without query or fragment.
+        """
+        url = explicit or os.environ.get(self.env_base_url) or self.default_base_url
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{self.name}: base_url must be an http(s) server root such as "
+                             f"{self.default_base_url!r}, got {url!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{self.name}: base_url must not carry a query or fragment, got {url!r}")
+        return url.rstrip("/")
+
+    def client(self, api_key: str, base_url: str, options: PullOptions) -> HttpClient:
+        """The HTTP client of one load: the provider's default budget unless told otherwise."""
+        limit = options.rate_limit if isinstance(options.rate_limit, RateLimit) else None
+        if options.rate_limit == "default":
+            limit = self.default_rate_limit
+        return HttpClient(self.name, base_url, api_key, timeout=options.timeout, session=options.session,
+                          retry=options.retry, rate_limit=limit, pool_size=options.workers, answers=self)
+
+    # -- the list --------------------------------------------------------------------------
+
+    def read_page(self, response: JsonResponse, offset: int, limit: int) -> Page:
+        """One list response as a :class:`Page`; :class:`ResponseFormatError` for a wrong envelope."""
+        raise NotImplementedError
+
+    def parse(self, records: Sequence[Any], fetched_at: Any, tally: Tally | None = None) -> pd.DataFrame:
+        """Raw rows to a frame in the unified schema (pure: no network)."""
+        raise NotImplementedError
+
+    def changed_since(self, params: Params, since: pd.Timestamp) -> ListQuery | None:
+        """The list of ``params`` narrowed to what was active at or after ``since``.
+
+        ``None`` when nothing active since then can match ``params``. A pull's sweep reads
+        it to catch conversations that moved up during the pull.
+        """
+        raise NotImplementedError
+
+    def unread_params(self, params: Params) -> Params:
+        """The query listing the conversations of ``params`` that have unread messages."""
+        raise NotImplementedError
+
+    def needs_unread_pass(self, params: Params) -> bool:
+        """Whether the rows of ``params`` leave the unread state unknown, so that
+        :meth:`unread_params` must be read too (then :meth:`mark_unread` says it)."""
+        return False
+
+    def mark_unread(self, frame: pd.DataFrame, params: Params, unread_ids: set[str] | None) -> pd.DataFrame:
+        """``frame`` with ``has_unread`` settled: from ``unread_ids`` (the unread pass's ids, when
+        one was read) or from the filters. By default the rows already said it."""
+        return frame
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def error_texts(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Error codes and messages of a JSON object error body, in the shapes the provider sends."""
+        raise NotImplementedError
+
+    def retry_hint(self, body: dict[str, Any]) -> float | None:
+        """Seconds to wait that a 429/5xx body asks for (after any ``Retry-After`` header)."""
+        return None
+
+    def body_request_id(self, body: dict[str, Any]) -> str | None:
+        """The request id a body carries, where the provider puts one there."""
+        return None
+
+
+def _whole(value: Any) -> bool:
+    """Whether ``value`` is an int (``True`` and ``False`` are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    """``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+def check_text(name: str, value: Any) -> None:
+    """``ValueError`` unless ``value`` is ``None`` or a non-empty string."""
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"{name} must be a non-empty string; got {value!r}")
+
+
+def present(filters: Mapping[str, str | None]) -> Params:
+    """The filters that were given, as a query."""
+    return {name: value for name, value in filters.items() if value is not None}
