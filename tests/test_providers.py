@@ -97,3 +97,18 @@ def test_every_provider_is_registered_under_its_own_name():
 def test_one_reader_of_moments_answers_bad_ones_with_value_error(call):
     with pytest.raises(ValueError, match="must be a string, date, datetime or Timestamp|cannot read"):
         call()
+
+
+def test_the_http_client_reads_error_bodies_only_through_its_provider(sandbox):
+    from toolkit._http import HttpClient
+
+    def refusal(answers):
+        client = HttpClient("briq", sandbox.base_url, "wrong-key-123", answers=answers)
+        with pytest.raises(tk.AuthenticationError) as caught:
+            client.get_json(BRIQ.path)
+        return caught.value
+
+    told_nothing, told_briq = refusal(None), refusal(BRIQ)
+    assert told_nothing.codes == [] and "UNAUTHORIZED" in told_nothing.messages[0]  # only quoted
+    assert told_briq.codes == ["UNAUTHORIZED"] and told_briq.messages == ["Invalid or missing API key"]
+    assert told_briq.request_id and told_briq.request_id.startswith("req-")

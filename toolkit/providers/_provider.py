@@ -11,6 +11,7 @@ about any provider; they ask this object.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +102,7 @@ class ListQuery:
     is_last: Callable[[Page], bool] | None = None
 
 
-class Provider:
+class Provider(ABC):
     """One provider's list endpoint, its filters, its pages and its answers.
 
     Subclasses set the class attributes and implement :meth:`read_page`, :meth:`parse`,
@@ -183,14 +184,17 @@ class Provider:
 
     # -- the list --------------------------------------------------------------------------
 
+    @abstractmethod
     def read_page(self, response: JsonResponse, offset: int, limit: int) -> Page:
         """One list response as a :class:`Page`; :class:`ResponseFormatError` for a wrong envelope."""
         raise NotImplementedError
 
+    @abstractmethod
     def parse(self, records: Sequence[Any], fetched_at: Any, tally: Tally | None = None) -> pd.DataFrame:
         """Raw rows to a frame in the unified schema (pure: no network)."""
         raise NotImplementedError
 
+    @abstractmethod
     def changed_since(self, params: Params, since: pd.Timestamp) -> ListQuery | None:
         """The list of ``params`` narrowed to what was active at or after ``since``.
 
@@ -199,6 +203,7 @@ class Provider:
         """
         raise NotImplementedError
 
+    @abstractmethod
     def unread_params(self, params: Params) -> Params:
         """The query listing the conversations of ``params`` that have unread messages."""
         raise NotImplementedError
@@ -215,6 +220,7 @@ class Provider:
 
     # -- answers ---------------------------------------------------------------------------
 
+    @abstractmethod
     def error_texts(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
         """Error codes and messages of a JSON object error body, in the shapes the provider sends."""
         raise NotImplementedError
