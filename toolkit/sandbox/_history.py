@@ -48,7 +48,8 @@ _CLOSE_SHARE = 0.35
 #: Share of new unread messages nobody sees for a while, and how long (hours).
 _OVERLOOKED_SHARE, _OVERLOOKED_HOURS = 0.04, (6.0, 60.0)
 _STEP = timedelta(minutes=5)
-_DAY = timedelta(days=1)
+#: Unread older than this when the simulation starts counts as handled before it.
+_SETTLED = timedelta(hours=6)
 _WARM_UP_DAYS = 4
 #: Marks a simulated snapshot in the pull record its files keep (see :func:`toolkit.load_snapshots`).
 SIMULATED = "simulated"
@@ -122,7 +123,7 @@ class SimulatedInbox:
         for items in self.threads.values():
             for thread in items:
                 # What waited more than a day when the simulation starts had been handled before it.
-                handled_at = self.start - _DAY
+                handled_at = self.start - _SETTLED
                 if thread.unread_count and thread.last_message_at and thread.last_message_at < handled_at:
                     thread.agent_reads(handled_at)
         self.channels: dict[str, list[tuple[str, str]]] = {}
