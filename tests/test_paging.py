@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import threading
 
-from toolkit._paging import OffsetPuller, Page
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from toolkit._paging import OffsetPuller, Page, PageShape
 
 
 def serve(rows: list[dict]):
@@ -28,7 +32,7 @@ def test_a_page_once_converted_still_ends_the_list_only_where_its_rows_did():
     pages = puller.pull()
     assert all(page.records == [] for page in pages)  # released after digesting
     early = [page for page in pages if page.offset + page.size <= 500]
-    assert early and not any(puller._ends_at(page, 100) for page in early)
+    assert early and not any(PageShape(100, 100).ends_at(page) for page in early)
     assert sorted(digested) == sorted(page.offset for page in pages)
     covered = {number for page in pages for number in range(page.offset, page.offset + page.size)}
     assert set(range(501)) <= covered
@@ -47,3 +51,84 @@ def test_speculative_first_wave_covers_the_list_without_gaps():
     puller.pull()
     assert {row["id"] for row in collected} == {row["id"] for row in rows}
     assert puller.report.pages <= 14  # 1,234 rows at 96 new rows a page, nothing fetched twice
+
+
+def test_a_slow_page_does_not_hold_up_the_others():
+    """Requests stay in flight continuously: no wave waits for its slowest page."""
+    rows = [{"id": f"c{number}", "age": number} for number in range(3000)]
+    fetch = serve(rows)
+    others_done = threading.Event()
+    finished: list[int] = []
+    lock = threading.Lock()
+
+    def slow_second_page(offset: int, limit: int) -> Page:
+        if offset == 96:  # a page of the opening wave
+            others_done.wait(timeout=10)  # released once many later pages arrived
+        page = fetch(offset, limit)
+        with lock:
+            finished.append(offset)
+            if len(finished) >= 12:
+                others_done.set()
+        return page
+
+    puller = OffsetPuller(slow_second_page, provider="test", page_size=100, max_workers=4, speculate=True)
+    puller.pull()
+    assert others_done.is_set()
+    assert finished.index(96) >= 11  # eleven pages finished while it was in flight
+
+
+def test_pages_keep_arriving_while_a_batch_is_converted():
+    rows = [{"id": f"c{number}", "age": number} for number in range(3000)]
+    fetch = serve(rows)
+    fetched = threading.Semaphore(0)
+    waited: list[bool] = []
+
+    def counting(offset: int, limit: int) -> Page:
+        page = fetch(offset, limit)
+        fetched.release()
+        return page
+
+    def slow_digest(pages: list[Page]) -> None:
+        if not waited:  # the first batch: requests must go on meanwhile
+            waited.append(all(fetched.acquire(timeout=10) for _ in range(12)))
+
+    OffsetPuller(counting, provider="test", page_size=100, max_workers=4, digest=slow_digest,
+                 digest_batch=1).pull()
+    assert waited == [True]
+
+
+def test_progress_is_reported_from_the_calling_thread_and_never_goes_back():
+    rows = [{"id": f"c{number}", "age": number} for number in range(2000)]
+    calls: list[tuple[str, int, int | None]] = []
+
+    def on_page(done: int, planned: int | None) -> None:
+        calls.append((threading.current_thread().name, done, planned))
+
+    OffsetPuller(serve(rows), provider="test", page_size=100, max_workers=8, speculate=True,
+                 on_page=on_page).pull()
+    assert {name for name, _, _ in calls} == {threading.current_thread().name}
+    assert [done for _, done, _ in calls] == list(range(1, len(calls) + 1))
+    planned = [total for _, _, total in calls if total is not None]
+    assert planned == sorted(planned) and planned[-1] == len(calls) == 21  # 1 + ceil(1900 / 96)
+
+
+def test_a_failed_request_ends_the_pass_with_its_error_once_the_others_finished():
+    rows = [{"id": f"c{number}", "age": number} for number in range(3000)]
+    fetch = serve(rows)
+    in_flight = [0]
+    lock = threading.Lock()
+
+    def failing(offset: int, limit: int) -> Page:
+        with lock:
+            in_flight[0] += 1
+        try:
+            if offset == 480:
+                raise tk.ApiError("refused", provider="test")
+            return fetch(offset, limit)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    with pytest.raises(tk.ApiError, match="refused"):
+        OffsetPuller(failing, provider="test", page_size=100, max_workers=4).pull()
+    assert in_flight[0] == 0

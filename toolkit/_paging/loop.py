@@ -1,0 +1,299 @@
+"""One pass over an offset-paged list: a crew of request threads and the loop that drives it.
+
+The crew keeps ``max_workers`` requests in flight for as long as the plan has offsets
+to ask for: a thread that finishes a page tells the plan what it saw and takes the next
+offset at once, without waiting for the calling thread. The calling thread alone
+receives the pages, in arrival order: it counts them, reports progress, hands them to
+the batcher and, when the crew runs out of work, asks the continuity proof whether a
+round of re-fetching is needed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+
+import pandas as pd
+
+from .._errors import PaginationError, ResponseFormatError
+from .batches import PageBatcher
+from .pages import FetchPage, Page, PullReport
+from .plan import OffsetPlan
+from .proof import check_offsets_honoured, unproven_frontier
+
+#: ``on_page(done, planned)``: pages arrived, and pages the pass is expected to need
+#: (``None`` while unknown). Called only from the thread that called :meth:`OffsetPuller.pull`.
+OnPage = Callable[[int, int | None], None]
+
+
+class _Idle:
+    """The crew has nothing in flight and nothing left to ask for."""
+
+
+class _Failed:
+    """A request failed; the pass ends with its error."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_IDLE = _Idle()
+Arrival = Page | _Idle | _Failed
+
+
+class _Crew:
+    """``max_workers`` threads fetching the offsets the plan hands out.
+
+    Explicit offsets (the opening wave, repair rounds) go first, then the plan's chain.
+    Every arrival goes to :attr:`arrivals`, followed by one idle mark each time the crew
+    runs out of work.
+    """
+
+    def __init__(self, fetch: Callable[[int], Page], plan: OffsetPlan, workers: int) -> None:
+        self._fetch = fetch
+        self._plan = plan
+        self._workers = workers
+        self._changed = threading.Condition()
+        self._queued: deque[int] = deque()
+        self._busy = 0
+        self._idle_told = False
+        self._closed = False
+        self._chain = True
+        self._sequence = 0
+        self.arrivals: queue.SimpleQueue[Arrival] = queue.SimpleQueue()
+
+    def start(self) -> None:
+        for number in range(self._workers):
+            # Daemon threads: a request stuck past the caller's patience never holds up exit.
+            threading.Thread(target=self._work, name=f"toolkit-page-{number}", daemon=True).start()
+
+    def add(self, offsets: list[int], *, chain: bool = True) -> None:
+        """Fetch these offsets next; with ``chain=False`` ask the plan for no more after them."""
+        with self._changed:
+            self._queued.extend(offsets)
+            self._chain = self._chain and chain
+            self._idle_told = False
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """Take no further offsets; requests in flight finish on their own."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def settle(self) -> None:
+        """Close, and wait for the requests in flight (each bounded by the client's timeouts)."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+            while self._busy:
+                self._changed.wait()
+
+    def _take(self) -> int | None:
+        """The next offset to fetch, waiting for one; ``None`` once closed."""
+        with self._changed:
+            while not self._closed:
+                if self._queued:
+                    offset: int | None = self._queued.popleft()
+                else:
+                    offset = self._plan.next_offset() if self._chain else None
+                if offset is not None:
+                    self._busy += 1
+                    return offset
+                if not self._busy and not self._idle_told:
+                    self._idle_told = True
+                    self.arrivals.put(_IDLE)
+                self._changed.wait()
+            return None
+
+    def _work(self) -> None:
+        while (offset := self._take()) is not None:
+            try:
+                page = self._fetch(offset)
+            except BaseException as error:  # handed to the calling thread, which raises it
+                with self._changed:
+                    self._busy -= 1
+                    self.arrivals.put(_Failed(error))
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._sequence += 1
+                page.sequence = self._sequence
+                self._plan.observe(page)
+                self._busy -= 1
+                self.arrivals.put(page)  # before any idle mark: the caller sees every page first
+                self._changed.notify_all()
+
+
+class OffsetPuller:
+    """Pull every page of one offset-paged list.
+
+    Parameters
+    ----------
+    fetch : callable
+        ``fetch(offset, limit) -> Page``; raises typed errors.
+    provider : str
+        For errors.
+    page_size : int
+        The ``limit`` asked for.
+    max_workers : int
+        Requests in flight at once.
+    is_last : callable, optional
+        ``is_last(page) -> bool``: the caller needs nothing beyond this page (used by the
+        sweep that re-reads the top of an activity-ordered list). Asked on the request
+        thread as the page arrives, while it still holds its rows.
+    on_page : callable, optional
+        ``on_page(done, planned)`` after each page, from the calling thread only: pages
+        arrived, and pages the pass needs as the first page's total foresees (``None``
+        while unknown, and for a pass that ``is_last`` ends).
+    max_repair_rounds : int
+        Rounds of gap re-fetching before giving up with :class:`PaginationError`.
+    speculate : bool
+        Fetch the first ``max_workers`` pages at once, before the first page has told the
+        total and the page size the server serves. Saves a round trip on every pull; costs
+        up to ``max_workers - 1`` requests on a list of one page, so it is for providers
+        without a request budget.
+    digest : callable, optional
+        Called with batches of arrived pages (each page exactly once, in arrival order,
+        from the thread that called :meth:`pull`) while later pages are still in flight.
+        Digested pages keep their keys and size but drop their raw rows.
+    digest_batch : int
+        Pages per call of ``digest``, except the last call.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        *,
+        provider: str,
+        page_size: int,
+        max_workers: int,
+        is_last: Callable[[Page], bool] | None = None,
+        on_page: OnPage | None = None,
+        max_repair_rounds: int = 25,
+        speculate: bool = False,
+        digest: Callable[[list[Page]], None] | None = None,
+        digest_batch: int = 100,
+    ) -> None:
+        self.fetch = fetch
+        self.provider = provider
+        self.page_size = page_size
+        self.max_workers = max(1, int(max_workers))
+        self.is_last = is_last
+        self.on_page = on_page
+        self.max_repair_rounds = max_repair_rounds
+        self.speculate = speculate
+        self.digest = digest
+        self.digest_batch = digest_batch
+        self.report = PullReport(page_size_asked=page_size)
+
+    def pull(self) -> list[Page]:
+        """Fetch the whole list and return its pages in offset order.
+
+        Raises
+        ------
+        PaginationError
+            When the server keeps serving pages past every sensible end, or the overlap
+            between pages never lines up.
+        ApiError, ResponseFormatError
+            As raised by ``fetch``.
+        """
+        self.report.started_at = pd.Timestamp.now(tz="UTC")
+        plan = OffsetPlan(self.page_size, self.max_workers, speculate=self.speculate,
+                          max_repair_rounds=self.max_repair_rounds)
+        pass_ = _Pass(self, plan)
+        crew = _Crew(self._fetch, plan, self.max_workers)
+        crew.add(plan.opening_offsets())
+        crew.start()
+        try:
+            pass_.receive(crew, budgeted=True)
+            if not plan.first_ended_list:
+                pass_.repair(crew)
+        finally:
+            crew.close()
+        self.report.finished_at = pd.Timestamp.now(tz="UTC")
+        pass_.batcher.flush()
+        return sorted(pass_.pages, key=lambda page: (page.offset, page.sequence))
+
+    def _fetch(self, offset: int) -> Page:
+        """One request, on a crew thread."""
+        page = self.fetch(offset, self.page_size)
+        if not isinstance(page.records, list):
+            raise ResponseFormatError("page rows are not a list", provider=self.provider)
+        # Asked now, while the page still holds its rows (they are dropped once converted).
+        page.ends_list = bool(self.is_last(page)) if self.is_last is not None else False
+        return page
+
+
+class _Pass:
+    """The calling thread's side of one pass: pages, report, progress, batches, repair."""
+
+    def __init__(self, puller: OffsetPuller, plan: OffsetPlan) -> None:
+        self.puller = puller
+        self.plan = plan
+        self.report = puller.report
+        self.batcher = PageBatcher(puller.digest, puller.digest_batch)
+        self.pages: list[Page] = []
+        self._planned_at_least = 0
+
+    def receive(self, crew: _Crew, *, budgeted: bool) -> None:
+        """Take arrivals until the crew runs out of work."""
+        while True:
+            arrival = crew.arrivals.get()
+            if isinstance(arrival, _Idle):
+                return
+            if isinstance(arrival, _Failed):
+                crew.settle()  # the pass ends when nothing it started is still talking to the server
+                raise arrival.error
+            self._arrived(arrival)
+            if budgeted and len(self.pages) > self.plan.request_budget():
+                raise PaginationError(
+                    f"gave up after {len(self.pages)} pages: the server keeps serving rows beyond "
+                    f"the totals it reports", provider=self.puller.provider)
+
+    def _arrived(self, page: Page) -> None:
+        self.pages.append(page)
+        self.report.record(page)
+        if self.plan.shape is not None and not self.report.page_size_served:
+            self.report.page_size_served = self.plan.shape.served
+            self.report.overlap = self.plan.shape.overlap
+        if self.puller.on_page is not None:
+            self.puller.on_page(len(self.pages), self._planned())
+        self.batcher.add(page)
+
+    def _planned(self) -> int | None:
+        if self.puller.is_last is not None:
+            return None  # the end test, not the total, decides where this pass stops
+        foreseen = self.plan.pages_planned()
+        if foreseen is None:
+            return None
+        return max(foreseen, self._planned_at_least, len(self.pages))
+
+    def repair(self, crew: _Crew) -> None:
+        """Re-fetch from where the proven part of the list stops until it reaches the end.
+
+        Each round fetches ``max_workers`` pages at once from the furthest proven page
+        onwards, then the proof is tried again.
+        """
+        shape = self.plan.shape
+        if shape is None or shape.overlap == 0:
+            return
+        provider = self.puller.provider
+        for round_number in range(1, self.puller.max_repair_rounds + 1):
+            check_offsets_honoured(self.pages, provider)
+            frontier = unproven_frontier(self.pages, shape)
+            if frontier is None:
+                return
+            self.report.repair_rounds = round_number
+            offsets = self.plan.repair_offsets(frontier)
+            self._planned_at_least = len(self.pages) + len(offsets)
+            self.report.pages_refetched += len(offsets)
+            crew.add(offsets, chain=False)  # a round is only these pages
+            self.receive(crew, budgeted=False)
+        check_offsets_honoured(self.pages, provider)
+        if unproven_frontier(self.pages, shape) is not None:
+            raise PaginationError(
+                f"pages still did not line up after {self.puller.max_repair_rounds} rounds of re-fetching; "
+                "the list changed faster than it could be read", provider=provider)

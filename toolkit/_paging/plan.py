@@ -1,0 +1,207 @@
+"""Which offsets to ask for: the planning rules of an offset-paged list, without any I/O.
+
+The counterpart of dlt's ``OffsetPaginator`` for a list read by several requests at
+once: the first page tells the page size the server really serves and the total; the
+rest of the list is planned from that at a stride that makes neighbouring pages overlap,
+and every arriving page may move the known end of the list.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .pages import Page
+
+# Planning has no end while no page has told one: an offset no list reaches.
+UNBOUNDED = 1 << 62
+
+
+def overlap_for(page_size: int) -> int:
+    """Rows two neighbouring pages share: enough to prove continuity, cheap at 4%."""
+    if page_size < 3:
+        return 0
+    return max(1, page_size // 25)
+
+
+@dataclass(frozen=True)
+class PageShape:
+    """The pages of one list: the size asked, the size served, and the overlap between them."""
+
+    asked: int
+    served: int
+
+    @property
+    def overlap(self) -> int:
+        return overlap_for(self.served)
+
+    @property
+    def stride(self) -> int:
+        """Offsets between the starts of neighbouring pages."""
+        return max(1, self.served - self.overlap)
+
+    @classmethod
+    def from_first(cls, asked: int, first: Page) -> PageShape:
+        """The shape the first page shows: a server that caps pages serves fewer than asked."""
+        if 0 < first.size < asked and not cls(asked, asked).ends_at(first):
+            return cls(asked, first.size)
+        return cls(asked, asked)
+
+    def ends_at(self, page: Page) -> bool:
+        """Whether the list ends with this page, by any of the stop conditions.
+
+        An empty page, a page that says there is no next one, a page the caller's end test
+        accepted, a page that reaches the total it reports, or a short page from a server
+        that reports no total.
+        """
+        if page.size == 0 or page.has_next is False:
+            return True
+        if page.ends_list:
+            return True
+        if page.total is not None and page.offset + page.size >= page.total:
+            return True
+        # A short page that does not reach the total is a capped page, not the end.
+        return page.size < min(self.served, page.limit) and page.total is None
+
+
+def moved_end(shape: PageShape, end: int | None, page: Page) -> int | None:
+    """The offset where the list ends, as known after ``page`` arrived (``None``: unknown)."""
+    if shape.ends_at(page):
+        stop = page.offset + page.size
+        if end is None or page.offset < end:
+            return stop if end is None else min(end, stop)
+        # An end signal beyond the known end with rows in it: the list grew.
+        return stop if page.size else end
+    if end is not None and page.offset >= end:
+        # A full page beyond the known end: the list grew, keep planning.
+        return None
+    return end
+
+
+class OffsetPlan:
+    """The offsets of one pass over a list, learned from the pages as they arrive.
+
+    Parameters
+    ----------
+    page_size : int
+        The ``limit`` asked for.
+    max_workers : int
+        Requests in flight at once (the opening wave, a repair round, the budget).
+    speculate : bool
+        Open with ``max_workers`` pages at the offsets the asked size implies, before the
+        first page has told the size served and the total.
+    max_repair_rounds : int
+        Rounds of re-fetching the budget allows for.
+
+    Notes
+    -----
+    Not thread-safe: the caller serialises :meth:`observe` and :meth:`next_offset`.
+    """
+
+    def __init__(self, page_size: int, max_workers: int, *, speculate: bool = False,
+                 max_repair_rounds: int = 25) -> None:
+        self.guess = PageShape(page_size, page_size)
+        self.max_workers = max(1, int(max_workers))
+        self.max_repair_rounds = max_repair_rounds
+        self._opening = self.max_workers if speculate else 1
+        self.shape: PageShape | None = None
+        self.end: int | None = None
+        self.totals: list[int] = []
+        self.first_ended_list = False
+        self._next: int | None = None
+        self._chain_start: int | None = None
+        self._repair_reach = -1
+        self._stalled = 0
+        self._early: list[Page] = []
+        self._first_total: int | None = None
+
+    # -- what to ask for ---------------------------------------------------------------
+
+    def opening_offsets(self) -> list[int]:
+        """The first requests, sent before anything is known (offset 0 first)."""
+        return [k * self.guess.stride for k in range(self._opening)]
+
+    def next_offset(self) -> int | None:
+        """The next offset of the chain, or ``None`` while nothing more is worth asking for now.
+
+        ``None`` is not final: a page still in flight may move the end further.
+        """
+        if self.shape is None or self._next is None or self._next >= self.limit():
+            return None
+        offset = self._next
+        self._next += self.shape.stride
+        return offset
+
+    def limit(self) -> int:
+        """The offset planning stops at: the known end, else the latest total."""
+        if self.end is not None:
+            return self.end
+        if self.totals:
+            return max(self.totals[-1], 1)
+        return UNBOUNDED
+
+    def repair_offsets(self, frontier: Page) -> list[int]:
+        """The next round of re-fetching, from inside ``frontier``, the furthest proven page.
+
+        A round that did not move the frontier shows that the rows it held slid out of
+        reach (many left the list above it, say): each such round in a row starts a
+        round's width further up, down to a fresh read from the top.
+        """
+        shape = self.shape or self.guess
+        reach = frontier.offset + frontier.size
+        self._stalled = self._stalled + 1 if reach <= self._repair_reach else 0
+        self._repair_reach = max(self._repair_reach, reach)
+        # Start inside the frontier page: rows may have slid either way since it was read.
+        first = frontier.offset + max(0, frontier.size // 2 - shape.overlap)
+        first = max(0, first - self._stalled * self.max_workers * shape.stride)
+        return [first + k * shape.stride for k in range(self.max_workers)]
+
+    # -- what the pages said -----------------------------------------------------------
+
+    def observe(self, page: Page) -> None:
+        """Learn from an arrived page: the shape (from the first), totals, the end."""
+        if page.total is not None:
+            self.totals.append(page.total)
+        if self.shape is None:
+            if page.offset == 0:
+                self._learn(page)
+            else:
+                self._early.append(page)  # its end signal counts once the shape is known
+            return
+        self.end = moved_end(self.shape, self.end, page)
+
+    def _learn(self, first: Page) -> None:
+        self.shape = shape = PageShape.from_first(self.guess.asked, first)
+        self._first_total = first.total
+        for page in [first, *self._early]:
+            self.end = moved_end(shape, self.end, page)
+        self._early = []
+        if shape.ends_at(first):
+            self.first_ended_list = True
+            return
+        # Guessed pages continue the chain only when their stride was the right one.
+        self._next = self._opening * self.guess.stride if shape.stride == self.guess.stride else shape.stride
+        self._chain_start = self._next
+
+    # -- what the plan amounts to ------------------------------------------------------
+
+    def pages_planned(self) -> int | None:
+        """Requests the pass needs as the first page's total foresees; ``None`` before it."""
+        shape = self.shape
+        if shape is None or (self._first_total is None and not self.first_ended_list):
+            return None
+        if self.first_ended_list or self._chain_start is None:
+            return self._opening
+        total = self._first_total or 0
+        chain = 1 + math.ceil(max(0, total - shape.served) / shape.stride)
+        if self._chain_start == shape.stride:
+            return self._opening - 1 + chain  # the guesses beyond the first were off the chain
+        return max(self._opening, chain)
+
+    def request_budget(self) -> int:
+        """Requests a pass may make before the server counts as never letting the list end."""
+        shape = self.shape or self.guess
+        totals = self.totals or [0]
+        # Churn can legitimately double a plan; anything far beyond is a server that lies.
+        return (3 * (max(totals) // shape.stride + 1) + 4 * self.max_workers
+                + 2 * self.max_repair_rounds + 10)
