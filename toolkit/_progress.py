@@ -17,7 +17,8 @@ def is_interactive() -> bool:
 
 
 @contextlib.contextmanager
-def progress_callback(progress: bool | None, description: str) -> Iterator[Callable[[int, int], None] | None]:
+def progress_callback(progress: bool | None,
+                      description: str) -> Iterator[Callable[[int, int | None], None] | None]:
     """A ``(done, planned)`` callback that drives a bar, or ``None`` when no bar is wanted.
 
     Parameters
@@ -36,7 +37,8 @@ def progress_callback(progress: bool | None, description: str) -> Iterator[Calla
 
     bar = tqdm(total=1, desc=description, unit="page", leave=False, file=sys.stderr)
 
-    def update(done: int, planned: int) -> None:
+    def update(done: int, planned: int | None) -> None:
+        planned = max(planned or 1, done)
         if planned != bar.total:
             bar.total = planned
         bar.n = done
