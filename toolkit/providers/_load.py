@@ -17,7 +17,7 @@ import pandas as pd
 from .._errors import DataQualityWarning
 from .._http import HttpClient
 from .._paging import OffsetPuller, Page, PullReport, records_of
-from .._progress import progress_callback
+from .._progress import Progress
 from .._schema import conform, empty_frame
 from .._values import Tally
 from ._provider import ListQuery, Params, Provider, PullOptions
@@ -66,6 +66,8 @@ class ListReader:
     ----------
     tally : Tally
         Unreadable values of every page read.
+    progress : Progress
+        The load's progress display: a bar per pass, off for good once it fails.
     reports : dict of str to PullReport
         What each pass of :meth:`read_complete` observed, by pass name.
     """
@@ -75,6 +77,7 @@ class ListReader:
         self.client = client
         self.options = options
         self.tally = Tally()
+        self.progress = Progress(options.progress, provider.name)
         self.reports: dict[str, PullReport] = {}
 
     def __enter__(self) -> ListReader:
@@ -152,9 +155,10 @@ class ListReader:
         def digest(pages: list[Page]) -> None:
             parsed.append(provider.parse(*records_of(pages), self.tally))
 
-        with progress_callback(self.options.progress, f"{provider.name}: {label}") as on_page:
+        with self.progress.bar(label) as bar:
             puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
-                                  max_workers=self.options.workers, is_last=query.is_last, on_page=on_page,
+                                  max_workers=self.options.workers, is_last=query.is_last,
+                                  on_page=bar.update if bar else None,
                                   speculate=speculate and not client.paced, digest=digest)
             puller.pull()
         parsed = [frame for frame in parsed if len(frame)]
