@@ -56,6 +56,7 @@ ApiError
 AuthenticationError
 ResponseFormatError
 PaginationError
+PullTimeoutError
 SnapshotError
 DataQualityWarning
 """.split()
@@ -93,6 +94,7 @@ def test_error_tree():
     assert issubclass(tk.ResponseFormatError, tk.ToolkitError)
     assert issubclass(tk.PaginationError, tk.ToolkitError)
     assert issubclass(tk.SnapshotError, tk.ToolkitError)
+    assert issubclass(tk.PullTimeoutError, tk.ToolkitError)
     assert not issubclass(tk.ResponseFormatError, tk.ApiError)
     assert tk.SnapshotError.__module__ == "toolkit._errors"
 

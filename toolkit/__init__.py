@@ -14,6 +14,7 @@ from ._errors import (
     AuthenticationError,
     DataQualityWarning,
     PaginationError,
+    PullTimeoutError,
     ResponseFormatError,
     SnapshotError,
     ToolkitError,
@@ -95,6 +96,7 @@ __all__ = [
     "AuthenticationError",
     "ResponseFormatError",
     "PaginationError",
+    "PullTimeoutError",
     "SnapshotError",
     "DataQualityWarning",
 ]

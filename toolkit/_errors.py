@@ -7,6 +7,7 @@ The tree::
     │   └── AuthenticationError     missing, invalid or unauthorised key (401, 403)
     ├── ResponseFormatError         a body that is not what the provider documents
     ├── PaginationError             the pages never formed a complete, consistent list
+    ├── PullTimeoutError            the pull did not finish within its deadline
     └── SnapshotError               a snapshot folder or file that save_snapshot did not write
 
     DataQualityWarning (UserWarning) values that could not be read became missing
@@ -26,6 +27,7 @@ __all__ = [
     "AuthenticationError",
     "ResponseFormatError",
     "PaginationError",
+    "PullTimeoutError",
     "SnapshotError",
     "DataQualityWarning",
 ]
@@ -129,6 +131,28 @@ class PaginationError(ToolkitError):
     def __init__(self, message: str, *, provider: str) -> None:
         self.provider = provider
         super().__init__(f"{provider}: {message}")
+
+
+class PullTimeoutError(ToolkitError):
+    """The pull did not finish within its deadline (``deadline=`` of the loaders).
+
+    Raised when a server stalls, answers too slowly or keeps asking to wait for longer
+    than the caller allowed, however each single request fares against its own timeout.
+    No rows are returned: a pull cut short is never passed off as a whole one.
+
+    Attributes
+    ----------
+    provider : str
+    deadline : float
+        The seconds the pull was allowed.
+    """
+
+    def __init__(self, *, provider: str, deadline: float) -> None:
+        self.provider = provider
+        self.deadline = deadline
+        super().__init__(f"{provider}: the pull did not finish within its deadline of {deadline:g} s "
+                         "(the server stalled or answered too slowly); pass a larger deadline= "
+                         "(--deadline) to allow longer, or deadline=None for none")
 
 
 class SnapshotError(ToolkitError):

@@ -30,6 +30,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
+from ._deadline import Deadline
 from ._errors import ApiError, AuthenticationError, ResponseFormatError
 from ._redact import redact, register_secret
 
@@ -101,8 +102,11 @@ class _SlidingWindowPacer:
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Wait for a free slot, take it, and return the seconds waited."""
+    def acquire(self, deadline: Deadline | None = None) -> float:
+        """Wait for a free slot, take it, and return the seconds waited.
+
+        Raises :class:`PullTimeoutError` rather than wait past ``deadline``.
+        """
         waited = 0.0
         while True:
             with self._lock:
@@ -114,6 +118,9 @@ class _SlidingWindowPacer:
                     self._sent.append(now)
                     return waited
                 pause = self._sent[0] - horizon
+            left = None if deadline is None else deadline.remaining()
+            if deadline is not None and left is not None and pause > left:
+                raise deadline.error()
             time.sleep(pause)
             waited += pause
 
@@ -253,6 +260,9 @@ class HttpClient:
     answers : ErrorBodies, optional
         Reads the provider's error bodies (its provider object); without it, an error
         body is only quoted.
+    deadline : Deadline, optional
+        When the whole load must be over: no attempt starts, no retry or pacing waits and
+        no request waits for an answer past it (:class:`PullTimeoutError`).
     """
 
     def __init__(
@@ -269,6 +279,7 @@ class HttpClient:
         max_body_bytes: int = 64 * 1024 * 1024,
         seed: int | None = None,
         answers: ErrorBodies | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         register_secret(api_key)
         self.provider = provider
@@ -279,6 +290,7 @@ class HttpClient:
         self.max_body_bytes = max_body_bytes
         self.answers: ErrorBodies = answers if answers is not None else _QuotedBodies()
         self.stats = RequestStats()
+        self.deadline = deadline if deadline is not None else Deadline(None, provider)
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self._pacer = shared_pacer(provider, api_key, rate_limit) if rate_limit else None
@@ -320,12 +332,16 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            self.deadline.check()
             try:
                 return self._attempt(url, attempt)
             except _Retryable as failure:
                 if attempt >= self.retry.max_attempts:
                     self._give_up(url, attempt, failure)
                 wait = self._wait_for(failure, attempt)
+                left = self.deadline.remaining()
+                if left is not None and wait >= left:
+                    raise self.deadline.error() from failure
                 self.stats.add_retry(wait)
                 logger.debug("%s: %s for %s; retry %d in %.2fs", self.provider, failure.reason,
                              redact(url), attempt, wait)
@@ -336,16 +352,19 @@ class HttpClient:
 
     def _attempt(self, url: str, attempt: int) -> JsonResponse:
         if self._pacer is not None:
-            self.stats.add_pacing(self._pacer.acquire())
+            self.stats.add_pacing(self._pacer.acquire(self.deadline))
         headers = {"X-API-Key": self.__api_key, "Accept": "application/json", "User-Agent": USER_AGENT}
         try:
-            response = self.session.get(url, headers=headers, timeout=self.timeout,
+            # Each wait for the server (connecting, each read) ends by the deadline at the latest.
+            response = self.session.get(url, headers=headers, timeout=self.deadline.cap(self.timeout),
                                         allow_redirects=False, stream=True)
         except requests.Timeout as exc:
             self.stats.record("timeout")
+            self.deadline.check()
             raise _Retryable(f"timed out after {self.timeout:g}s") from exc
         except requests.RequestException as exc:
             self.stats.record("connection-error")
+            self.deadline.check()
             raise _Retryable(f"connection failed ({type(exc).__name__})") from exc
         with response:
             status = response.status_code
@@ -376,6 +395,7 @@ class HttpClient:
         size = 0
         try:
             for chunk in response.iter_content(chunk_size=256 * 1024):
+                self.deadline.check()  # a body trickling in must not outlast the pull
                 size += len(chunk)
                 if size > self.max_body_bytes:
                     raise ResponseFormatError(
@@ -384,6 +404,7 @@ class HttpClient:
                         request_id=request_id, url=redact(url))
                 chunks.append(chunk)
         except requests.RequestException as exc:
+            self.deadline.check()
             raise _Retryable(f"body cut short ({type(exc).__name__})") from exc
         return b"".join(chunks)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._deadline import DEFAULT_DEADLINE
 from ._errors import ToolkitError
 from ._redact import redact
 
@@ -196,6 +197,17 @@ def _seconds(text: str) -> float:
     return number
 
 
+def _deadline(text: str) -> float | None:
+    """Positive seconds, or ``none`` for no deadline."""
+    if text.strip().lower() == "none":
+        return None
+    number = _seconds(text)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"a deadline is a positive number of seconds or 'none', "
+                                         f"got {text!r}")
+    return number
+
+
 def _share(text: str) -> float:
     """A share from 0 to 1."""
     number = _seconds(text)
@@ -299,6 +311,9 @@ def _pull_flags(parser: argparse.ArgumentParser) -> None:
                       help="all conversations, only open ones, or only unread ones (default: all)")
     briq.add_argument("--search", type=_text_of_length(1, SEARCH_MAX_LENGTH, "a search"), metavar="TEXT",
                       help=f"Briq's free-text search (at most {SEARCH_MAX_LENGTH} characters)")
+    parser.add_argument("--deadline", type=_deadline, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                        help="seconds each provider's pull may take in all, retries and waits included, "
+                             f"before it fails (default: {DEFAULT_DEADLINE:g}; 'none' for no limit)")
     _progress_flags(parser)
 
 
@@ -342,7 +357,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "search": args.search, "progress": args.progress}
     options = {"wassist": {k: v for k, v in wassist.items() if v is not None},
                "briq": {k: v for k, v in briq.items() if v is not None}}
-    return {name: options[name] for name in pulled}
+    return {name: {**options[name], "deadline": args.deadline} for name in pulled}
 
 
 def _check_output_folder(folder: Path, flag: str) -> None:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from .._errors import PaginationError, ResponseFormatError
+from .._deadline import Deadline
+from .._errors import PaginationError, PullTimeoutError, ResponseFormatError
 from .batches import PageBatcher
 from .pages import FetchPage, Page, PullReport
 from .plan import OffsetPlan
@@ -161,6 +162,9 @@ class OffsetPuller:
         Digested pages keep their keys and size but drop their raw rows.
     digest_batch : int
         Pages per call of ``digest``, except the last call.
+    deadline : Deadline, optional
+        When the pass must be over: it stops waiting then, with :class:`PullTimeoutError`,
+        even for a request that has not come back.
     """
 
     def __init__(
@@ -176,6 +180,7 @@ class OffsetPuller:
         speculate: bool = False,
         digest: Callable[[list[Page]], None] | None = None,
         digest_batch: int = 100,
+        deadline: Deadline | None = None,
     ) -> None:
         self.fetch = fetch
         self.provider = provider
@@ -187,6 +192,7 @@ class OffsetPuller:
         self.speculate = speculate
         self.digest = digest
         self.digest_batch = digest_batch
+        self.deadline = deadline if deadline is not None else Deadline(None, provider)
         self.report = PullReport(page_size_asked=page_size)
 
     def pull(self) -> list[Page]:
@@ -240,12 +246,17 @@ class _Pass:
 
     def receive(self, crew: _Crew, *, budgeted: bool) -> None:
         """Take arrivals until the crew runs out of work."""
+        deadline = self.puller.deadline
         while True:
-            arrival = crew.arrivals.get()
+            try:
+                arrival = crew.arrivals.get(timeout=deadline.remaining())
+            except queue.Empty:
+                raise deadline.error() from None  # requests still out are abandoned (see pull)
             if isinstance(arrival, _Idle):
                 return
             if isinstance(arrival, _Failed):
-                crew.settle()  # the pass ends when nothing it started is still talking to the server
+                if not isinstance(arrival.error, PullTimeoutError):
+                    crew.settle()  # the pass ends when nothing it started is still talking to the server
                 raise arrival.error
             self._arrived(arrival)
             if budgeted and len(self.pages) > self.plan.request_budget():

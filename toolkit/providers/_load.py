@@ -158,7 +158,7 @@ class ListReader:
         with self.progress.bar(label) as bar:
             puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
                                   max_workers=self.options.workers, is_last=query.is_last,
-                                  on_page=bar.update if bar else None,
+                                  on_page=bar.update if bar else None, deadline=client.deadline,
                                   speculate=speculate and not client.paced, digest=digest)
             puller.pull()
         parsed = [frame for frame in parsed if len(frame)]

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from .._deadline import DEFAULT_DEADLINE, Deadline, check_deadline
 from .._errors import AuthenticationError
 from .._http import HttpClient, JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page
@@ -54,6 +55,8 @@ class PullOptions:
         Attempts and backoff; ``None`` means the default policy.
     rate_limit : RateLimit, None or "default"
         Client-side budget; ``"default"`` is the provider's documented one.
+    deadline : float or None
+        Seconds the whole load may take; ``None``: no limit (see :mod:`toolkit._deadline`).
 
     Raises
     ------
@@ -68,8 +71,10 @@ class PullOptions:
     session: Any = None
     retry: RetryPolicy | None = None
     rate_limit: RateLimit | None | str = "default"
+    deadline: float | None = DEFAULT_DEADLINE
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "deadline", check_deadline(self.deadline))
         page_size = self.page_size
         if not _whole(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
@@ -180,7 +185,8 @@ class Provider(ABC):
         if options.rate_limit == "default":
             limit = self.default_rate_limit
         return HttpClient(self.name, base_url, api_key, timeout=options.timeout, session=options.session,
-                          retry=options.retry, rate_limit=limit, pool_size=options.workers, answers=self)
+                          retry=options.retry, rate_limit=limit, pool_size=options.workers, answers=self,
+                          deadline=Deadline(options.deadline, self.name))
 
     # -- the list --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._deadline import DEFAULT_DEADLINE
 from .._errors import ResponseFormatError
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page
@@ -204,6 +205,7 @@ def load_briq(
     session: Any = None,
     retry: RetryPolicy | None = None,
     rate_limit: RateLimit | None | str = "default",
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> pd.DataFrame:
     """Every Briq conversation matching the filters, once, in the unified schema.
 
@@ -220,7 +222,7 @@ def load_briq(
     status : {"all", "open", "unread"}, default "all"
     search : str, optional
         At most 64 characters.
-    page_size, max_workers, progress, timeout, session, retry
+    page_size, max_workers, progress, timeout, session, retry, deadline
         As for :func:`toolkit.load_wassist`.
     rate_limit : RateLimit or None, default "default"
         Client-side budget; Briq documents none, so by default there is none.
@@ -238,6 +240,8 @@ def load_briq(
     AuthenticationError
         No key, or the key is refused (401, or 403 for a key not linked to a workspace).
     ApiError, ResponseFormatError, PaginationError
+    PullTimeoutError
+        The load did not finish within ``deadline``.
 
     Examples
     --------
@@ -247,7 +251,8 @@ def load_briq(
     return load(BRIQ, BRIQ.params(sender_id=sender_id, recipient=recipient, status=status, search=search),
                 api_key=api_key, base_url=base_url,
                 options=PullOptions(page_size=page_size, max_workers=max_workers, progress=progress,
-                                    timeout=timeout, session=session, retry=retry, rate_limit=rate_limit))
+                                    timeout=timeout, session=session, retry=retry, rate_limit=rate_limit,
+                                    deadline=deadline))
 
 
 __all__ = ["BRIQ", "Briq", "STATUSES", "parse_conversations", "load_briq"]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from .._deadline import DEFAULT_DEADLINE
 from .._errors import ResponseFormatError
 from .._frames import utc_instant
 from .._http import JsonResponse, RateLimit, RetryPolicy
@@ -274,6 +275,7 @@ def load_wassist(
     session: Any = None,
     retry: RetryPolicy | None = None,
     rate_limit: RateLimit | None | str = "default",
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> pd.DataFrame:
     """Every Wassist conversation matching the filters, once, in the unified schema.
 
@@ -305,6 +307,10 @@ def load_wassist(
         Attempts and backoff (default: 10 attempts, 0.25 s doubling to 8 s, full jitter).
     rate_limit : RateLimit or None, default "default"
         Client-side budget; Wassist documents 100 requests per minute per key.
+    deadline : float or None, default 3600
+        Seconds the whole load may take (every pass, retry and wait included); past it
+        :class:`~toolkit.PullTimeoutError` is raised, whatever the server does. ``None``:
+        no limit.
 
     Returns
     -------
@@ -319,6 +325,8 @@ def load_wassist(
     AuthenticationError
         No key, or the key is refused (401/403).
     ApiError, ResponseFormatError, PaginationError
+    PullTimeoutError
+        The load did not finish within ``deadline``.
 
     Examples
     --------
@@ -330,7 +338,8 @@ def load_wassist(
                                         last_message_before=last_message_before, status=status),
                 api_key=api_key, base_url=base_url,
                 options=PullOptions(page_size=page_size, max_workers=max_workers, progress=progress,
-                                    timeout=timeout, session=session, retry=retry, rate_limit=rate_limit))
+                                    timeout=timeout, session=session, retry=retry, rate_limit=rate_limit,
+                                    deadline=deadline))
 
 
 __all__ = ["WASSIST", "Wassist", "STATUSES", "parse_conversations", "load_wassist"]
