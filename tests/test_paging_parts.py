@@ -211,6 +211,15 @@ def test_a_server_ignoring_the_offset_is_refused():
         check_offsets_honoured(pages, "briq")
 
 
+def test_rows_chased_down_the_list_by_live_traffic_are_not_taken_for_an_ignored_offset():
+    # Repair rounds start half a page into the furthest proven page; when rows slide down
+    # by just that much between rounds, the same rows come back at each round's offset.
+    top = page(0, [(900 - n, f"t{n}") for n in range(40)], limit=40, total=400)
+    chased = [(500 - n, f"r{n}") for n in range(40)]
+    pages = [top, *(page(offset, chased, limit=40, total=400) for offset in (78, 97, 135))]
+    check_offsets_honoured(pages, "briq")
+
+
 # -- the plan --------------------------------------------------------------------------------
 
 
