@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -25,11 +25,29 @@ import pyarrow.compute as pc
 
 from ._schema import BOOLEAN, INT, STRING, TIMESTAMP
 
-try:  # reads many keys of many dicts in one C loop; private, so optional
-    from pandas._libs.lib import dicts_to_array as _dicts_to_array
-    _ABSENT = _dicts_to_array([{}], ["key"])[0, 0]
-except ImportError:  # pragma: no cover - a pandas without it takes the plain path
-    _dicts_to_array = _ABSENT = None
+
+def _checked_dicts_to_array() -> tuple[Callable[..., Any] | None, Any]:
+    """pandas' private ``dicts_to_array`` and its marker of an absent key, if it works as expected.
+
+    It reads many keys of many dicts in one C loop. Being private, it may be gone, renamed
+    or changed in any pandas release, so it is used only if it answers a known question
+    exactly as expected. Any failure, of any kind, gives ``(None, None)``: the plain path.
+    """
+    try:
+        from pandas._libs.lib import dicts_to_array
+
+        sent_nan = float("nan")  # a NaN that came in the JSON must stay apart from "absent"
+        table = dicts_to_array([{"a": 1, "b": "x"}, {"b": sent_nan}, {}], ["a", "b"])
+        absent = table[2, 0]
+        usable = (table.shape == (3, 2) and table[0, 0] == 1 and table[0, 1] == "x"
+                  and table[1, 1] is sent_nan and table[1, 0] is absent and table[2, 1] is absent
+                  and absent is not sent_nan)
+    except Exception:  # noqa: BLE001 - whatever a changed private API does, the plain path works
+        usable = False
+    return (dicts_to_array, absent) if usable else (None, None)
+
+
+_dicts_to_array, _ABSENT = _checked_dicts_to_array()
 
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -95,7 +113,7 @@ def fields(records: Sequence[Any], keys: Sequence[str]) -> dict[str, list[Any]]:
         if _dicts_to_array is None:
             raise TypeError("not available")
         table = _dicts_to_array(list(records), keys)
-    except TypeError:  # a record that is not an object: one key at a time
+    except Exception:  # noqa: BLE001 - a record that is not an object (TypeError), or a changed pandas
         return {key: field(records, key) for key in keys}
     columns = {}
     for index, key in enumerate(keys):

@@ -7,6 +7,7 @@ Errors end in one line on stderr (never a traceback, never a key) and a non-zero
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from typing import Any, NoReturn
 
 from ._deadline import DEFAULT_DEADLINE
 from ._errors import ToolkitError
+from ._process import exit_code, forgiving_streams, stop_on_signals
 from ._redact import redact
 
 EXIT_FAILED = 1
@@ -536,22 +538,25 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wa-toolkit`` and ``python -m toolkit``; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except ValueError as exc:
-        print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
-        return EXIT_USAGE
-    except ToolkitError as exc:
-        print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
-        return EXIT_FAILED
-    except OSError as exc:
-        print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("wa-toolkit: interrupted", file=sys.stderr)
-        return 130
+    # A closed stdout or stderr never stops a command, and a stop signal ends it at once
+    # without a half-written file (see toolkit/_process.py and the README's "Signals and failures").
+    with stop_on_signals("wa-toolkit"), forgiving_streams():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        try:
+            return args.handler(args)
+        except ValueError as exc:
+            print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        except ToolkitError as exc:
+            print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
+            return EXIT_FAILED
+        except OSError as exc:
+            print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            print("wa-toolkit: interrupted", file=sys.stderr)
+            return exit_code(signal.SIGINT)
 
 
 if __name__ == "__main__":  # pragma: no cover
