@@ -204,7 +204,9 @@ def test_stdout_closed_before_the_summary_keeps_the_files_and_succeeds(sandbox, 
 
 def test_stdout_closed_before_the_start(sandbox, tmp_path):
     out = tmp_path / "rep.csv"
-    process = start(["sh", "-c", 'exec "$@" >&-', "sh", *command("export", "--provider", "briq", "--out", str(out))],
+    # As `wa-toolkit ... >&-`: the command starts with no stdout at all.
+    process = start(["sh", "-c", 'exec "$@" >&-', "sh",
+                     *command("export", "--provider", "briq", "--out", str(out))],
                     environment(sandbox.base_url, sandbox))
     code, _, stderr = finish(process)
     assert code == 0, stderr
@@ -331,7 +333,8 @@ def test_an_output_that_cannot_be_written_is_one_clear_line(sandbox, tmp_path, l
         out = tmp_path / "conversations.csv"
         out.mkdir()
         (out / "kept.txt").write_text("kept")
-    process = start(command("export", "--provider", "briq", "--out", str(out)), environment(sandbox.base_url, sandbox))
+    process = start(command("export", "--provider", "briq", "--out", str(out)),
+                    environment(sandbox.base_url, sandbox))
     code, _, stderr = finish(process)
     assert code != 0
     line = one_error_line(stderr)

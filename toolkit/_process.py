@@ -23,13 +23,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from types import FrameType
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from ._files import remove_unfinished
 
-#: The signals that stop a command, with the exit code each gives (128 + the number).
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: The signals that stop a command (each with exit code 128 + its number).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 
 def exit_code(signum: int) -> int:
@@ -59,25 +61,25 @@ class ForgivingStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        if not self.failed:
+        if self.stream is not None and not self.failed:
             try:
-                self.stream.write(text)  # type: ignore[union-attr]
+                self.stream.write(text)
             except (OSError, ValueError):  # ValueError: the stream itself was closed
-                self._give_up()
+                self._give_up(self.stream)
         return len(text)
 
     def flush(self) -> None:
-        if not self.failed:
+        if self.stream is not None and not self.failed:
             try:
-                self.stream.flush()  # type: ignore[union-attr]
+                self.stream.flush()
             except (OSError, ValueError):
-                self._give_up()
+                self._give_up(self.stream)
 
     def isatty(self) -> bool:
-        if self.failed:
+        if self.stream is None or self.failed:
             return False
         try:
-            return bool(self.stream.isatty())  # type: ignore[union-attr]
+            return bool(self.stream.isatty())
         except (OSError, ValueError):
             return False
 
@@ -96,16 +98,16 @@ class ForgivingStream(io.TextIOBase):
             raise AttributeError(name)
         return getattr(self.stream, name)
 
-    def _give_up(self) -> None:
+    def _give_up(self, stream: TextIO) -> None:
         self.failed = True
         try:
-            descriptor = self.stream.fileno()  # type: ignore[union-attr]
+            descriptor = stream.fileno()
             null = os.open(os.devnull, os.O_WRONLY)
             try:
                 os.dup2(null, descriptor)
             finally:
                 os.close(null)
-        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        except (OSError, ValueError):  # io.UnsupportedOperation is both
             pass  # not backed by a descriptor (a test's capture): nothing flushes it at exit
 
 
