@@ -122,7 +122,7 @@ def test_export_and_report_pull_live_apis(sandbox, tmp_path):
 
 def test_sample_data_reads_back_in_the_schema():
     df = tk.read_csv(ROOT / "data" / "sample_conversations.csv")
-    assert list(df.columns) == list(tk.SCHEMA) and len(df) == 2700
+    assert list(df.columns) == [*tk.SCHEMA, "channel_name"] and len(df) == 2700
 
 
 @pytest.mark.parametrize("draw", ["plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",

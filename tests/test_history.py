@@ -56,7 +56,7 @@ def test_a_snapshot_reads_back_equal_with_its_time(pull, tmp_path):
     assert all(path.name == "snapshot-20261121T091500123456Z.parquet" for path in files)
     back = tk.load_snapshots(tmp_path)
     assert (back["snapshot_at"] == pd.Timestamp("2026-11-21T09:15:00.123456Z")).all()
-    assert list(back.columns) == [*tk.SCHEMA, "snapshot_at"]
+    assert list(back.columns) == [*tk.SCHEMA, "channel_name", "snapshot_at"]
     expected = pull.sort_values(["provider", "conversation_id"]).reset_index(drop=True)
     got = back.drop(columns="snapshot_at").sort_values(["provider", "conversation_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, expected)

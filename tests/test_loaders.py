@@ -20,9 +20,10 @@ def expected_ids(sandbox: Sandbox, provider: str, keep=lambda c: True) -> set[st
 
 
 def assert_schema(frame: pd.DataFrame) -> None:
-    assert list(frame.columns[: len(tk.SCHEMA)]) == list(tk.SCHEMA)
+    assert list(frame.columns[: len(tk.SCHEMA) + 1]) == [*tk.SCHEMA, "channel_name"]
     for name, dtype in tk.SCHEMA.items():
         assert frame[name].dtype == dtype, name
+    assert frame["channel_name"].dtype == pd.StringDtype("pyarrow")
     assert list(frame["provider"].cat.categories) == ["wassist", "briq"]
 
 

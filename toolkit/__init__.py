@@ -21,6 +21,7 @@ from ._errors import (
 )
 from ._http import RateLimit, RetryPolicy
 from ._schema import SCHEMA, conform, empty_frame
+from .channels import name_channels, read_channel_names
 from .checks import check_conversations
 from .export import read_csv, to_csv
 from .history import load_snapshots, query_snapshots, save_snapshot, snapshot_files
@@ -71,6 +72,8 @@ __all__ = [
     # files and history
     "to_csv",
     "read_csv",
+    "name_channels",
+    "read_channel_names",
     "save_snapshot",
     "load_snapshots",
     "snapshot_files",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["SCHEMA", "PROVIDERS", "conform", "empty_frame"]
+__all__ = ["SCHEMA", "ADDED_COLUMNS", "COLUMNS", "PROVIDERS", "conform", "empty_frame"]
 
 #: Provider names, in the order of the ``provider`` categories.
 PROVIDERS: tuple[str, ...] = ("wassist", "briq")
@@ -36,6 +36,16 @@ SCHEMA: dict[str, object] = {
     "fetched_at": TIMESTAMP,
 }
 
+#: Columns every frame carries right after the unified ones (added in the second round of
+#: the contract; :data:`SCHEMA` itself stays the 13 unified columns it promises).
+ADDED_COLUMNS: dict[str, object] = {
+    "channel_name": STRING,
+}
+
+#: Every column a frame of the toolkit carries, in order: :data:`SCHEMA`, then :data:`ADDED_COLUMNS`.
+COLUMNS: dict[str, object] = {**SCHEMA, **ADDED_COLUMNS}
+
+
 
 def empty_frame() -> pd.DataFrame:
     """An empty frame with the unified columns and dtypes.
@@ -43,16 +53,17 @@ def empty_frame() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Zero rows, the columns of :data:`SCHEMA` in order.
+        Zero rows, the columns of :data:`COLUMNS` in order.
     """
-    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in SCHEMA.items()})
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in COLUMNS.items()})
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with the unified columns first, in order, in their dtypes.
+    """Return ``frame`` with the toolkit's columns first, in order, in their dtypes.
 
-    Missing unified columns are added as all-missing; extra columns are kept after the
-    unified ones. The index is reset to a ``RangeIndex``.
+    The toolkit's columns are the unified ones (:data:`SCHEMA`) then ``channel_name``
+    (:data:`COLUMNS`). Missing ones are added as all-missing; extra columns are kept after
+    them. The index is reset to a ``RangeIndex``.
 
     Parameters
     ----------
@@ -71,7 +82,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     length = len(frame)
     columns: dict[str, pd.Series] = {}
-    for name, dtype in SCHEMA.items():
+    for name, dtype in COLUMNS.items():
         if name in frame.columns:
             column = frame[name].reset_index(drop=True)
             if column.dtype != dtype:
@@ -79,7 +90,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             column = pd.Series(pd.array([None] * length, dtype=dtype))
         columns[name] = column
-    extras = [name for name in frame.columns if name not in SCHEMA]
+    extras = [name for name in frame.columns if name not in COLUMNS]
     for name in extras:
         columns[name] = frame[name].reset_index(drop=True)
     result = pd.DataFrame(columns)

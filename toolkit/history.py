@@ -7,7 +7,7 @@ Layout, one file per pull and provider::
 ``provider`` and ``date`` (the UTC day of the snapshot) live in the folder names only,
 the way Hive, Spark, DuckDB, Polars, Dask and pyarrow expect partition columns, so each of
 them reads the folder unchanged and skips the folders a filter rules out. Each file holds
-the unified columns (without ``provider``) plus ``snapshot_at``, and the pull's
+the unified columns (without ``provider``), ``channel_name`` and ``snapshot_at``, and the pull's
 ``df.attrs["pull"]`` as JSON in the file's metadata.
 """
 
@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from ._errors import SnapshotError
 from ._files import write_atomically
 from ._frames import utc_instant
-from ._schema import PROVIDER, PROVIDERS, SCHEMA, TIMESTAMP, conform, empty_frame
+from ._schema import COLUMNS, PROVIDER, PROVIDERS, TIMESTAMP, conform, empty_frame
 
 __all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SNAPSHOT_COLUMN"]
 
@@ -47,14 +47,17 @@ _ARROW_TO_PANDAS = {
     pa.int64(): pd.Int64Dtype(),
 }
 _TEXT, _FLAG, _TIME = pa.large_string(), pa.bool_(), pa.timestamp("us", tz="UTC")
-#: What each file holds: the unified columns but ``provider`` (a partition), then ``snapshot_at``.
+#: What each file holds: the toolkit's columns but ``provider`` (a partition), then ``snapshot_at``.
 _FILE_SCHEMA = pa.schema([
     ("conversation_id", _TEXT), ("contact_phone", _TEXT), ("contact_name", _TEXT), ("channel_id", _TEXT),
     ("is_active", _FLAG), ("is_human_takeover", _FLAG), ("has_unread", _FLAG), ("unread_count", pa.int64()),
     ("last_message_at", _TIME), ("window_open", _FLAG), ("window_expires_at", _TIME), ("fetched_at", _TIME),
-    (SNAPSHOT_COLUMN, _TIME),
+    ("channel_name", _TEXT), (SNAPSHOT_COLUMN, _TIME),
 ])
-assert [name for name in SCHEMA if name != "provider"] == _FILE_SCHEMA.names[:-1]
+assert [name for name in COLUMNS if name != "provider"] == _FILE_SCHEMA.names[:-1]
+#: How the folder reads as one dataset: files written before ``channel_name`` existed lack
+#: it, and read it as missing.
+_DATASET_SCHEMA = _FILE_SCHEMA.append(pa.field("provider", pa.string())).append(pa.field("date", pa.string()))
 
 
 def save_snapshot(df: pd.DataFrame, root: str | os.PathLike, snapshot_at: Any = None,
@@ -171,7 +174,7 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     Returns
     -------
     pandas.DataFrame
-        The columns of :data:`toolkit.SCHEMA` then ``snapshot_at``; ordered by
+        The columns of :data:`toolkit.SCHEMA`, ``channel_name``, then ``snapshot_at``; ordered by
         ``snapshot_at``, then provider, then most recently active first as loaded.
         ``attrs["simulated"]`` is true when a snapshot read comes from a simulation
         (``wa-toolkit sample-history``, ``wa-toolkit demo``), so reports can say so.
@@ -194,8 +197,8 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     files = _files_within(_existing_root(root), low, high, _check_providers(providers))
     if not files:
         return _empty_history()
-    dataset = ds.dataset([str(path) for path in files], format="parquet", partitioning=_PARTITIONING,
-                         partition_base_dir=str(Path(root)))
+    dataset = ds.dataset([str(path) for path in files], schema=_DATASET_SCHEMA, format="parquet",
+                         partitioning=_PARTITIONING, partition_base_dir=str(Path(root)))
     condition = None
     if low is not None:
         condition = ds.field(SNAPSHOT_COLUMN) >= pa.scalar(low.to_pydatetime(), pa.timestamp("us", tz="UTC"))
@@ -260,7 +263,7 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
     with duckdb.connect() as connection:
         connection.execute(
             f"CREATE VIEW snapshots AS SELECT * FROM read_parquet('{pattern}', hive_partitioning = true, "
-            "hive_types = {'provider': VARCHAR, 'date': DATE})")
+            "union_by_name = true, hive_types = {'provider': VARCHAR, 'date': DATE})")
         return connection.sql(sql).df()
 
 

@@ -102,6 +102,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     top = fields(records, ["id", "contact", "activeAgent", "chatWindowRemainingTime", "lastMessage",
                            "isHumanTakeover", "active"])
     contact = fields(top["contact"], ["phoneNumber", "name"])
+    agent_ids = _inner(top["activeAgent"], "id")  # also turns agents sent as JSON text into objects
     remaining_values = top["chatWindowRemainingTime"]
     remaining = seconds(remaining_values, tally, "chatWindowRemainingTime")
     absent = np.fromiter((value is None for value in remaining_values), dtype=bool, count=len(records))
@@ -119,7 +120,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "conversation_id": strings(top["id"], tally, "id"),
         "contact_phone": phones(contact["phoneNumber"], tally, "contact.phoneNumber"),
         "contact_name": strings(contact["name"], tally, "contact.name"),
-        "channel_id": strings(_inner(top["activeAgent"], "id"), tally, "activeAgent"),
+        "channel_id": strings(agent_ids, tally, "activeAgent"),
         "is_active": booleans(top["active"], tally, "active"),
         "is_human_takeover": booleans(top["isHumanTakeover"], tally, "isHumanTakeover"),
         "has_unread": pd.array([pd.NA] * len(records), dtype=BOOLEAN),
@@ -129,8 +130,14 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "window_open": window_open.array,
         "window_expires_at": expires.array,
         "fetched_at": fetched.array,
+        "channel_name": strings(_agent_names(top["activeAgent"]), tally, "activeAgent.name"),
     })
     return conform(frame)
+
+
+def _agent_names(agents: list[Any]) -> list[Any]:
+    """``activeAgent.name`` where the agent came as an object (live shape); ``None`` for a bare id."""
+    return [agent.get("name") if type(agent) is dict else None for agent in agents]
 
 
 def _last_message_values(records: Sequence[Any]) -> list[Any]:

@@ -83,11 +83,27 @@ class Conversation:
         self.is_active = False
 
 
+# Display names as a business in Tanzania gives its WhatsApp agents (Wassist) and senders
+# (Briq; the Briq API does not send them, data/briq_channel_names.csv does for the demo).
+_CHANNEL_NAMES = {
+    "A": ["Mauzo Bot", "Support Dar", "Msaada Arusha", "Delivery Desk", "Night Shift", "VIP Care"],
+    "S": ["Duka Online", "Malipo Desk", "Delivery Mwanza", "Customer Care", "Sales Zanzibar", "Promotions"],
+}
+_OTHER_CHANNEL_NAMES = ["Front Desk", "Back Office"]
+
+
 def make_channels(rng: random.Random, count: int, kind: str) -> list[tuple[str, str]]:
-    """``count`` agents or senders as ``(uuid, display name)``."""
-    names = ["Support Bot", "Sales Agent", "Delivery Desk", "Billing", "Night Shift", "VIP Care"]
-    return [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"{names[i % len(names)]} {kind}{i + 1}")
-            for i in range(count)]
+    """``count`` agents (kind ``"A"``) or senders (``"S"``) as ``(uuid, display name)``.
+
+    Names are distinct: past the list's end they repeat with a number (``Mauzo Bot 2``).
+    """
+    names = _CHANNEL_NAMES.get(kind, _OTHER_CHANNEL_NAMES)
+    channels = []
+    for i in range(count):
+        round_number = i // len(names)
+        name = names[i % len(names)] + (f" {round_number + 1}" if round_number else "")
+        channels.append((str(uuid.UUID(int=rng.getrandbits(128), version=4)), name))
+    return channels
 
 
 def make_conversations(provider: str, count: int, seed: int, now: datetime, *,
