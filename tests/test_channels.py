@@ -35,7 +35,7 @@ def test_channel_name_is_the_fourteenth_column_of_every_frame():
 def test_wassist_live_shape_names_each_agent_as_the_server_does(sandbox):
     df = wassist(sandbox)
     expected = {c.id: c.channel_name for c in sandbox.conversations["wassist"]}
-    got = dict(zip(df["conversation_id"], df["channel_name"]))
+    got = dict(zip(df["conversation_id"], df["channel_name"], strict=True))
     assert got == expected
     assert df["channel_name"].dtype == STRING
     assert {"Mauzo Bot", "Support Dar"} <= set(expected.values())
@@ -141,7 +141,8 @@ def test_csv_and_snapshots_keep_channel_names_exactly(tmp_path):
     tk.save_snapshot(df, tmp_path / "history")
     back = tk.load_snapshots(tmp_path / "history")
     assert list(back.columns) == [*tk.SCHEMA, "channel_name", "snapshot_at"]
-    assert dict(zip(back["conversation_id"], back["channel_name"])) == dict(zip(df["conversation_id"], names))
+    got = dict(zip(back["conversation_id"], back["channel_name"], strict=True))
+    assert got == dict(zip(df["conversation_id"], names, strict=True))
 
 
 def test_files_from_before_channel_names_read_back_with_them_missing(tmp_path):

@@ -115,7 +115,7 @@ def name_channels(df: pd.DataFrame, names: Mapping[str, str] | str | os.PathLike
 
     Examples
     --------
-    >>> named = tk.name_channels(df, {"1697bfb0-539c-403c-8241-91e860d6e3b1": "Duka Online"})  # doctest: +SKIP
+    >>> named = tk.name_channels(df, {"1697bfb0-539c-403c": "Duka Online"})  # doctest: +SKIP
     >>> named = tk.name_channels(df, "data/briq_channel_names.csv")  # doctest: +SKIP
     """
     if not isinstance(df, pd.DataFrame):
