@@ -88,13 +88,14 @@ def test_name_channels_reads_a_csv_file_as_spreadsheets_save_it(tmp_path):
 
 
 def test_the_demo_names_file_names_every_briq_sender_of_the_demo_sandbox():
-    from toolkit.sandbox import SandboxConfig, make_conversations
+    from toolkit.sandbox import SandboxConfig, channel_names, make_conversations
     from toolkit.sandbox._data import utc_now
 
     config = SandboxConfig()
     senders = {c.channel_id: c.channel_name for c in make_conversations(
         "briq", config.briq_conversations, config.seed, utc_now(), channels=config.channels)}
     assert tk.read_channel_names(ROOT / "data" / "briq_channel_names.csv") == senders
+    assert channel_names("briq", config.seed, config.channels) == senders
 
 
 @pytest.mark.parametrize(("content", "message"), [

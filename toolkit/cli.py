@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run everything on the built-in sandbox (no keys, no network)",
         description="Start the built-in sandbox of both providers on 127.0.0.1, pull every conversation "
-                    "through the real loaders, and write into --out: conversations.csv, report.html, and "
+                    "through the real loaders, and write into --out: conversations.csv, conversations.xlsx, "
+                    "report.html, and "
                     "history/, a simulated four-week history of daily snapshots that the report charts as "
                     "trends (written once; delete it to simulate again). The folder --out is created if "
                     "missing; the folder above it must exist.")
@@ -62,27 +63,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fault-rate", type=_share, default=0.0, metavar="SHARE",
                       help="share of sandbox responses that fail (0 to 1), to watch retries work "
                            "(default: 0)")
+    _zone_flag(demo)
+    _names_flag(demo)
     _progress_flags(demo)
     demo.set_defaults(handler=_demo)
 
     export = commands.add_parser(
-        "export", help="pull live conversations into a CSV file",
+        "export", help="pull live conversations into a CSV file or an Excel workbook",
         description="Pull conversations from the live APIs (keys from the environment) into a "
-                    "spreadsheet-safe CSV file. The folder of --out must exist.",
+                    "spreadsheet-safe CSV file (--out ending in .csv) or an Excel workbook (.xlsx: typed "
+                    "cells, local times, an at-risk sheet). The folder of --out must exist.",
         epilog=_PULL_EPILOG)
     _pull_flags(export)
     export.add_argument("--out", type=Path, required=True, metavar="FILE",
-                        help="file to write, e.g. unread.csv")
+                        help="file to write; its extension chooses the format: unread.csv or unread.xlsx")
+    _zone_flag(export)
+    _names_flag(export)
     export.set_defaults(handler=_export)
 
     report = commands.add_parser(
         "report", help="pull live conversations and write the HTML report",
         description="Pull conversations from the live APIs and write report.html and conversations.csv into "
-                    "--out (created if missing; the folder above it must exist).",
+                    "--out (created if missing; the folder above it must exist). Or name the data file: "
+                    "--out FOLDER/conversations.xlsx (or .csv) writes it in that format, with report.html "
+                    "beside it.",
         epilog=_PULL_EPILOG)
     _pull_flags(report)
-    report.add_argument("--out", type=Path, default=Path("report-out"), metavar="DIR",
-                        help="folder to write into (default: report-out)")
+    report.add_argument("--out", type=Path, default=Path("report-out"), metavar="DIR|FILE",
+                        help="folder to write into (default: report-out), or the data file to write "
+                             "(.csv or .xlsx) with report.html beside it")
+    _zone_flag(report)
+    _names_flag(report)
     report.add_argument("--within", type=_duration, default="2h", metavar="DURATION",
                         help="horizon of the at-risk list, e.g. 90min or 4h (default: 2h)")
     report.add_argument("--history", type=Path, default=None, metavar="DIR",
@@ -99,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     _pull_flags(snapshot)
     snapshot.add_argument("--root", type=Path, required=True, metavar="DIR",
                           help="the history folder (created if missing; the folder above it must exist)")
+    _names_flag(snapshot)
     snapshot.set_defaults(handler=_snapshot)
 
     history = commands.add_parser(
@@ -277,6 +289,69 @@ def _progress_flags(parser: argparse.ArgumentParser) -> None:
                        help="never show progress bars")
 
 
+def _zone(text: str) -> str:
+    """An IANA time zone name, checked (``Africa/Dar_es_Salaam``)."""
+    from ._tz import resolve_tz
+
+    try:
+        return resolve_tz(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("tz: ")) from None
+
+
+def _names_file(text: str) -> dict[str, str]:
+    """A channel-names CSV file, read at once: a bad file stops the command before any pull."""
+    from .channels import read_channel_names
+
+    try:
+        return read_channel_names(text)
+    except FileNotFoundError:
+        raise argparse.ArgumentTypeError(f"{text}: no such file") from None
+    except (ValueError, OSError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _zone_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tz", type=_zone, default=None, metavar="ZONE",
+                        help="IANA time zone the outputs show times in, e.g. Africa/Dar_es_Salaam "
+                             "(default: the WA_TOOLKIT_TZ environment variable, else UTC); data stays UTC")
+
+
+def _names_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel-names", type=_names_file, default=None, metavar="FILE.csv",
+                        help="CSV file with columns channel_id,channel_name naming the channels (e.g. Briq "
+                             "senders, which the API sends as ids only); names Wassist sends are kept "
+                             "unless the file renames them")
+
+
+#: What ``--out`` may name, by extension, for ``export`` and ``report``.
+_TABLE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
+
+
+def _table_format(path: Path, flag: str) -> str:
+    """``"csv"`` or ``"xlsx"`` from the file's extension; :class:`UsageError` for anything else."""
+    fmt = _TABLE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{flag} {path}: the extension chooses the format, .csv or .xlsx "
+                         f"(got {path.suffix or 'none'!r})")
+    return fmt
+
+
+def _write_table(df: Any, path: Path, tz: str | None) -> Path:
+    """The conversations as CSV or as an Excel workbook, by ``path``'s extension."""
+    from .excel import to_excel
+    from .export import to_csv
+
+    return to_excel(df, path, tz=tz) if _table_format(path, "--out") == "xlsx" else to_csv(df, path)
+
+
+def _named(df: Any, names: dict[str, str] | None) -> Any:
+    """``df`` with the channels of ``--channel-names`` named (unchanged without the flag)."""
+    from .channels import name_channels
+
+    return df if names is None else name_channels(df, names)
+
+
 #: Each provider's filter flags, as their argparse destinations and as typed.
 _FILTERS = {"wassist": {"agent": "--agent", "contact": "--contact", "has_unread": "--has-unread",
                         "after": "--after", "before": "--before", "wassist_status": "--wassist-status"},
@@ -450,37 +525,57 @@ def _wrote(df: Any, *paths: Path) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """``wa-toolkit demo``: the sandbox pulled and reported, into --out."""
+    from ._tz import resolve_tz
     from .demo import run_demo
 
     _check_output_folder(args.out, "--out")
-    return _wrote(*run_demo(args.out, args.seed, args.fault_rate, args.progress))
+    tz = resolve_tz(args.tz)
+    return _wrote(*run_demo(args.out, args.seed, args.fault_rate, args.progress, tz=tz,
+                            channel_names=args.channel_names))
 
 
 def _export(args: argparse.Namespace) -> int:
-    """``wa-toolkit export``: a live pull into one CSV file."""
-    from . import export
+    """``wa-toolkit export``: a live pull into one CSV file or Excel workbook."""
+    from ._tz import resolve_tz
 
-    df = _pull(args, lambda: _check_output_file(args.out, "--out"))
-    return _wrote(df, export.to_csv(df, args.out))
+    def check_output() -> None:
+        _table_format(args.out, "--out")
+        _check_output_file(args.out, "--out")
+        resolve_tz(args.tz)
+
+    df = _named(_pull(args, check_output), args.channel_names)
+    return _wrote(df, _write_table(df, args.out, resolve_tz(args.tz)))
 
 
 def _report(args: argparse.Namespace) -> int:
-    """``wa-toolkit report``: a live pull into report.html and conversations.csv."""
-    from . import export
+    """``wa-toolkit report``: a live pull into report.html and the conversations (CSV or workbook)."""
+    from ._tz import resolve_tz
     from .history import load_snapshots
     from .report import write_report
 
+    # --out names a folder (report.html and conversations.csv), or the data file to write
+    # (.csv or .xlsx) with report.html beside it.
+    names_file = args.out.suffix != "" and not args.out.is_dir()
+    folder = args.out.parent if names_file else args.out
+    data_path = args.out if names_file else folder / "conversations.csv"
+
     def check_output() -> None:
-        _check_output_folder(args.out, "--out")
+        if names_file:
+            _table_format(args.out, "--out")
+            _check_output_file(args.out, "--out")
+        else:
+            _check_output_folder(args.out, "--out")
         if args.history is not None:
             _check_input_folder(args.history, "--history")
+        resolve_tz(args.tz)
 
-    df = _pull(args, check_output)
+    df = _named(_pull(args, check_output), args.channel_names)
+    tz = resolve_tz(args.tz)
     history = load_snapshots(args.history) if args.history is not None else None
-    args.out.mkdir(exist_ok=True)
-    csv_path = export.to_csv(df, args.out / "conversations.csv")
-    return _wrote(df, csv_path, write_report(df, args.out / "report.html", within=args.within,
-                                             history=history))
+    folder.mkdir(exist_ok=True)
+    data_path = _write_table(df, data_path, tz)
+    return _wrote(df, data_path, write_report(df, folder / "report.html", within=args.within,
+                                              history=history, tz=tz))
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -498,7 +593,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     """``wa-toolkit snapshot``: a live pull saved as a dated snapshot under --root."""
     from .history import save_snapshot
 
-    df = _pull(args, lambda: _check_output_folder(args.root, "--root"))
+    df = _named(_pull(args, lambda: _check_output_folder(args.root, "--root")), args.channel_names)
     return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
 
 

@@ -37,39 +37,57 @@ def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None =
         })
 
 
-def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0,
-             progress: bool | None = None) -> tuple[pd.DataFrame, Path, Path]:
+def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None, *,
+             tz: str | None = None, channel_names: dict[str, str] | None = None,
+             ) -> tuple[pd.DataFrame, Path, Path, Path]:
     """Simulate four weeks of the sandbox's inbox, pull its final state through the real
-    loaders, and write the CSV and the report.
+    loaders, and write the CSV, the workbook and the report.
 
     The simulated daily snapshots go under ``out/history`` (replacing those of an earlier
     run) and end with the pull itself, so the report's latest trend point is its headline.
+    Briq's API sends sender ids only: the demo names the sandbox's senders as
+    ``data/briq_channel_names.csv`` does, then as ``channel_names`` says (what
+    ``--channel-names`` does with a team's own file).
+
+    Parameters
+    ----------
+    tz : str, optional
+        IANA zone the workbook and the report show times in (default ``WA_TOOLKIT_TZ``,
+        else UTC).
+    channel_names : dict, optional
+        ``{channel_id: name}`` applied over the sandbox's own names.
 
     Returns
     -------
-    (frame, csv_path, report_path)
-        The pulled conversations and the two files written.
+    (frame, csv_path, xlsx_path, report_path)
+        The pulled conversations and the three files written.
     """
     from . import export, report
+    from .channels import name_channels
+    from .excel import to_excel
     from .history import load_snapshots, save_snapshot, snapshot_files
     from .sandbox import HistoryConfig, SimulatedInbox
+    from .sandbox import channel_names as sandbox_channel_names
     from .sandbox._history import SIMULATED
 
+    channels = 4
+    names = {**sandbox_channel_names("briq", seed, channels), **(channel_names or {})}
     out.mkdir(exist_ok=True)
     history_root = out / "history"
     if history_root.is_dir():
         for path in snapshot_files(history_root):
             path.unlink()
     inbox = SimulatedInbox(HistoryConfig(seed=seed, wassist_conversations=800, briq_conversations=1000,
-                                         channels=4))
+                                         channels=channels))
     for moment, frame in inbox.snapshots():
-        save_snapshot(frame, history_root, snapshot_at=moment)
-    combined = pull_sandbox(seed, fault_rate, progress, conversations=inbox.threads)
+        save_snapshot(name_channels(frame, names), history_root, snapshot_at=moment)
+    combined = name_channels(pull_sandbox(seed, fault_rate, progress, conversations=inbox.threads), names)
     for record in combined.attrs.get("pulls", {}).values():
         record[SIMULATED] = True  # a real pull, of a simulated inbox
     save_snapshot(combined, history_root)
     csv_path = export.to_csv(combined, out / "conversations.csv")
+    xlsx_path = to_excel(combined, out / "conversations.xlsx", tz=tz)
     report_path = report.write_report(combined, out / "report.html", source="built-in sandbox",
                                       title="WhatsApp backlog report (sandbox demo)",
-                                      history=load_snapshots(history_root))
-    return combined, csv_path, report_path
+                                      history=load_snapshots(history_root), tz=tz)
+    return combined, csv_path, xlsx_path, report_path

@@ -5,10 +5,10 @@
 ...     print(sandbox.base_url)
 """
 
-from ._data import Conversation, make_conversations
+from ._data import Conversation, channel_names, make_conversations
 from ._history import HistoryConfig, SimulatedInbox, simulate_history, write_history
 from ._server import BRIQ_PATH, FAULTS, SCRIPTED, WASSIST_PATH, RequestRecord, Sandbox, SandboxConfig
 
-__all__ = ["Sandbox", "SandboxConfig", "RequestRecord", "Conversation", "make_conversations",
+__all__ = ["Sandbox", "SandboxConfig", "RequestRecord", "Conversation", "make_conversations", "channel_names",
            "FAULTS", "SCRIPTED", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig", "SimulatedInbox",
            "simulate_history", "write_history"]

@@ -114,9 +114,25 @@ def make_conversations(provider: str, count: int, seed: int, now: datetime, *,
     threads have no customer message in the last day (window closed), some have never
     heard from the customer, some have no name, phones come with and without ``+``.
     """
-    rng = random.Random(f"{provider}:{seed}")
-    channel_list = make_channels(rng, channels, "A" if provider == "wassist" else "S")
+    rng = _random_for(provider, seed)
+    channel_list = make_channels(rng, channels, _CHANNEL_KIND[provider])
     return [_conversation(rng, provider, channel_list, now) for _ in range(count)]
+
+
+def channel_names(provider: str, seed: int, channels: int = 4) -> dict[str, str]:
+    """``{channel id: display name}`` of the channels :func:`make_conversations` gives ``provider``.
+
+    Briq's API sends sender ids only; this is what a team's channel-names file would say
+    about the sandbox's senders (``data/briq_channel_names.csv`` holds seed 7's).
+    """
+    return dict(make_channels(_random_for(provider, seed), channels, _CHANNEL_KIND[provider]))
+
+
+_CHANNEL_KIND = {"wassist": "A", "briq": "S"}
+
+
+def _random_for(provider: str, seed: int) -> random.Random:
+    return random.Random(f"{provider}:{seed}")
 
 
 def new_conversation(rng: random.Random, provider: str, channels: list[tuple[str, str]],
