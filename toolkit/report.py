@@ -17,6 +17,8 @@ from . import metrics, plots
 from ._files import write_atomically
 from ._frames import resolve_as_of
 from ._redact import redact
+from ._tz import describe_tz, resolve_tz
+from .channels import channel_labels
 
 __all__ = ["build_report", "write_report"]
 
@@ -83,7 +85,7 @@ def headline(df: pd.DataFrame, as_of: Any = None, within: str = "2h") -> dict[st
 
 def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
                  title: str = "WhatsApp backlog report", source: str | None = None,
-                 history: pd.DataFrame | None = None) -> str:
+                 history: pd.DataFrame | None = None, tz: str | None = None) -> str:
     """The report as one HTML string with every chart embedded.
 
     Parameters
@@ -101,12 +103,17 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     history : pandas.DataFrame, optional
         Snapshots (:func:`toolkit.load_snapshots`); adds a section on how the backlog
         moved: unread over time, windows lost per day, waiting times, threads left unread.
+    tz : str, optional
+        IANA zone the report shows times in (default ``WA_TOOLKIT_TZ``, else UTC); the
+        report says which.
 
     Returns
     -------
     str
     """
+    zone = resolve_tz(tz)
     moment = resolve_as_of(df, as_of)
+    zone_label = describe_tz(zone, moment)
     numbers = headline(df, moment, within)
     share = numbers["unread_share"]
     cards = [
@@ -134,16 +141,18 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
         "provider": risky["provider"].astype(str),
         "contact": risky["contact_name"].astype(object).where(risky["contact_name"].notna(), ""),
         "phone": risky["contact_phone"].astype(object),
-        "channel": risky["channel_id"].astype(object),
+        "channel": channel_labels(risky).astype(object),
         "unread messages": risky["unread_count"].astype(object),
-        "last message (UTC)": risky["last_message_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        "last message": risky["last_message_at"].dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M"),
         "minutes left": (risky["window_remaining"] / pd.Timedelta(minutes=1)).round(0).astype("Int64"),
     })
     summary = metrics.unread_summary(df).reset_index()
     summary["unread_share"] = summary["unread_share"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
     expiry = metrics.expiry_summary(df, as_of=moment).reset_index()
     fetched = df["fetched_at"]
-    pulled = (f"{fetched.min():%Y-%m-%d %H:%M:%S} – {fetched.max():%H:%M:%S} UTC" if len(df) else "no rows")
+    first, last = fetched.min(), fetched.max()
+    pulled = (f"{first.tz_convert(zone):%Y-%m-%d %H:%M:%S} – {last.tz_convert(zone):%H:%M:%S}"
+              if len(df) else "no rows")
     origins = sorted({str(pull.get("base_url")) for pull in _pulls(df) if pull.get("base_url")})
     where = ", ".join(origins) or "unknown"
     if source:
@@ -152,7 +161,9 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{_STYLE}</style></head><body>
 <header><h1>{html.escape(title)}</h1>
-<p>As of {moment:%Y-%m-%d %H:%M} UTC · data pulled {html.escape(pulled)} from {html.escape(where)}</p>
+<p>As of {moment.tz_convert(zone):%Y-%m-%d %H:%M} · data pulled {html.escape(pulled)}
+from {html.escape(where)}</p>
+<p>Times in {html.escape(zone_label)}</p>
 </header>
 <main><div class="cards">{cards_html}</div>
 {_data_checks(df, history)}
