@@ -89,11 +89,13 @@ def test_zone_from_the_environment_reaches_the_workbook(live, tmp_path, monkeypa
 
 def test_report_writes_the_data_file_its_out_names_beside_the_report(live, tmp_path):
     out = tmp_path / "conversations.xlsx"
-    assert cli.main(["report", "--no-progress", "--out", str(out), "--tz", DAR,
+    # A day's horizon puts conversations of every Briq sender on the at-risk list.
+    assert cli.main(["report", "--no-progress", "--out", str(out), "--tz", DAR, "--within", "24h",
                      "--channel-names", str(NAMES_FILE)]) == 0
     assert out.exists() and (tmp_path / "report.html").exists()
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert DAR in html and "Duka Online" in html
+    assert f"Times in {DAR} (UTC+03:00)" in html
+    assert all(name in html for name in tk.read_channel_names(NAMES_FILE).values())
 
 
 def test_snapshot_keeps_the_names_of_the_file(live, tmp_path):

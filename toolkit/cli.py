@@ -53,10 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run everything on the built-in sandbox (no keys, no network)",
         description="Start the built-in sandbox of both providers on 127.0.0.1, pull every conversation "
                     "through the real loaders, and write into --out: conversations.csv, conversations.xlsx, "
-                    "report.html, and "
-                    "history/, a simulated four-week history of daily snapshots that the report charts as "
-                    "trends (written once; delete it to simulate again). The folder --out is created if "
-                    "missing; the folder above it must exist.")
+                    "report.html, and history/, a simulated four-week history of daily snapshots ending in "
+                    "this pull, which the report charts as trends (replaced on every run). The folder --out "
+                    "is created if missing; the folder above it must exist.")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR",
                       help="folder to write into (default: demo-out)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic data (default: 7)")
