@@ -46,7 +46,6 @@ ADDED_COLUMNS: dict[str, object] = {
 COLUMNS: dict[str, object] = {**SCHEMA, **ADDED_COLUMNS}
 
 
-
 def empty_frame() -> pd.DataFrame:
     """An empty frame with the unified columns and dtypes.
 

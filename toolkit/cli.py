@@ -538,8 +538,8 @@ def _export(args: argparse.Namespace) -> int:
     from ._tz import resolve_tz
 
     def check_output() -> None:
-        _table_format(args.out, "--out")
         _check_output_file(args.out, "--out")
+        _table_format(args.out, "--out")
         resolve_tz(args.tz)
 
     df = _named(_pull(args, check_output), args.channel_names)
@@ -560,8 +560,8 @@ def _report(args: argparse.Namespace) -> int:
 
     def check_output() -> None:
         if names_file:
-            _table_format(args.out, "--out")
             _check_output_file(args.out, "--out")
+            _table_format(args.out, "--out")
         else:
             _check_output_folder(args.out, "--out")
         if args.history is not None:

@@ -23,6 +23,7 @@ import pandas as pd
 from . import metrics
 from ._errors import DataQualityWarning
 from ._files import write_atomically
+from ._frames import require_columns, resolve_as_of
 from ._redact import redact
 from ._schema import SCHEMA, conform
 from ._tz import describe_tz, local_wall_clock, resolve_tz
@@ -98,7 +99,7 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
     >>> tk.to_excel(df, "conversations.xlsx", tz="Africa/Dar_es_Salaam")  # doctest: +SKIP
     PosixPath('conversations.xlsx')
     """
-    metrics._require(df, list(SCHEMA))
+    require_columns(df, list(SCHEMA))
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
         raise ValueError(f"{target}: an Excel workbook's name must end in .xlsx")
@@ -107,7 +108,7 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
         raise ValueError(f"{len(df):,} rows are more than an Excel sheet holds ({MAX_ROWS:,}); "
                          "filter the frame first or use tk.to_csv")
     frame = conform(df)
-    moment = metrics._resolve_as_of(frame, as_of) if len(frame) else None
+    moment = resolve_as_of(frame, as_of) if len(frame) else None
     risky = metrics.at_risk(frame, within=within, as_of=moment) if len(frame) else frame.assign(
         window_remaining=pd.Series([], dtype="timedelta64[us]"))
     about = _about(df.attrs, frame, risky, zone, within, moment)
