@@ -12,7 +12,7 @@ import pytest
 import toolkit as tk
 from toolkit.channels import channel_labels
 
-from .conftest import briq, wassist
+from .helpers import briq, wassist
 
 ROOT = Path(__file__).resolve().parents[1]
 STRING = pd.StringDtype("pyarrow")

@@ -14,7 +14,7 @@ import toolkit as tk
 from toolkit import excel
 from toolkit._tz import TZ_ENV, resolve_tz
 
-from .conftest import wassist
+from .helpers import wassist
 
 # Names end users really type, and ones that would run as formulas if a spreadsheet guessed.
 NAMES = ["=1+1", '=HYPERLINK("http://x","y")', "+255 customer", "@support", "-5", "\t=cmd", " =spaced",
