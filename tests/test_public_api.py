@@ -33,6 +33,9 @@ takeover_backlog
 check_conversations
 to_csv
 read_csv
+to_excel
+name_channels
+read_channel_names
 save_snapshot
 load_snapshots
 snapshot_files
