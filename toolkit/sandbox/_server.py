@@ -18,24 +18,17 @@ import struct
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ._data import Conversation, make_channels, make_conversations, new_conversation, utc_now
-from ._render import briq_item, warm, wassist_item
-
-WASSIST_PATH = "/api/v1/conversations/"
-BRIQ_PATH = "/v1/whatsapp/conversations"
-
-#: Fault names understood by ``fault_kinds`` and :meth:`Sandbox.force`.
-FAULTS = ("429", "429-body", "429-bare", "500", "502", "503", "reset", "truncate", "truncate-short", "stall")
-#: Responses that only :meth:`Sandbox.force` produces (never random).
-SCRIPTED = ("html", "success-false", "wrong-envelope", "not-json", "non-utf8", "huge")
+from ._endpoints import BRIQ_PATH, WASSIST_PATH, Answer, briq_conversations, refused, wassist_conversations
+from ._faults import FaultInjector, Reply, RequestBudget, altered, rate_limited, replacement
+from ._render import warm
 
 
 @dataclass
@@ -133,10 +126,11 @@ class Sandbox:
         self.port = port
         self.requests: list[RequestRecord] = []
         self.lock = threading.RLock()
-        self._forced: deque[str] = deque()
-        self._rng = random.Random(f"faults:{self.config.seed}")
+        #: Which fault answers each request (forced ones first, then at ``fault_rate``).
+        self.faults = FaultInjector(self.config.seed)
+        #: The per-key request budget of ``rate_limit``.
+        self.budget = RequestBudget()
         self._churn_rng = random.Random(f"churn:{self.config.seed}")
-        self._budget: dict[str, deque[float]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.created_at = utc_now()
@@ -218,20 +212,21 @@ class Sandbox:
 
     def force(self, *responses: str) -> None:
         """Answer the next requests with these faults or scripted responses, in order."""
-        unknown = [name for name in responses if name not in FAULTS + SCRIPTED]
-        if unknown:
-            raise ValueError(f"unknown responses {unknown}; known: {FAULTS + SCRIPTED}")
-        with self.lock:
-            self._forced.extend(responses)
+        self.faults.force(*responses)
 
     def configure(self, **changes: Any) -> None:
         """Change configuration fields; a change of sizes or seed remakes the data."""
         with self.lock:
             self.config = replace(self.config, **changes)
             if {"seed", "wassist_conversations", "briq_conversations", "channels"} & changes.keys():
-                self._rng = random.Random(f"faults:{self.config.seed}")
+                self.faults.reseed(self.config.seed)
                 self._churn_rng = random.Random(f"churn:{self.config.seed}")
                 self.reset_data()
+
+    def record(self, request: RequestRecord) -> None:
+        """Add a request to the log that :meth:`list_requests` reads."""
+        with self.lock:
+            self.requests.append(request)
 
     def list_requests(self, provider: str | None = None) -> list[RequestRecord]:
         """Requests seen so far, optionally of one provider."""
@@ -275,6 +270,15 @@ class Sandbox:
             self._match_cache[cache_key] = cached
         return cached[1]
 
+    def churn_per_request(self) -> None:
+        """The live traffic one list request meets: ``churn_rate`` events on average, seeded."""
+        rate = self.config.churn_rate
+        if rate > 0:
+            whole = int(rate)
+            events = whole + (1 if self._churn_rng.random() < rate - whole else 0)
+            if events:
+                self.churn(events)
+
     def churn(self, events: int) -> None:
         """Apply ``events`` live-traffic events: new messages, closings, new threads."""
         rng = self._churn_rng
@@ -305,6 +309,8 @@ class Sandbox:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """HTTP only: parse the request, ask the fault injector, call the endpoint, write the answer."""
+
     sandbox: Sandbox
     protocol_version = "HTTP/1.1"
     # Headers and body leave in two writes; with Nagle's algorithm the body would wait for
@@ -317,12 +323,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         parts = urlsplit(self.path)
         params = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
-        if parts.path == WASSIST_PATH:
-            provider = "wassist"
-        elif parts.path == BRIQ_PATH:
-            provider = "briq"
-        else:
-            self._send_json(404, {"detail": "Not found."}, provider="none", params=params)
+        self._request_id = "req-" + uuid.uuid4().hex[:16]
+        provider = _ROUTES.get(parts.path)
+        self._seen = (provider or "none", parts.path, params, False)
+        if provider is None:
+            self._send_json(404, {"detail": "Not found."})
             return
         sandbox = self.sandbox
         config = sandbox.config
@@ -331,233 +336,62 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get("X-API-Key")
         expected = config.wassist_key if provider == "wassist" else config.briq_key
         key_accepted = (not config.check_keys) or key == expected
-        self._provider, self._params, self._key_accepted = provider, params, key_accepted
-        if provider == "briq" and key in config.briq_unlinked_keys:
-            self._briq_error(403, "WORKSPACE_REQUIRED", "This API key is not linked to a workspace")
+        self._seen = (provider, parts.path, params, key_accepted)
+        refusal = refused(provider, key_accepted, key in config.briq_unlinked_keys, self._request_id)
+        if refusal is not None:
+            self._send_json(*refusal)
             return
-        if not key_accepted:
-            if provider == "wassist":
-                self._send_json(401, {"error": "Invalid or missing API key", "code": "invalid_api_key"})
-            else:
-                self._briq_error(401, "UNAUTHORIZED", "Invalid or missing API key")
+        if config.rate_limit:
+            wait = sandbox.budget.charge(f"{provider}:{key or ''}", *config.rate_limit)
+            if wait is not None:
+                self._send_reply(rate_limited(wait, body_wait=round(wait, 3)), "budget")
+                return
+        fault = sandbox.faults.pick(config.fault_rate, config.fault_kinds)
+        reply = replacement(fault, retry_after=config.retry_after,
+                            stall_seconds=config.stall_seconds) if fault else None
+        if reply is not None:
+            self._send_reply(reply, fault)
             return
-        if config.rate_limit and self._over_budget(provider, key or ""):
-            return
-        fault = self._pick_fault()
-        if fault and self._serve_fault(fault):
-            return
-        if provider == "wassist":
-            self._wassist(params, fault)
-        else:
-            self._briq(params, fault)
-
-    # -- providers -------------------------------------------------------------------------
-
-    def _wassist(self, params: dict[str, str], fault: str | None) -> None:
-        sandbox = self.sandbox
-        try:
-            limit = _bounded_int(params.get("limit", "20"), 1, None, "limit")
-            offset = _bounded_int(params.get("offset", "0"), 0, None, "offset")
-            status = params.get("status")
-            if status is not None and status not in ("active", "closed"):
-                raise _BadParameter(
-                    "status", f"Select a valid choice. {status} is not one of the available choices.")
-            has_unread = _boolean(params.get("hasUnread"), "hasUnread")
-            after = _timestamp(params.get("lastMessageAfter"), "lastMessageAfter")
-            before = _timestamp(params.get("lastMessageBefore"), "lastMessageBefore")
-        except _BadParameter as bad:
-            self._send_json(400, {"error": f"{bad.name}: {bad.message}", "code": "invalid_parameter"},
-                            fault=fault)
-            return
-        limit = min(limit, 100)
-        if sandbox.config.max_page_size:
-            limit = min(limit, sandbox.config.max_page_size)
         with sandbox.lock:
-            self._maybe_churn()
-            now = utc_now()
-            matching = sandbox.matching("wassist", params, status is not None, lambda c: (
-                (params.get("agent") is None or c.channel_id == params["agent"])
-                and (params.get("contact") is None or _contact_matches(c, params["contact"]))
-                and (has_unread is None or (c.unread_count > 0) == has_unread)
-                and (status is None or c.window_open(now) == (status == "active"))
-                and (after is None or (c.last_message_at is not None and c.last_message_at > after))
-                and (before is None or (c.last_message_at is not None and c.last_message_at < before))))
-            documented = sandbox.config.wassist_encoding == "documented"
-            served, count = _served_page(matching, offset, limit, sandbox.config.hostile)
-            results = [wassist_item(c, now, documented=documented) for c in served]
-        base = f"http://{self.headers.get('Host', '127.0.0.1')}{WASSIST_PATH}"
-        following = {**params, "limit": str(limit), "offset": str(offset + limit)}
-        preceding = {**params, "limit": str(limit), "offset": str(max(0, offset - limit))}
-        if sandbox.config.hostile == "next-elsewhere":
-            base = f"{sandbox.config.elsewhere}{WASSIST_PATH}"
-        body: Any = {
-            "count": count,
-            "next": f"{base}?{urlencode(following)}" if offset + limit < count else None,
-            "previous": f"{base}?{urlencode(preceding)}" if offset > 0 else None,
-            "results": results,
-        }
-        if fault == "wrong-envelope":
-            body = {"items": results, "total": count}
-        self._send_json(200, body, fault=fault)
+            sandbox.churn_per_request()
+            status, body = self._endpoint(provider, params, utc_now())
+        self._send_json(status, altered(fault, provider, status, body, self._request_id), fault=fault)
 
-    def _briq(self, params: dict[str, str], fault: str | None) -> None:
-        sandbox = self.sandbox
-        problems = []
-        try:
-            limit = _bounded_int(params.get("limit", "50"), 1, 100, "limit")
-        except _BadParameter as bad:
-            problems.append(bad)
-            limit = 50
-        try:
-            offset = _bounded_int(params.get("offset", "0"), 0, None, "offset")
-        except _BadParameter as bad:
-            problems.append(bad)
-            offset = 0
-        status = params.get("status", "all")
-        if status not in ("all", "open", "unread"):
-            problems.append(_BadParameter("status", "Input should be 'all', 'open' or 'unread'", "enum"))
-        recipient = params.get("recipient")
-        if recipient is not None and not 4 <= len(recipient) <= 20:
-            problems.append(_BadParameter("recipient", "String should have between 4 and 20 characters",
-                                          "string_too_short" if len(recipient) < 4 else "string_too_long"))
-        search = params.get("search")
-        if search is not None and len(search) > 64:
-            problems.append(_BadParameter("search", "String should have at most 64 characters",
-                                          "string_too_long"))
-        if problems:
-            # Bad query parameters come back un-enveloped, from the framework.
-            self._send_json(422, {"detail": [{"loc": ["query", p.name], "msg": p.message, "type": p.kind}
-                                             for p in problems]}, fault=fault)
-            return
-        if sandbox.config.max_page_size:
-            limit = min(limit, sandbox.config.max_page_size)
-        wanted_phone = recipient.lstrip("+") if recipient else None
-        with sandbox.lock:
-            self._maybe_churn()
-            now = utc_now()
-            # status=all is no filter at all: the whole ordered list serves it.
-            effective = {name: value for name, value in params.items() if (name, value) != ("status", "all")}
-            matching = sandbox.matching("briq", effective, status == "open", lambda c: (
-                (params.get("sender_id") is None or c.channel_id == params["sender_id"])
-                and (wanted_phone is None or c.phone.lstrip("+") == wanted_phone)
-                and (status == "all" or (status == "open" and c.window_open(now))
-                     or (status == "unread" and c.unread_count > 0))
-                and (search is None or _contact_matches(c, search))))
-            served, total = _served_page(matching, offset, limit, sandbox.config.hostile)
-            items = [briq_item(c, now) for c in served]
-        listing = {"items": items, "total": total, "limit": limit, "offset": offset}
-        if fault == "wrong-envelope":
-            body: Any = {"results": items, "count": len(matching)}
-        elif fault == "success-false":
-            body = {"success": False, "data": None, "request_id": self._request_id,
-                    "errors": [{"code": "VALIDATION_ERROR", "message": "Something went wrong",
-                                "field": None}]}
-        elif sandbox.config.briq_envelope == "bare":
-            body = listing
-        else:
-            body = {"success": True, "data": listing, "errors": None, "request_id": self._request_id}
-        self._send_json(200, body, fault=fault)
-
-    # -- faults, budget, churn --------------------------------------------------------------
-
-    def _maybe_churn(self) -> None:
-        rate = self.sandbox.config.churn_rate
-        if rate > 0:
-            whole = int(rate)
-            events = whole + (1 if self.sandbox._churn_rng.random() < rate - whole else 0)
-            if events:
-                self.sandbox.churn(events)
-
-    def _pick_fault(self) -> str | None:
-        sandbox = self.sandbox
-        with sandbox.lock:
-            if sandbox._forced:
-                return sandbox._forced.popleft()
-            config = sandbox.config
-            if config.fault_rate and config.fault_kinds and sandbox._rng.random() < config.fault_rate:
-                return sandbox._rng.choice(config.fault_kinds)
-        return None
-
-    def _serve_fault(self, fault: str) -> bool:
-        """Serve a fault that replaces the response; ``False`` for those that alter it."""
+    def _endpoint(self, provider: str, params: dict[str, str], now: datetime) -> Answer:
         config = self.sandbox.config
-        wait = config.retry_after
-        if fault == "429":
-            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited",
-                                  "retry_after": wait},
-                            headers={"Retry-After": _seconds_text(wait)}, fault=fault)
-        elif fault == "429-body":
-            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited",
-                                  "retry_after": wait}, fault=fault)
-        elif fault == "429-bare":
-            self._send_json(429, {"detail": "Too many requests"}, fault=fault)
-        elif fault in ("500", "502", "503"):
-            self._send_json(int(fault), {"error": "Server error", "code": "server_error"}, fault=fault)
-        elif fault == "reset":
-            self._log(0, fault)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-        elif fault == "stall":
-            time.sleep(config.stall_seconds)
-            self._send_json(503, {"error": "stalled"}, fault=fault)
-        elif fault == "html":
-            self._send_raw(200, b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "text/html",
-                           fault)
-        elif fault == "not-json":
-            self._send_raw(200, b"OK", "text/plain", fault)
-        elif fault == "non-utf8":
-            self._send_raw(200, b'{"items": ["\xff\xfe\xfa"], "total": 1}', "application/json", fault)
-        elif fault == "huge":
-            self._send_raw(200, b'{"results": [' + b'{"id": "x"},' * 6_000_000 + b'{}], "count": 1}',
-                           "application/json", fault)
-        else:
-            return False
-        return True
-
-    def _over_budget(self, provider: str, key: str) -> bool:
-        requests_allowed, per_seconds = self.sandbox.config.rate_limit  # type: ignore[misc]
-        with self.sandbox.lock:
-            window = self.sandbox._budget.setdefault(f"{provider}:{key}", deque())
-            now = time.monotonic()
-            while window and window[0] <= now - per_seconds:
-                window.popleft()
-            if len(window) >= requests_allowed:
-                wait = window[0] + per_seconds - now
-                over = True
-            else:
-                window.append(now)
-                over = False
-        if over:
-            self._send_json(429, {"error": "Rate limit exceeded", "code": "rate_limited",
-                                  "retry_after": round(wait, 3)},
-                            headers={"Retry-After": _seconds_text(wait)}, fault="budget")
-        return over
+        if provider == "wassist":
+            return wassist_conversations(
+                params, now, inbox=self.sandbox, base_url=f"http://{self.headers.get('Host', '127.0.0.1')}",
+                documented=config.wassist_encoding == "documented", max_page_size=config.max_page_size,
+                hostile=config.hostile, elsewhere=config.elsewhere)
+        return briq_conversations(params, now, inbox=self.sandbox, request_id=self._request_id,
+                                  bare=config.briq_envelope == "bare", max_page_size=config.max_page_size,
+                                  hostile=config.hostile)
 
     # -- writing -----------------------------------------------------------------------------
 
-    @property
-    def _request_id(self) -> str:
-        if not hasattr(self, "_rid"):
-            self._rid = "req-" + uuid.uuid4().hex[:16]
-        return self._rid
-
-    def _briq_error(self, status: int, code: str, message: str) -> None:
-        self._send_json(status, {"success": False, "data": None, "request_id": self._request_id,
-                                 "errors": [{"code": code, "message": message, "field": None}]})
+    def _send_reply(self, reply: Reply, fault: str | None) -> None:
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.reset:
+            self._log(0, fault)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+        elif reply.raw is not None:
+            self._send_raw(reply.status, reply.raw, reply.content_type, fault, reply.headers)
+        else:
+            self._send_json(reply.status, reply.body, headers=reply.headers, fault=fault)
 
     def _send_json(self, status: int, body: Any, *, headers: dict[str, str] | None = None,
-                   fault: str | None = None, provider: str | None = None, params: dict | None = None) -> None:
+                   fault: str | None = None) -> None:
         payload = json.dumps(body).encode("utf-8")
         if fault == "truncate":
             # Content-Length promises the whole body; the connection ends halfway.
             self._send_raw(status, payload, "application/json", fault, headers, cut=len(payload) // 2)
-            return
-        if fault == "truncate-short":
+        elif fault == "truncate-short":
             self._send_raw(status, payload[: len(payload) // 2], "application/json", fault, headers)
-            return
-        if provider is not None:
-            self._provider, self._params, self._key_accepted = provider, params or {}, False
-        self._send_raw(status, payload, "application/json", fault, headers)
+        else:
+            self._send_raw(status, payload, "application/json", fault, headers)
 
     def _send_raw(self, status: int, payload: bytes, content_type: str, fault: str | None,
                   headers: dict[str, str] | None = None, cut: int | None = None) -> None:
@@ -580,69 +414,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _log(self, status: int, fault: str | None) -> None:
-        record = RequestRecord(getattr(self, "_provider", "none"), urlsplit(self.path).path,
-                               dict(getattr(self, "_params", {})), getattr(self, "_key_accepted", False),
-                               status, fault)
-        with self.sandbox.lock:
-            self.sandbox.requests.append(record)
+        provider, path, params, key_accepted = self._seen
+        self.sandbox.record(RequestRecord(provider, path, dict(params), key_accepted, status, fault))
 
 
-def _served_page(matching: list[Conversation], offset: int, limit: int,
-                 hostile: str | None) -> tuple[list[Conversation], int]:
-    """The conversations a page serves and the total it claims, honest or not."""
-    if hostile == "same-page":
-        return matching[:limit], len(matching)
-    if hostile == "oversized-pages":
-        return matching[offset:offset + 3 * limit], len(matching)
-    if hostile == "phantom-total":
-        return (matching[:limit] if offset == 0 else []), 10_000_000
-    return matching[offset:offset + limit], len(matching)
-
-
-class _BadParameter(Exception):
-    def __init__(self, name: str, message: str, kind: str = "value_error") -> None:
-        super().__init__(message)
-        self.name, self.message, self.kind = name, message, kind
-
-
-def _bounded_int(text: str, low: int, high: int | None, name: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise _BadParameter(name, "Input should be a valid integer", "int_parsing") from None
-    if value < low:
-        raise _BadParameter(name, f"Input should be greater than or equal to {low}", "greater_than_equal")
-    if high is not None and value > high:
-        raise _BadParameter(name, f"Input should be less than or equal to {high}", "less_than_equal")
-    return value
-
-
-def _boolean(text: str | None, name: str) -> bool | None:
-    if text is None:
-        return None
-    if text.lower() in ("true", "1"):
-        return True
-    if text.lower() in ("false", "0"):
-        return False
-    raise _BadParameter(name, "Must be a valid boolean.")
-
-
-def _timestamp(text: str | None, name: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise _BadParameter(name, "Enter a valid date/time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _contact_matches(conversation: Conversation, needle: str) -> bool:
-    needle_lower = needle.lower()
-    digits = needle.lstrip("+")
-    return (digits and digits in conversation.phone) or (
-        conversation.name is not None and needle_lower in conversation.name.lower())
-
-
-def _seconds_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:.3f}"
+_ROUTES = {WASSIST_PATH: "wassist", BRIQ_PATH: "briq"}
