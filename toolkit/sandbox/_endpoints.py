@@ -103,20 +103,12 @@ def briq_conversations(params: dict[str, str], now: datetime, *, inbox: Inbox, r
 
     Parameters
     ----------
-    params : dict
-        The query parameters (the last value of each).
-    now : datetime
-        The server's clock: window states and remaining times are as of it.
-    inbox : Inbox
-        The conversations.
+    params, now, inbox, max_page_size, hostile
+        As for :func:`wassist_conversations`.
     request_id : str
         The id the envelope carries.
     bare : bool
         The listing without the envelope.
-    max_page_size : int, optional
-        Serve at most this many rows whatever ``limit`` asks.
-    hostile : str, optional
-        A lie to tell (see :class:`~toolkit.sandbox.SandboxConfig`).
 
     Returns
     -------
