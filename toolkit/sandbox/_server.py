@@ -7,6 +7,11 @@ server does to a client can be switched on: latency, 429 with or without ``Retry
 5xx, reset connections, truncated bodies, stalls, page caps, key checks with each
 provider's error bodies, a request budget, and live traffic (churn) that moves, closes and
 inserts conversations while a pull runs. All randomness is seeded.
+
+Three parts: the endpoints (:mod:`._endpoints`, pure functions of the query and a clock),
+the misbehaviour (:mod:`._faults`: the fault injector and the request budget), and here the
+:class:`Sandbox` that holds the data and a thin HTTP handler that parses each request, asks
+the injector, calls the endpoint and writes the answer.
 """
 
 from __future__ import annotations
