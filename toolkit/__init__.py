@@ -23,6 +23,7 @@ from ._http import RateLimit, RetryPolicy
 from ._schema import SCHEMA, conform, empty_frame
 from .channels import name_channels, read_channel_names
 from .checks import check_conversations
+from .display import readable
 from .excel import to_excel
 from .export import read_csv, to_csv
 from .history import load_snapshots, query_snapshots, save_snapshot, snapshot_files
@@ -70,6 +71,7 @@ __all__ = [
     "closing_share",
     "takeover_backlog",
     "check_conversations",
+    "readable",
     # files and history
     "to_csv",
     "read_csv",

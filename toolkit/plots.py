@@ -7,19 +7,27 @@ forms of colour blindness.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from . import metrics
+from ._tz import resolve_tz
+from .display import PROVIDER_LABELS, zone_label
 
 __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
            "plot_unread_wait", "plot_at_risk", "plot_unread_trend", "plot_closed_unread", "plot_wait_trend"]
 
 #: Okabe-Ito, colour-blind safe.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+#: Axis numbers with thousands separators.
+_THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
+#: Each provider keeps its colour in every chart.
+PROVIDER_COLOURS = {"wassist": PALETTE[0], "briq": PALETTE[1]}
 #: Buckets from calm to urgent: closed is grey, the soonest closings the warmest.
 BUCKET_COLOURS = {"closed": "#999999", "<1h": "#D55E00", "1-4h": "#E69F00", "4-12h": "#56B4E9",
                   "12-24h": "#0072B2"}
@@ -31,14 +39,75 @@ def _axes(ax: Any) -> plt.Axes:
     return ax
 
 
+def _tidy(ax: plt.Axes, grid: Literal["x", "y"] = "x") -> None:
+    """Quiet frame: no top or right spine, a light grid along the value axis, behind the data."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("#888888")
+    ax.tick_params(colors="#333333", labelsize=9)
+    ax.set_axisbelow(True)
+    ax.grid(axis=grid, color="#e3e6ea", linewidth=0.8)
+    ax.title.set_fontsize(12)
+    ax.title.set_fontweight("bold")
+
+
+def _colour(by: Any, key: Any, number: int) -> str:
+    """A provider's own colour when grouping by provider, else the palette in turn."""
+    if _columns(by) == ["provider"]:
+        return PROVIDER_COLOURS.get(key[0] if isinstance(key, tuple) else key, PALETTE[number % len(PALETTE)])
+    return PALETTE[number % len(PALETTE)]
+
+
 def _short(label: Any, width: int = 14) -> str:
     text = "—" if pd.isna(label) else str(label)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def channel_names(df: pd.DataFrame) -> dict[str, str]:
+    """What charts call each ``channel_id`` of ``df``: its name, else a short id.
+
+    Two channels with the same name are told apart by their short ids.
+
+    Returns
+    -------
+    dict
+        ``channel_id`` to label.
+    """
+    from .channels import channel_labels
+
+    if "channel_id" not in df.columns or df.empty:
+        return {}
+    labels = pd.Series(channel_labels(df).astype(object).to_numpy(), index=df["channel_id"].astype(object))
+    labels = labels[labels.index.notna()]
+    first = labels.groupby(level=0, sort=False).first()
+    first = first.where(first.notna(), "—")
+    shared = first.duplicated(keep=False)
+    first[shared] = [f"{name} ({str(key)[:8]})" for key, name in first[shared].items()]
+    return first.to_dict()
+
+
+def _key_label(key: Any, columns: Sequence[str], channels: dict[str, str], width: int = 24) -> str:
+    """A group key as words: providers by name, channels by name, anything else shortened."""
+    parts = key if isinstance(key, tuple) else (key,)
+    words = []
+    for column, part in zip(columns, parts, strict=False):
+        if column == "provider":
+            words.append(PROVIDER_LABELS.get(part, _short(part)))
+        elif column == "channel_id":
+            words.append(_short(channels.get(part, part), width))
+        else:
+            words.append(_short(part, width))
+    if list(columns[:1]) == ["provider"] and len(words) > 1:
+        words = words[1:] + words[:1]  # "Amani Support · Briq": the channel is what people look for
+    return " · ".join(words)
+
+
 def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider", "channel_id"),
                         ax: Any = None) -> plt.Axes:
     """Unread and read conversations per group, as stacked horizontal bars.
+
+    Channels show by name (``channel_name``), else by a short id.
 
     Returns
     -------
@@ -51,20 +120,31 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
         ax.text(0.5, 0.5, "No conversations", ha="center", va="center", transform=ax.transAxes)
     else:
         summary = summary.sort_values("unread_conversations")
-        labels = [" / ".join(_short(part) for part in (key if isinstance(key, tuple) else (key,)))
-                  for key in summary.index]
+        channels = channel_names(df)
+        labels = [_key_label(key, columns, channels) for key in summary.index]
         positions = np.arange(len(summary))
         unread = summary["unread_conversations"].to_numpy()
         read = summary["conversations"].to_numpy() - unread
         ax.barh(positions, unread, color=PALETTE[3], label="unread")
-        ax.barh(positions, read, left=unread, color=PALETTE[0], alpha=0.35, label="read")
-        for position, count, share in zip(positions, unread, summary["unread_share"], strict=True):
-            ax.text(count, position, f" {count} ({share:.0%})", va="center", fontsize=8)
+        ax.barh(positions, read, left=unread, color=PALETTE[5], alpha=0.45, label="read")
+        for position, count, total, share in zip(positions, unread, summary["conversations"],
+                                                 summary["unread_share"], strict=False):
+            ax.text(total, position, f" {count:,} of {total:,} ({share:.0%})", va="center", fontsize=8,
+                    color="#333333")
         ax.set_yticks(positions, labels)
-        ax.legend(loc="lower right", frameon=False)
+        ax.set_xlim(0, float(summary["conversations"].max()) * 1.32)
+        ax.legend(loc="lower right", frameon=False, fontsize=9)
+        ax.xaxis.set_major_formatter(_THOUSANDS)
     ax.set_xlabel("conversations")
-    ax.set_title("Unread backlog by " + " and ".join(column.replace("_", " ") for column in columns))
+    named = [column.replace("_", " ") for column in columns if column != "provider" or len(columns) == 1]
+    ax.set_title("Unread backlog by " + " and ".join(name.replace("channel id", "channel") for name in named))
+    _tidy(ax, "x")
     return ax
+
+
+#: How each time-left bucket is written in legends.
+BUCKET_LABELS = {"closed": "closed", "<1h": "under 1 h", "1-4h": "1–4 h", "4-12h": "4–12 h",
+                 "12-24h": "12–24 h"}
 
 
 def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: Any = None,
@@ -81,36 +161,68 @@ def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: An
     positions = np.arange(len(summary))
     for bucket in metrics.BUCKETS:
         counts = summary[bucket].to_numpy() if len(summary) else np.array([])
-        ax.barh(positions, counts, left=left, color=BUCKET_COLOURS[bucket], label=bucket)
+        ax.barh(positions, counts, left=left, height=0.6, color=BUCKET_COLOURS[bucket],
+                label=BUCKET_LABELS[bucket])
         left = left + counts
-    ax.set_yticks(positions, [_short(label) for label in summary.index])
+    channels = channel_names(df)
+    ax.set_yticks(positions, [_key_label(label, [by or ""], channels) for label in summary.index])
+    ax.xaxis.set_major_formatter(_THOUSANDS)
     ax.set_xlabel("conversations")
     ax.set_title("Reply windows by time left")
-    ax.legend(title="time left", ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    ax.legend(title="time left in the window", ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              frameon=False, fontsize=9, title_fontsize=9)
+    _tidy(ax, "x")
     return ax
 
 
 def plot_expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", horizon: Any = "24h",
-                         ax: Any = None) -> plt.Axes:
-    """Open windows closing in each interval of the next ``horizon``.
+                         ax: Any = None, tz: str | None = None) -> plt.Axes:
+    """Open windows closing in each interval of the next ``horizon``, on the local clock.
+
+    Parameters
+    ----------
+    tz : str, optional
+        IANA zone of the clock times on the axis; default ``WA_TOOLKIT_TZ``, else UTC.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     ax = _axes(ax)
+    zone = resolve_tz(tz)
     timeline = metrics.expiry_timeline(df, as_of=as_of, freq=freq, horizon=horizon)
     hours_ahead = (timeline.index - timeline.index[0]) / pd.Timedelta(hours=1) if len(timeline) else []
     width = pd.Timedelta(freq) / pd.Timedelta(hours=1)
-    ax.bar(hours_ahead, timeline.to_numpy(), width=width * 0.9, align="edge", color=PALETTE[1])
-    ax.set_xlabel(f"hours from {timeline.index[0]:%Y-%m-%d %H:%M} UTC" if len(timeline) else "hours ahead")
+    ax.bar(hours_ahead, timeline.to_numpy(), width=width * 0.85, align="edge", color=PALETTE[1])
+    if len(timeline):
+        # Ticks on whole local hours, a few hours apart, placed where that clock time falls.
+        first = timeline.index[0].tz_convert(zone)
+        span = len(timeline) * width
+        step = max(1, int(np.ceil(span / 8)))
+        hours = pd.date_range(first.ceil("h"), first + pd.Timedelta(hours=span), freq="h")
+        hours = hours[hours.hour % step == 0] if step <= 24 else hours[::step]
+        ax.set_xticks((hours - first) / pd.Timedelta(hours=1), [f"{moment:%H:%M}" for moment in hours])
+        ax.set_xlim(0, span)
+        ax.set_xlabel(f"closing time ({zone_label(zone, first)}), from {first:%a %d %b %H:%M}")
+    else:
+        ax.set_xlabel("hours ahead")
+    ax.yaxis.set_major_formatter(_THOUSANDS)
     ax.set_ylabel("windows closing")
     ax.set_title(f"Reply windows closing in the next {pd.Timedelta(horizon) / pd.Timedelta(hours=1):g} hours")
+    _tidy(ax, "y")
     return ax
 
 
+#: Bands of waiting time, in hours, and how they are written; the window closes at 24 h.
+WAIT_BANDS = [0, 1, 4, 12, 24, 48, 168, np.inf]
+WAIT_BAND_LABELS = ["under 1 h", "1–4 h", "4–12 h", "12–24 h", "1–2 days", "2–7 days", "over 7 days"]
+
+
 def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, ax: Any = None) -> plt.Axes:
-    """Distribution of how long unread conversations have waited, in hours.
+    """How long unread conversations have waited, as side-by-side bars per group and band of time.
+
+    Bands past 24 hours are shaded: there the reply window has closed and only a paid
+    template can reach the customer.
 
     Returns
     -------
@@ -118,21 +230,39 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     """
     ax = _axes(ax)
     hours = metrics.unread_wait(df, as_of) / pd.Timedelta(hours=1)
-    groups = df[by].astype(object).where(df[by].notna(), "—")
-    top = float(np.nanmax(hours.to_numpy(dtype=float, na_value=np.nan))) if hours.notna().any() else 24.0
-    bins = np.linspace(0, max(top, 1.0), 25)
-    for index, (name, values) in enumerate(hours.groupby(groups)):
-        values = values.dropna()
-        if len(values):
-            ax.hist(values, bins=bins, alpha=0.6, color=PALETTE[index % len(PALETTE)],
-                    label=f"{name} (n={len(values)})")
-    ax.axvline(24, color="#444444", linestyle="--", linewidth=1)
-    ax.text(24, ax.get_ylim()[1] * 0.95, " 24 h", fontsize=8, va="top")
-    ax.set_xlabel("hours since the customer's last message")
+    known = hours.notna()
+    bands = pd.cut(hours[known], WAIT_BANDS, right=False, labels=WAIT_BAND_LABELS)
+    groups = df.loc[known, by].astype(object).where(df.loc[known, by].notna(), "—")
+    counts = pd.crosstab(bands, groups).reindex(WAIT_BAND_LABELS, fill_value=0)
+    if isinstance(df[by].dtype, pd.CategoricalDtype):  # the column's own order (wassist, briq)
+        counts = counts[[name for name in df[by].cat.categories if name in counts.columns]
+                        + [name for name in counts.columns if name not in df[by].cat.categories]]
+    positions = np.arange(len(WAIT_BAND_LABELS))
+    ax.axvspan(3.5, len(WAIT_BAND_LABELS) - 0.5, color="#f1f1f1", zorder=0)
+    if counts.shape[1]:
+        width = 0.8 / counts.shape[1]
+        channels = channel_names(df)
+        for number, (name, column) in enumerate(counts.items()):
+            offset = (number - (counts.shape[1] - 1) / 2) * width
+            colour = _colour(by, name, number)
+            label = f"{_key_label(name, [by], channels)} ({int(column.sum()):,} unread)"
+            ax.bar(positions + offset, column.to_numpy(), width=width * 0.95, color=colour, label=label)
+            for position, value in zip(positions + offset, column.to_numpy(), strict=False):
+                if value:
+                    ax.text(position, value, f"{value:,}", ha="center", va="bottom", fontsize=7,
+                            color="#333333")
+        ax.legend(frameon=False, fontsize=9, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "No unread conversations", ha="center", va="center", transform=ax.transAxes)
+    ax.text(3.6, 0.97, "window closed:\ntemplate needed", transform=ax.get_xaxis_transform(), fontsize=8,
+            va="top", color="#555555")
+    ax.set_xticks(positions, WAIT_BAND_LABELS, fontsize=8)
+    ax.set_xlim(-0.5, len(WAIT_BAND_LABELS) - 0.5)
+    ax.yaxis.set_major_formatter(_THOUSANDS)
+    ax.set_xlabel("time since the customer's last message")
     ax.set_ylabel("unread conversations")
     ax.set_title("How long unread conversations have waited")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False)
+    _tidy(ax, "y")
     return ax
 
 
@@ -148,30 +278,59 @@ def plot_at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None, limit:
     risky = metrics.at_risk(df, within=within, as_of=as_of).head(limit)
     minutes = ((risky["window_remaining"] / pd.Timedelta(minutes=1)).to_numpy(dtype=float) if len(risky)
                else [])
-    labels = [f"{_short(name, 18)}  ·  {_short(phone, 14)}  ·  {provider}"
+    labels = [f"{_short(name, 18)}  ·  {_short(phone, 14)}  ·  {PROVIDER_LABELS.get(provider, provider)}"
               for name, phone, provider in zip(risky["contact_name"], risky["contact_phone"],
                                                risky["provider"], strict=True)]
     positions = np.arange(len(risky))[::-1]
     ax.barh(positions, minutes, color=PALETTE[3])
-    for position, value in zip(positions, minutes, strict=True):
-        ax.text(value, position, f" {value:.0f} min", va="center", fontsize=8)
+    for position, value in zip(positions, minutes, strict=False):
+        ax.text(value, position, f" {value:,.0f} min", va="center", fontsize=8)
     ax.set_yticks(positions, labels, fontsize=8)
     ax.set_xlabel("minutes until the reply window closes")
     ax.set_title(f"Unread conversations whose window closes within {within}"
                  + ("" if len(risky) else ": none"))
+    _tidy(ax, "x")
     return ax
 
 
 # -- trends over snapshots -----------------------------------------------------------------
 
 
-def _group_label(key: Any) -> str:
-    return " / ".join(_short(part) for part in (key if isinstance(key, tuple) else (key,)))
+def _local_times(times: Any, zone: str) -> pd.DatetimeIndex:
+    """tz-aware times as naive wall-clock times in ``zone``, which matplotlib draws as they are."""
+    index = pd.DatetimeIndex(times)
+    index = index.tz_localize("UTC") if index.tz is None else index
+    return index.tz_convert(zone).tz_localize(None)
+
+
+def _date_axis(ax: plt.Axes, zone: str, moment: Any) -> None:
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.set_xlabel(f"snapshot time ({zone_label(zone, moment)})")
+
+
+def _legend_beside(ax: plt.Axes, entries: int) -> None:
+    """Few entries inside the plot; many below it, so that no line hides behind the legend."""
+    if entries > 4:
+        ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  ncols=min(4, (entries + 1) // 2))
+    else:
+        ax.legend(frameon=False, fontsize=9, loc="upper left")
+
+
+def _columns(by: str | Sequence[str] | None) -> list[str]:
+    return [] if by is None else [by] if isinstance(by, str) else list(by)
 
 
 def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None,
-                      ax: Any = None) -> plt.Axes:
+                      ax: Any = None, tz: str | None = None) -> plt.Axes:
     """Unread conversations at each snapshot, one line per group (see :func:`toolkit.unread_trend`).
+
+    Parameters
+    ----------
+    tz : str, optional
+        IANA zone of the times on the axis; default ``WA_TOOLKIT_TZ``, else UTC.
 
     Returns
     -------
@@ -180,20 +339,30 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     from .trends import unread_trend
 
     ax = _axes(ax)
+    zone = resolve_tz(tz)
+    columns = _columns(by)
     trend = unread_trend(history, by=by, freq=freq)["unread_conversations"]
     if trend.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
-        wide = trend.unstack(list(range(1, trend.index.nlevels)), fill_value=0)
+        channels = channel_names(history)
+        wide = (trend.unstack(list(range(1, trend.index.nlevels)), fill_value=0) if columns
+                else trend.to_frame("all"))
+        # Largest backlog first, so the legend reads from the biggest worry down.
+        wide = wide[wide.iloc[-1].sort_values(ascending=False).index]
+        times = _local_times(wide.index, zone)
         for number, (key, series) in enumerate(wide.items()):
-            ax.plot(series.index, series.to_numpy(), marker="o", markersize=3,
-                    color=PALETTE[number % len(PALETTE)], label=_group_label(key))
-        ax.legend(frameon=False, fontsize=8)
-        ax.figure.autofmt_xdate()
+            ax.plot(times, series.to_numpy(), marker="o", markersize=3, linewidth=1.6,
+                    color=_colour(by, key, number),
+                    label=_key_label(key, columns, channels) if columns else "all")
+        _legend_beside(ax, wide.shape[1])
+        _date_axis(ax, zone, trend.index.get_level_values(0).max())
+    ax.yaxis.set_major_formatter(_THOUSANDS)
     ax.set_ylabel("unread conversations")
     ax.set_ylim(bottom=0)
-    ax.set_title("Unread backlog over time" + ("" if by is None else " by " + (
-        by if isinstance(by, str) else " and ".join(by)).replace("_", " ")))
+    named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
+    ax.set_title("Unread backlog over time" + (" by " + " and ".join(named) if named else ""))
+    _tidy(ax, "y")
     return ax
 
 
@@ -208,26 +377,39 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
     from .trends import closed_unread_by_day
 
     ax = _axes(ax)
+    columns = _columns(by)
     table = closed_unread_by_day(history, by=by)
     if table.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
+        channels = channel_names(history)
         bottom = np.zeros(len(table))
         days = table.index.tz_localize(None)
         for number, (key, counts) in enumerate(table.items()):
-            ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8,
-                   color=PALETTE[(number + 3) % len(PALETTE)], label=_group_label(key))
+            ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=_colour(by, key, number),
+                   label=_key_label(key, columns, channels) if columns else str(key))
             bottom += counts.to_numpy()
-        ax.legend(frameon=False, fontsize=8)
-        ax.figure.autofmt_xdate()
-    ax.set_ylabel("windows closed with unread messages")
+        _legend_beside(ax, table.shape[1])
+        locator = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+        ax.set_xlabel("day the window closed (UTC)")
+    ax.yaxis.set_major_formatter(_THOUSANDS)
+    ax.set_ylabel("windows closed unread")
     ax.set_title("Reply windows lost per day (a template is needed)")
+    _tidy(ax, "y")
     return ax
 
 
 def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None, freq: Any = None,
-                    percentiles: Sequence[float] = (0.5, 0.9), ax: Any = None) -> plt.Axes:
+                    percentiles: Sequence[float] = (0.5, 0.9), ax: Any = None,
+                    tz: str | None = None) -> plt.Axes:
     """How long unread conversations have waited, as percentile lines over the snapshots.
+
+    Parameters
+    ----------
+    tz : str, optional
+        IANA zone of the times on the axis; default ``WA_TOOLKIT_TZ``, else UTC.
 
     Returns
     -------
@@ -236,22 +418,39 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
     from .trends import wait_trend
 
     ax = _axes(ax)
+    zone = resolve_tz(tz)
+    columns = _columns(by)
     trend = wait_trend(history, by=by, freq=freq, percentiles=percentiles)
     names = [column for column in trend.columns if column != "count"]
     if trend.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
+        channels = channel_names(history)
         number = 0
         for key, rows in trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False):
-            times = rows.index.get_level_values(0)
+            times = _local_times(rows.index.get_level_values(0), zone)
             for style, name in zip(("-", "--", ":", "-."), names, strict=False):
-                label = name if by is None else f"{_group_label(key)} {name}"
-                ax.plot(times, rows[name].to_numpy(), linestyle=style, color=PALETTE[number % len(PALETTE)],
-                        label=label)
+                words = _percentile_words(name)
+                label = words if by is None else f"{_key_label(key, columns, channels)}, {words}"
+                ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6,
+                        color=PALETTE[number % len(PALETTE)], label=label)
             number += 1
-        ax.legend(frameon=False, fontsize=8)
-        ax.figure.autofmt_xdate()
+        ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
+        ax.text(0.01, 24, "24 h: window closes", transform=ax.get_yaxis_transform(), fontsize=8, va="bottom",
+                color="#555555")
+        _legend_beside(ax, number * len(names))
+        _date_axis(ax, zone, trend.index.get_level_values(0).max())
     ax.set_ylabel("hours waited (unread conversations)")
     ax.set_ylim(bottom=0)
     ax.set_title("Waiting time of unread conversations over time")
+    _tidy(ax, "y")
     return ax
+
+
+def _percentile_words(name: str) -> str:
+    """A percentile column's name in words: ``p50`` -> ``median``, ``p90`` -> ``90th percentile``."""
+    text = str(name)
+    if text.lower() in ("p50", "median", "50%"):
+        return "median"
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return f"{digits}th percentile" if digits else text

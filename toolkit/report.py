@@ -6,7 +6,7 @@ import base64
 import html
 import io
 import os
-from collections.abc import Set as AbstractSet
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,53 +18,90 @@ from ._files import write_atomically
 from ._frames import resolve_as_of
 from ._redact import redact
 from ._tz import describe_tz, resolve_tz
-from .channels import channel_labels
+from .display import (
+    PROVIDER_LABELS,
+    format_count,
+    format_share,
+    header,
+    numeric_headers,
+    readable,
+    zone_label,
+)
 
 __all__ = ["build_report", "write_report"]
 
 _STYLE = """
-body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;
-background:#f6f7f9;color:#1d2330}
-header{background:#0b3d5c;color:#fff;padding:24px 40px}header h1{margin:0 0 6px;font-size:24px}
-header p{margin:0;opacity:.85;font-size:14px}main{padding:24px 40px;max-width:1200px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:14px;margin-bottom:24px}
-.card{background:#fff;border-radius:10px;padding:16px 18px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
-.card .value{font-size:28px;font-weight:600}.card .label{font-size:13px;color:#566}
-.card.warn .value{color:#D55E00}
+*{box-sizing:border-box}
+body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f4f6f8;
+color:#1d2330;font-variant-numeric:tabular-nums}
+.wrap{max-width:1280px;margin:0 auto;padding:0 32px}
+header{background:#0b3d5c;color:#fff;padding:22px 0 20px}
+header h1{margin:0 0 8px;font-size:24px;font-weight:600}header p{margin:2px 0;opacity:.88;font-size:14px}
+header .zone{display:inline-block;margin-top:6px;padding:2px 10px;border-radius:12px;
+background:rgba(255,255,255,.16);font-size:13px}
+main.wrap{padding-top:24px;padding-bottom:8px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(165px,1fr));gap:14px;margin-bottom:18px}
+.card{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 3px rgba(0,0,0,.08);
+border-top:4px solid #0072B2}
+.card .value{font-size:28px;font-weight:650;white-space:nowrap;line-height:1.2}
+.card .share{font-size:16px;font-weight:500;color:#566;margin-left:6px}
+.card .label{font-size:13px;color:#4d5866;margin-top:4px;line-height:1.3}
+.card.warn{border-top-color:#D55E00}.card.warn .value{color:#B34700}
 section{background:#fff;border-radius:10px;padding:18px 22px;margin-bottom:20px;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}section h2{margin-top:0;font-size:18px}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:18px}
-img{max-width:100%;height:auto}table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea}th{background:#f0f2f5}
-td.num,th.num{text-align:right}details.checks{margin:0 0 20px;font-size:14px}
-details.checks summary{cursor:pointer}footer{color:#667;font-size:12px;padding:0 40px 30px}
+box-shadow:0 1px 3px rgba(0,0,0,.08)}
+section h2{margin:0 0 12px;font-size:18px}section h3{font-size:15px;margin:18px 0 8px}
+.note{color:#566;font-size:13px;margin:-6px 0 12px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:22px 26px}
+.charts img{width:100%;height:auto;display:block}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;white-space:nowrap}
+td.wide{white-space:normal}th{background:#f0f2f5;font-weight:600}
+td.num,th.num{text-align:right}tr.total td{font-weight:600;border-top:2px solid #cfd5dc}
+details.checks{margin:0 0 20px;font-size:14px;background:#fff;border-radius:10px;padding:10px 16px;
+box-shadow:0 1px 3px rgba(0,0,0,.08)}details.checks summary{cursor:pointer}
+details.checks table{margin-top:10px}
+footer{color:#5a6573;font-size:12px;padding-bottom:30px;line-height:1.5}
 """
 
 
 def _figure_to_data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    # Twice the pixels it is shown at, so that text stays sharp on high-density screens.
+    # A fixed canvas (no tight bounding box): every chart is drawn at the same scale, so text
+    # reads the same size in all of them; constrained layout fits labels and legends inside.
+    figure.savefig(buffer, format="png", dpi=150, facecolor="white")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _chart(draw: Any, *args: Any, **kwargs: Any) -> str:
     # A bare Figure renders without pyplot: no backend or global state is touched.
-    figure = Figure(figsize=(7.5, 4.2))
+    figure = Figure(figsize=(6.6, 4.1), layout="constrained")
     draw(*args, ax=figure.subplots(), **kwargs)
     return _figure_to_data_uri(figure)
 
 
-def _table(frame: pd.DataFrame, numeric: AbstractSet[str] = frozenset()) -> str:
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>'
-                   for c in frame.columns)
+def _table(frame: pd.DataFrame, numeric: set[str] | None = None, tz: str | None = None,
+           total_last: bool = False) -> str:
+    """An HTML table of ``frame`` as :func:`toolkit.readable` writes it; numbers right-aligned.
+
+    ``numeric`` names the right-aligned columns (default: those holding numbers or durations).
+    """
+    shown = readable(frame, tz=tz)
+    right = numeric_headers(frame) if numeric is None else {header(name) for name in numeric}
+    head = "".join(f'<th class="{"num" if c in right else ""}">{html.escape(str(c))}</th>'
+                   for c in shown.columns)
     rows = []
-    for record in frame.itertuples(index=False):
-        cells = "".join(
-            f'<td class="{"num" if column in numeric else ""}">'
-            f'{html.escape("" if pd.isna(value) else str(value))}</td>'
-            for column, value in zip(frame.columns, record, strict=True))
-        rows.append(f"<tr>{cells}</tr>")
+    for number, record in enumerate(shown.itertuples(index=False)):
+        cells = "".join(f'<td class="{"num" if column in right else ""}">{html.escape(str(value))}</td>'
+                        for column, value in zip(shown.columns, record, strict=False))
+        total = total_last and number == len(shown) - 1
+        rows.append(f'<tr class="total">{cells}</tr>' if total else f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _nbsp(text: str) -> str:
+    """Keep a number and its unit together: ``within 1 h`` never leaves ``h`` alone on a line."""
+    return re.sub(r"(\d) (h|min|days?)\b", "\\1\u00a0\\2", text)
 
 
 def headline(df: pd.DataFrame, as_of: Any = None, within: str = "2h") -> dict[str, Any]:
@@ -104,8 +141,8 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
         Snapshots (:func:`toolkit.load_snapshots`); adds a section on how the backlog
         moved: unread over time, windows lost per day, waiting times, threads left unread.
     tz : str, optional
-        IANA zone the report shows times in (default ``WA_TOOLKIT_TZ``, else UTC); the
-        report says which.
+        IANA zone every time is shown in (``"Africa/Dar_es_Salaam"``); default the
+        ``WA_TOOLKIT_TZ`` environment variable, else UTC. The report says which zone it uses.
 
     Returns
     -------
@@ -113,46 +150,48 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     """
     zone = resolve_tz(tz)
     moment = resolve_as_of(df, as_of)
-    zone_label = describe_tz(zone, moment)
+    local = moment.tz_convert(zone)
+    short_zone = zone_label(zone, moment)
     numbers = headline(df, moment, within)
     share = numbers["unread_share"]
+    horizon = _nbsp(_duration_words(within))
     cards = [
-        ("conversations", f"{numbers['conversations']:,}", False),
-        ("unread conversations", f"{numbers['unread_conversations']:,}"
-         + (f" ({share:.0%})" if share == share else ""), False),
-        ("open reply windows", f"{numbers['open_windows']:,}", False),
-        ("windows closing within 1 h", f"{numbers['closing_within_1h']:,}", numbers["closing_within_1h"] > 0),
-        (f"unread, window closes within {within}", f"{numbers['at_risk']:,}", numbers["at_risk"] > 0),
-        ("unread, window closed (template needed)", f"{numbers['needs_template']:,}",
+        ("conversations", format_count(numbers["conversations"]), "", False),
+        ("unread conversations", format_count(numbers["unread_conversations"]),
+         format_share(share, 0), False),
+        ("open reply windows", format_count(numbers["open_windows"]), "", False),
+        (_nbsp("windows closing within 1 h"), format_count(numbers["closing_within_1h"]), "",
+         numbers["closing_within_1h"] > 0),
+        (f"unread, window closes within {horizon}", format_count(numbers["at_risk"]), "",
+         numbers["at_risk"] > 0),
+        ("unread, window closed: template needed", format_count(numbers["needs_template"]), "",
          numbers["needs_template"] > 0),
     ]
     cards_html = "".join(
-        f'<div class="card{" warn" if warn else ""}"><div class="value">{html.escape(value)}</div>'
-        f'<div class="label">{html.escape(label)}</div></div>' for label, value, warn in cards)
+        f'<div class="card{" warn" if warn else ""}"><div class="value">{html.escape(value)}'
+        + (f'<span class="share">{html.escape(extra)}</span>' if extra else "")
+        + f'</div><div class="label">{html.escape(label)}</div></div>' for label, value, extra, warn in cards)
     charts = [
         _chart(plots.plot_unread_backlog, df),
         _chart(plots.plot_expiry_buckets, df, as_of=moment),
-        _chart(plots.plot_expiry_timeline, df, as_of=moment),
+        _chart(plots.plot_expiry_timeline, df, as_of=moment, tz=zone),
         _chart(plots.plot_unread_wait, df, as_of=moment),
     ]
     charts_html = "".join(f'<img alt="chart" src="{uri}">' for uri in charts)
     risky = metrics.at_risk(df, within=within, as_of=moment)
-    risk_table = pd.DataFrame({
-        "provider": risky["provider"].astype(str),
-        "contact": risky["contact_name"].astype(object).where(risky["contact_name"].notna(), ""),
-        "phone": risky["contact_phone"].astype(object),
-        "channel": channel_labels(risky).astype(object),
-        "unread messages": risky["unread_count"].astype(object),
-        "last message": risky["last_message_at"].dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M"),
-        "minutes left": (risky["window_remaining"] / pd.Timedelta(minutes=1)).round(0).astype("Int64"),
-    })
-    summary = metrics.unread_summary(df).reset_index()
-    summary["unread_share"] = summary["unread_share"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
-    expiry = metrics.expiry_summary(df, as_of=moment).reset_index()
+    risk_columns = [c for c in ("provider", "contact_name", "contact_phone", "channel_id", "channel_name",
+                                "unread_count", "last_message_at", "window_remaining") if c in risky.columns]
+    risk_table = risky[risk_columns].reset_index(drop=True)
+    summary = _with_total(metrics.unread_summary(df), metrics.unread_summary(df, by=None))
+    expiry = _with_total(metrics.expiry_summary(df, as_of=moment),
+                         metrics.expiry_summary(df, by=None, as_of=moment))
     fetched = df["fetched_at"]
-    first, last = fetched.min(), fetched.max()
-    pulled = (f"{first.tz_convert(zone):%Y-%m-%d %H:%M:%S} – {last.tz_convert(zone):%H:%M:%S}"
-              if len(df) else "no rows")
+    if len(df):
+        first, last = fetched.min().tz_convert(zone), fetched.max().tz_convert(zone)
+        pulled = (f"{first:%Y-%m-%d %H:%M:%S} – {last:%H:%M:%S}" if first.date() == last.date()
+                  else f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}") + f" {short_zone}"
+    else:
+        pulled = "no rows"
     origins = sorted({str(pull.get("base_url")) for pull in _pulls(df) if pull.get("base_url")})
     where = ", ".join(origins) or "unknown"
     if source:
@@ -160,23 +199,38 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{_STYLE}</style></head><body>
-<header><h1>{html.escape(title)}</h1>
-<p>As of {moment.tz_convert(zone):%Y-%m-%d %H:%M} · data pulled {html.escape(pulled)}
+<header><div class="wrap"><h1>{html.escape(title)}</h1>
+<p>As of {local:%a %d %b %Y, %H:%M} {html.escape(short_zone)} · data pulled {html.escape(pulled)}
 from {html.escape(where)}</p>
-<p>Times in {html.escape(zone_label)}</p>
-</header>
-<main><div class="cards">{cards_html}</div>
+<p class="zone">Times in {html.escape(describe_tz(zone, moment))}</p></div></header>
+<main class="wrap"><div class="cards">{cards_html}</div>
 {_data_checks(df, history)}
-<section><h2>Unread conversations whose reply window closes within {html.escape(within)}</h2>
-{_table(risk_table, {"unread messages", "minutes left"}) if len(risk_table) else "<p>None right now.</p>"}
-</section>
+<section><h2>Unread conversations whose reply window closes within {html.escape(horizon)}</h2>
+<p class="note">Soonest first: answer these before the window closes, or a paid template is needed.</p>
+{_table(risk_table, tz=zone) if len(risk_table) else "<p>None right now.</p>"}</section>
 <section><h2>Charts</h2><div class="charts">{charts_html}</div></section>
-<section><h2>Unread backlog by provider</h2>{_table(summary, set(summary.columns) - {"provider"})}</section>
-<section><h2>Reply windows by time left</h2>{_table(expiry, set(expiry.columns) - {"provider"})}</section>
-{_trends_section(history) if history is not None else ""}
-</main><footer>A reply window is WhatsApp's 24 hours after the customer's last message; once it closes, only
-paid, pre-approved templates can be sent. Generated by wa-toolkit.</footer></body></html>"""
+<section><h2>Unread backlog by provider</h2>{_table(summary, tz=zone, total_last=True)}</section>
+<section><h2>Reply windows by time left</h2>{_table(expiry, tz=zone, total_last=True)}</section>
+{_trends_section(history, zone) if history is not None else ""}
+</main><footer class="wrap">A reply window is WhatsApp's 24 hours after the customer's last message; once it
+closes, only paid, pre-approved templates can be sent. Times are in {html.escape(describe_tz(zone, moment))}
+(<code>tz=</code>, <code>--tz</code> or <code>WA_TOOLKIT_TZ</code> choose the zone). Generated by wa-toolkit.
+</footer></body></html>"""
     return redact(body)
+
+
+def _with_total(by_provider: pd.DataFrame, everything: pd.DataFrame) -> pd.DataFrame:
+    """Per-provider rows and a last row for all providers together, provider as the first column."""
+    rows = by_provider.reset_index()
+    rows["provider"] = rows["provider"].astype(object).map(lambda v: PROVIDER_LABELS.get(v, v))
+    total = everything.reset_index(drop=True)
+    total.insert(0, "provider", "All providers")
+    return pd.concat([rows, total], ignore_index=True)
+
+
+def _duration_words(text: str) -> str:
+    """``"2h"`` -> ``"2 h"``, ``"90min"`` -> ``"90 min"``: a duration as given, spaced for reading."""
+    return re.sub(r"^(\d+(?:\.\d+)?)\s*(h|min|d)$", r"\1 \2", text.strip())
 
 
 def _data_checks(df: pd.DataFrame, history: pd.DataFrame | None) -> str:
@@ -207,7 +261,7 @@ def _data_checks(df: pd.DataFrame, history: pd.DataFrame | None) -> str:
             f'{_table(table, {f"rows in {where}" for where in checked})}</details>')
 
 
-def _trends_section(history: pd.DataFrame) -> str:
+def _trends_section(history: pd.DataFrame, zone: str) -> str:
     """Charts and a table of how the backlog moved across the snapshots."""
     from . import trends
 
@@ -215,30 +269,33 @@ def _trends_section(history: pd.DataFrame) -> str:
         return "<section><h2>Trends</h2><p>No snapshots yet.</p></section>"
     moments = history["snapshot_at"]
     charts = [
-        _chart(plots.plot_unread_trend, history, by="provider", freq="D"),
-        _chart(plots.plot_unread_trend, history, by="channel_id", freq="D"),
+        _chart(plots.plot_unread_trend, history, by="provider", freq="D", tz=zone),
+        _chart(plots.plot_unread_trend, history, by="channel_id", freq="D", tz=zone),
         _chart(plots.plot_closed_unread, history, by="provider"),
-        _chart(plots.plot_wait_trend, history, freq="D"),
+        _chart(plots.plot_wait_trend, history, freq="D", tz=zone),
     ]
     stuck = trends.persistent_unread(history, min_snapshots=2)
-    stuck = stuck[stuck["still_unread"]].head(15)
+    stuck = stuck[stuck["still_unread"]].head(15).reset_index(drop=True)
+    names = plots.channel_names(history)
     table = pd.DataFrame({
-        "provider": stuck["provider"].astype(str),
-        "contact": stuck["contact_name"].astype(object).where(stuck["contact_name"].notna(), ""),
-        "channel": stuck["channel_id"].astype(object),
-        "unread since (UTC)": stuck["first_unread_at"].dt.strftime("%Y-%m-%d %H:%M"),
-        "snapshots unread": stuck["snapshots"].astype(object),
-        "unread messages": stuck["unread_count"].astype(object),
+        "provider": stuck["provider"],
+        "contact_name": stuck["contact_name"],
+        "channel_id": stuck["channel_id"],
+        "channel_name": stuck["channel_id"].astype(object).map(names).astype("string"),
+        "unread_since": stuck["first_unread_at"],
+        "snapshots_unread": stuck["snapshots"],
+        "unread_count": stuck["unread_count"],
     })
     simulated = bool(history.attrs.get("simulated"))
     label = " of a simulated history" if simulated else ""
-    note = ("<p><strong>Simulated history:</strong> these snapshots come from a model of an inbox, not from "
-            "past pulls; the latest one is the pull above.</p>") if simulated else ""
+    note = ('<p class="note"><strong>Simulated history:</strong> these snapshots come from a model of an '
+            "inbox, not from past pulls; the latest one is the pull above.</p>") if simulated else ""
+    first, last = moments.min().tz_convert(zone), moments.max().tz_convert(zone)
     return f"""<section><h2>Trends over {moments.nunique():,} snapshots{label}
-({moments.min():%Y-%m-%d} – {moments.max():%Y-%m-%d})</h2>{note}
+({first:%d %b %Y} – {last:%d %b %Y})</h2>{note}
 <div class="charts">{"".join(f'<img alt="trend chart" src="{uri}">' for uri in charts)}</div>
 <h3>Still unread across consecutive snapshots</h3>
-{_table(table, {"snapshots unread", "unread messages"}) if len(table) else "<p>None.</p>"}</section>"""
+{_table(table, tz=zone) if len(table) else "<p>None.</p>"}</section>"""
 
 
 def _pulls(df: pd.DataFrame) -> list[dict[str, Any]]:

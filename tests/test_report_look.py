@@ -1,0 +1,187 @@
+"""What people read: the report's numbers, names and clock times, and tables written for people.
+
+Every expected value is computed here from the frame or the metrics by an independent
+route (plain arithmetic, pandas' own time zone conversion), never copied from the output.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import toolkit as tk  # noqa: E402
+
+DAR = "Africa/Dar_es_Salaam"
+
+
+@pytest.fixture
+def pulled(sandbox) -> pd.DataFrame:
+    return tk.load_conversations({
+        "briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url, "progress": False},
+        "wassist": {"api_key": sandbox.config.wassist_key, "base_url": sandbox.base_url, "progress": False}})
+
+
+def cells(page: str, heading: str) -> list[list[str]]:
+    """The body cells of the first table after ``heading``, as text."""
+    section = page[page.index(heading):]
+    table = section[section.index("<tbody>"):section.index("</tbody>")]
+    return [[html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table)]
+
+
+def test_summary_tables_show_the_metrics_with_separators_and_percentages(pulled):
+    page = tk.build_report(pulled)
+    rows = {row[0]: row for row in cells(page, "Unread backlog by provider</h2>")}
+    for provider, label in (("wassist", "Wassist"), ("briq", "Briq")):
+        part = pulled[pulled["provider"] == provider]
+        unread = int(part["has_unread"].sum())
+        messages = part["unread_count"].sum() if part["unread_count"].notna().any() else None
+        expected = [label, f"{len(part):,}", f"{unread:,}", f"{100 * unread / len(part):.1f}%",
+                    "" if messages is None else f"{int(messages):,}"]
+        assert rows[label] == expected
+    unread = int(pulled["has_unread"].sum())
+    assert rows["All providers"][:4] == ["All providers", f"{len(pulled):,}", f"{unread:,}",
+                                         f"{100 * unread / len(pulled):.1f}%"]
+    assert "unread_conversations" not in page and "unread_share" not in page
+
+
+def test_expiry_table_counts_every_window_once(pulled):
+    page = tk.build_report(pulled)
+    rows = cells(page, "Reply windows by time left</h2>")
+    total = rows[-1]
+    assert total[0] == "All providers"
+    assert sum(int(value.replace(",", "")) for value in total[1:]) == len(pulled)
+    buckets = tk.window_bucket(pulled)
+    assert total[1] == f"{int((buckets == 'closed').sum()):,}"
+
+
+def test_report_times_are_on_the_chosen_clock_and_say_so(pulled, monkeypatch):
+    risky = tk.at_risk(pulled, within="2h")
+    assert len(risky) > 0
+    expected = risky["last_message_at"].dt.tz_convert(DAR).dt.strftime("%Y-%m-%d %H:%M").tolist()
+    for page in (tk.build_report(pulled, tz=DAR), _with_env(monkeypatch, DAR, pulled)):
+        rows = cells(page, "Unread conversations whose reply window closes")
+        assert [row[5] for row in rows] == expected
+        assert "Last message (EAT)" in page and "Times in Africa/Dar_es_Salaam (UTC+03:00)" in page
+    monkeypatch.delenv("WA_TOOLKIT_TZ")
+    page = tk.build_report(pulled)
+    assert [row[5] for row in cells(page, "Unread conversations whose reply window closes")] == \
+        risky["last_message_at"].dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert "Times in UTC" in page
+
+
+def _with_env(monkeypatch, zone: str, df: pd.DataFrame) -> str:
+    monkeypatch.setenv("WA_TOOLKIT_TZ", zone)
+    return tk.build_report(df)
+
+
+def test_an_unknown_zone_is_a_value_error(pulled):
+    with pytest.raises(ValueError, match="IANA"):
+        tk.build_report(pulled, tz="Mars/Olympus_Mons")
+
+
+def test_report_shows_channels_by_name_else_by_a_short_id(pulled):
+    risky = tk.at_risk(pulled, within="24h")
+    named_id, unnamed_id = risky["channel_id"].drop_duplicates().iloc[:2]
+    df = tk.name_channels(pulled, {named_id: "Amani Support"})
+    df.loc[df["channel_id"] == unnamed_id, "channel_name"] = pd.NA
+    page = tk.build_report(df, within="24h")
+    channels = [row[3] for row in cells(page, "Unread conversations whose reply window closes")]
+    by_id = dict(zip(tk.at_risk(df, within="24h")["channel_id"], channels, strict=False))
+    assert by_id[named_id] == "Amani Support"
+    assert by_id[unnamed_id] == unnamed_id[:8] + "…"
+    assert unnamed_id not in page
+
+
+def test_card_values_stay_on_one_line_and_units_stay_with_numbers(pulled):
+    page = tk.build_report(pulled)
+    assert "windows closing within 1\u00a0h" in page and "closes within 2\u00a0h" in page
+    assert re.search(r"\.card \.value\{[^}]*white-space:nowrap", page)
+
+
+def test_readable_writes_numbers_for_people_and_leaves_the_frame_alone():
+    frame = pd.DataFrame({
+        "unread_conversations": pd.array([1411, 3], dtype="int64"),
+        "unread_share": [0.401667, 0.0],
+        "unread_messages": pd.array([pd.NA, 12000], dtype="Int64"),
+        "window_remaining": pd.to_timedelta(["0 days 00:10:32.97", "1 days 02:05:00"]),
+        "last_message_at": pd.to_datetime(["2026-11-30 21:30:00", "2026-11-30 22:10:00"], utc=True),
+        "has_unread": pd.array([True, pd.NA], dtype="boolean"),
+    }, index=pd.Index(["wassist", "briq"], name="provider"))
+    before = frame.copy()
+    shown = tk.readable(frame, tz=DAR)
+    pd.testing.assert_frame_equal(frame, before)
+    assert list(shown.columns) == ["Unread conversations", "Unread share", "Unread messages", "Time left",
+                                   "Last message (EAT)", "Unread"]
+    assert shown.index.name == "Provider" and list(shown.index) == ["Wassist", "Briq"]
+    assert shown.to_dict("list") == {
+        "Unread conversations": ["1,411", "3"],
+        "Unread share": ["40.2%", "0.0%"],
+        "Unread messages": ["", "12,000"],
+        "Time left": ["11 min", "26 h 05 min"],
+        "Last message (EAT)": ["2026-12-01 00:30", "2026-12-01 01:10"],
+        "Unread": ["yes", ""],
+    }
+
+
+def test_readable_of_a_unified_frame_names_channels(pulled):
+    df = tk.name_channels(pulled.head(5), {pulled["channel_id"].iloc[0]: "Front Desk"})
+    shown = tk.readable(df)
+    assert shown["Channel"].iloc[0] == "Front Desk"
+    assert "Channel name" not in shown.columns and len(shown) == 5
+
+
+def test_wait_chart_bars_are_the_counts_per_band_and_the_legend_names_each_group(pulled):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    tk.plot_unread_wait(pulled, ax=ax)
+    hours = (pulled["fetched_at"].max() - pulled["last_message_at"]) / pd.Timedelta(hours=1)
+    unread = pulled[pulled["has_unread"].fillna(False) & hours.notna()]
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == [f"{name} ({count:,} unread)" for name, count in
+                      (("Wassist", int((unread["provider"] == "wassist").sum())),
+                       ("Briq", int((unread["provider"] == "briq").sum())))]
+    edges = [0, 1, 4, 12, 24, 48, 168, float("inf")]
+    heights = [patch.get_height() for patch in ax.patches if patch.get_width() < 0.5]
+    expected = []
+    for provider in ("wassist", "briq"):
+        waits = hours[unread.index][unread["provider"] == provider]
+        expected += [int(((waits >= low) & (waits < high)).sum())
+                     for low, high in zip(edges, edges[1:], strict=False)]
+    assert heights == expected
+    plt.close(figure)
+
+
+def test_expiry_timeline_ticks_are_whole_hours_of_the_local_clock(pulled):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    tk.plot_expiry_timeline(pulled, ax=ax, tz=DAR)
+    start = pulled["fetched_at"].max().tz_convert(DAR)
+    for position, label in zip(ax.get_xticks(), [t.get_text() for t in ax.get_xticklabels()], strict=False):
+        moment = start + pd.Timedelta(hours=float(position))
+        assert label == f"{moment.round('min'):%H:%M}" and label.endswith(":00")
+    assert "(EAT)" in ax.get_xlabel()
+    plt.close(figure)
+
+
+def test_charts_name_channels(pulled):
+    import matplotlib.pyplot as plt
+
+    channel = pulled["channel_id"].iloc[0]
+    df = tk.name_channels(pulled, {channel: "Kilimanjaro Desk"})
+    figure, ax = plt.subplots()
+    tk.plot_unread_backlog(df, ax=ax)
+    labels = [text.get_text() for text in ax.get_yticklabels()]
+    provider = {"wassist": "Wassist", "briq": "Briq"}[pulled["provider"].iloc[0]]
+    assert f"Kilimanjaro Desk · {provider}" in labels
+    assert not any(len(label.split(" · ")[0]) > 24 for label in labels)
+    plt.close(figure)

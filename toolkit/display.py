@@ -1,0 +1,187 @@
+"""Tables for people: the same frames the functions return, written as a person reads them.
+
+The toolkit's functions return plain typed frames (counts as integers, shares from 0 to 1,
+durations as timedeltas, times in UTC) so that analysts can compute with them.
+:func:`readable` is the last step before a person looks: it returns a copy with headers in
+words, thousands separators, percentages, durations in hours and minutes, times on the
+local clock and channels by name. The HTML report and the notebooks both use it, so a
+number reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._tz import resolve_tz
+
+__all__ = ["readable", "format_count", "format_share", "format_duration", "header", "zone_label",
+           "PROVIDER_LABELS"]
+
+#: How each provider is written for people.
+PROVIDER_LABELS = {"wassist": "Wassist", "briq": "Briq"}
+
+#: Headers that are better than the column name with its underscores replaced.
+_HEADERS = {
+    "conversation_id": "Conversation", "contact_phone": "Phone", "contact_name": "Contact",
+    "channel_id": "Channel", "channel_name": "Channel", "is_active": "Active",
+    "is_human_takeover": "Human takeover", "has_unread": "Unread", "unread_count": "Unread messages",
+    "last_message_at": "Last message", "window_open": "Window open", "window_expires_at": "Window closes",
+    "fetched_at": "Fetched", "window_remaining": "Time left", "unread_share": "Unread share",
+    "closing_share": "Share closing", "snapshot_at": "Snapshot",
+    "closed": "Closed", "<1h": "Under 1 h", "1-4h": "1–4 h", "4-12h": "4–12 h", "12-24h": "12–24 h",
+}
+
+
+def header(name: Any) -> str:
+    """A column name as a header: ``unread_conversations`` -> ``Unread conversations``.
+
+    Parameters
+    ----------
+    name : object
+        A column or index name.
+
+    Returns
+    -------
+    str
+    """
+    if name in _HEADERS:
+        return _HEADERS[name]
+    percentile = re.fullmatch(r"p(\d+)", str(name))
+    if percentile:  # the wait percentiles, in hours
+        return "Median (h)" if percentile[1] == "50" else f"{percentile[1]}th percentile (h)"
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def format_count(value: Any) -> str:
+    """``1411`` -> ``"1,411"``; missing -> ``""``."""
+    return "" if pd.isna(value) else f"{int(value):,}"
+
+
+def format_share(value: Any, digits: int = 1) -> str:
+    """``0.401667`` -> ``"40.2%"``; missing -> ``""``."""
+    return "" if pd.isna(value) else f"{float(value):.{digits}%}"
+
+
+def format_duration(value: Any) -> str:
+    """A timedelta in hours and minutes: ``"10 min"``, ``"2 h 05 min"``, ``"31 h 00 min"``; missing -> ``""``.
+
+    Rounded to the nearest minute; hours keep counting past a day, because the 24-hour
+    reply window is what people compare against.
+    """
+    if pd.isna(value):
+        return ""
+    minutes = int(round(pd.Timedelta(value) / pd.Timedelta(minutes=1)))
+    sign, minutes = ("−", -minutes) if minutes < 0 else ("", minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"{sign}{rest} min" if hours == 0 else f"{sign}{hours:,} h {rest:02d} min"
+
+
+def zone_label(tz: str, at: Any = None) -> str:
+    """The short name people know a zone by at a moment (``EAT``, ``CET``), else its UTC offset."""
+    if tz == "UTC":
+        return "UTC"
+    moment = pd.Timestamp.now(tz="UTC") if at is None or pd.isna(at) else pd.Timestamp(at)
+    local = (moment.tz_localize("UTC") if moment.tzinfo is None else moment).tz_convert(tz)
+    short = local.strftime("%Z")
+    if short and short[0] not in "+-":
+        return short
+    offset = local.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset[3:] != "00" else f"UTC{offset[:3]}"
+
+
+def readable(frame: pd.DataFrame, *, tz: str | tzinfo | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` for people to read; every cell is text.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any frame the toolkit returns (a unified frame, a summary, ``at_risk``, a trend).
+    tz : str, optional
+        IANA zone to show times in; default ``WA_TOOLKIT_TZ``, else UTC. The zone's short
+        name is added to the header of every time column (``Last message (EAT)``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows and index, headers in words, and cells as text: whole numbers with
+        thousands separators, columns named ``*share*`` as percentages, durations as
+        ``2 h 05 min``, times on the local clock, booleans as yes/no, missing as empty.
+        With ``channel_id``, the channel shows by name (``channel_name``), else a short id.
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> tk.readable(tk.unread_summary(df))  # doctest: +SKIP
+    """
+    zone = resolve_tz(tz)
+    source = frame
+    columns: dict[str, pd.Series] = {}
+    for name in source.columns:
+        if name == "channel_name" and "channel_id" in source.columns:
+            continue  # shown in the channel column
+        values = source[name]
+        if name == "channel_id":
+            from .channels import channel_labels
+
+            columns[header(name)] = _text(channel_labels(source))
+        elif name == "provider":
+            columns[header(name)] = _text(values.astype(object).map(lambda v: PROVIDER_LABELS.get(v, v)))
+        else:
+            title, cells = _cells(name, values, zone)
+            columns[title] = cells
+    result = pd.DataFrame(columns, index=source.index)
+    result.index = result.index.set_names([None if n is None else header(n) for n in result.index.names])
+    if any(n == "provider" for n in source.index.names):
+        result.index = _provider_index(result.index)
+    return result
+
+
+def numeric_headers(frame: pd.DataFrame) -> set[str]:
+    """Headers (as :func:`readable` writes them) of the columns that hold numbers or durations."""
+    return {header(name) for name in frame.columns
+            if name != "provider" and (pd.api.types.is_numeric_dtype(frame[name])
+                                       and not pd.api.types.is_bool_dtype(frame[name])
+                                       or pd.api.types.is_timedelta64_dtype(frame[name]))}
+
+
+def _cells(name: Any, values: pd.Series, zone: str) -> tuple[str, pd.Series]:
+    title = header(name)
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        stamps = values if isinstance(dtype, pd.DatetimeTZDtype) else values.dt.tz_localize("UTC")
+        local = stamps.dt.tz_convert(zone)
+        moment = stamps.dropna().max() if stamps.notna().any() else None
+        return f"{title} ({zone_label(zone, moment)})", _text(local.dt.strftime("%Y-%m-%d %H:%M"))
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return title, _text(values.map(format_duration))
+    if pd.api.types.is_bool_dtype(dtype):
+        return title, _text(values.astype(object).map(lambda v: "" if pd.isna(v) else ("yes" if v else "no")))
+    if pd.api.types.is_integer_dtype(dtype):
+        return title, _text(values.map(format_count))
+    if pd.api.types.is_float_dtype(dtype):
+        if "share" in str(name):
+            return title, _text(values.map(format_share))
+        whole = values.dropna()
+        if len(whole) and bool(np.all(np.mod(whole.to_numpy(dtype=float), 1) == 0)):
+            return title, _text(values.map(format_count))
+        return title, _text(values.map(lambda v: "" if pd.isna(v) else f"{v:,.1f}"))
+    return title, _text(values.astype(object).map(lambda v: "" if pd.isna(v) else str(v)))
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), "")
+
+
+def _provider_index(index: pd.Index) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        position = [n for n in index.names].index(header("provider"))
+        levels = [level.map(lambda v: PROVIDER_LABELS.get(v, v)) if number == position else level
+                  for number, level in enumerate(index.levels)]
+        return index.set_levels(levels)
+    return index.map(lambda v: PROVIDER_LABELS.get(v, v)).set_names(index.names)
