@@ -27,10 +27,25 @@ def execute(name: str, tmp_path: Path, shown: list[str], parameters_text: str = 
         f"pd.to_pickle({{name: globals()[name] for name in {shown!r} + [{frame!r}]}}, {str(results)!r})"))
     NotebookClient(book, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
+    widgets = 0
     for cell in book.cells:
         for output in cell.get("outputs", []):
             assert output.get("output_type") != "error", output
-    return pd.read_pickle(results)
+            # A person sees no pink block: no warnings, no text progress bars, nothing on stderr.
+            stderr = output["output_type"] == "stream" and output["name"] == "stderr"
+            assert not stderr, output["text"][:500]
+            data = output.get("data", {})
+            if WIDGET in data:  # a progress bar as a widget; its text/plain is for viewers without widgets
+                widgets += 1
+                continue
+            text = output.get("text", "") + str(data.get("text/plain", ""))
+            assert "Warning" not in text and "page/s" not in text, text[:500]
+    loaded = pd.read_pickle(results)
+    loaded["progress widgets"] = widgets
+    return loaded
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def test_notebooks_are_stored_without_outputs():
@@ -52,6 +67,7 @@ def test_overview_notebook(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     results = execute("overview.ipynb", tmp_path, ["headline"])
     df, headline = results["df"], results["headline"]
+    assert results["progress widgets"] > 0, "pulls in a notebook show progress as widgets"
     assert len(df) == 330
     assert headline["conversations"] == len(df)
     assert headline["unread conversations"] == int(df["has_unread"].sum())

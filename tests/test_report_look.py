@@ -185,3 +185,20 @@ def test_charts_name_channels(pulled):
     assert f"Kilimanjaro Desk · {provider}" in labels
     assert not any(len(label.split(" · ")[0]) > 24 for label in labels)
     plt.close(figure)
+
+
+def test_readable_names_channels_and_times_in_the_index(pulled):
+    channel = pulled["channel_id"].iloc[0]
+    df = tk.name_channels(pulled, {channel: "Front Desk"})
+    summary = tk.unread_summary(df, by=["provider", "channel_id"])
+    shown = tk.readable(summary, channel_names=df)
+    assert shown.index.names == ["Provider", "Channel"]
+    provider = {"wassist": "Wassist", "briq": "Briq"}[df["provider"].iloc[0]]
+    assert (provider, "Front Desk") in shown.index
+    row = shown.loc[(provider, "Front Desk")]
+    mine = df[df["channel_id"] == channel]
+    assert row["Conversations"] == f"{len(mine):,}"
+    timeline = tk.expiry_timeline(df)
+    local = tk.readable(timeline.to_frame("closing"), tz=DAR)
+    assert local.index.name == "Interval start (EAT)"
+    assert list(local.index) == timeline.index.tz_convert(DAR).strftime("%Y-%m-%d %H:%M").tolist()

@@ -11,6 +11,7 @@ number reads the same everywhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -19,8 +20,8 @@ import pandas as pd
 
 from ._tz import resolve_tz
 
-__all__ = ["readable", "format_count", "format_share", "format_duration", "header", "zone_label",
-           "PROVIDER_LABELS"]
+__all__ = ["readable", "channel_names_of", "format_count", "format_share", "format_duration", "header",
+           "zone_label", "PROVIDER_LABELS"]
 
 #: How each provider is written for people.
 PROVIDER_LABELS = {"wassist": "Wassist", "briq": "Briq"}
@@ -95,7 +96,8 @@ def zone_label(tz: str, at: Any = None) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}" if offset[3:] != "00" else f"UTC{offset[:3]}"
 
 
-def readable(frame: pd.DataFrame, *, tz: str | tzinfo | None = None) -> pd.DataFrame:
+def readable(frame: pd.DataFrame, *, tz: str | tzinfo | None = None,
+             channel_names: pd.DataFrame | Mapping[str, str] | None = None) -> pd.DataFrame:
     """A copy of ``frame`` for people to read; every cell is text.
 
     Parameters
@@ -105,41 +107,101 @@ def readable(frame: pd.DataFrame, *, tz: str | tzinfo | None = None) -> pd.DataF
     tz : str, optional
         IANA zone to show times in; default ``WA_TOOLKIT_TZ``, else UTC. The zone's short
         name is added to the header of every time column (``Last message (EAT)``).
+    channel_names : DataFrame or mapping, optional
+        Where to find channel names for a ``channel_id`` index or column when ``frame``
+        has no ``channel_name`` of its own (a summary by channel): the unified frame it was
+        computed from, or a mapping ``{channel_id: name}``.
 
     Returns
     -------
     pandas.DataFrame
-        Same rows and index, headers in words, and cells as text: whole numbers with
-        thousands separators, columns named ``*share*`` as percentages, durations as
-        ``2 h 05 min``, times on the local clock, booleans as yes/no, missing as empty.
-        With ``channel_id``, the channel shows by name (``channel_name``), else a short id.
+        Same rows, headers in words, and cells as text: whole numbers with thousands
+        separators, columns named ``*share*`` as percentages, durations as ``2 h 05 min``,
+        times on the local clock, booleans as yes/no, missing as empty. Channels show by
+        name, else by a short id; providers by their names.
 
     Examples
     --------
     >>> import toolkit as tk
     >>> tk.readable(tk.unread_summary(df))  # doctest: +SKIP
+    >>> tk.readable(tk.unread_summary(df, by="channel_id"), channel_names=df)  # doctest: +SKIP
     """
     zone = resolve_tz(tz)
-    source = frame
+    known = (channel_names_of(channel_names) if isinstance(channel_names, pd.DataFrame)
+             else dict(channel_names or {}))
     columns: dict[str, pd.Series] = {}
-    for name in source.columns:
-        if name == "channel_name" and "channel_id" in source.columns:
+    for name in frame.columns:
+        if name == "channel_name" and "channel_id" in frame.columns:
             continue  # shown in the channel column
-        values = source[name]
+        values = frame[name]
         if name == "channel_id":
-            from .channels import channel_labels
-
-            columns[header(name)] = _text(channel_labels(source))
+            if "channel_name" in frame.columns:
+                own = channel_names_of(frame)
+                columns[header(name)] = _text(values.astype(object).map(own.get))
+            else:
+                columns[header(name)] = _text(values.astype(object).map(lambda v: _channel(v, known)))
         elif name == "provider":
             columns[header(name)] = _text(values.astype(object).map(lambda v: PROVIDER_LABELS.get(v, v)))
         else:
             title, cells = _cells(name, values, zone)
             columns[title] = cells
-    result = pd.DataFrame(columns, index=source.index)
-    result.index = result.index.set_names([None if n is None else header(n) for n in result.index.names])
-    if any(n == "provider" for n in source.index.names):
-        result.index = _provider_index(result.index)
+    result = pd.DataFrame(columns, index=frame.index)
+    result.index = _readable_index(frame.index, zone, known)
     return result
+
+
+def channel_names_of(df: pd.DataFrame) -> dict[str, str]:
+    """What to call each ``channel_id`` of ``df``: its name, else a short id.
+
+    Two channels with the same name are told apart by their short ids.
+
+    Returns
+    -------
+    dict
+        ``channel_id`` to label.
+    """
+    from .channels import channel_labels
+
+    if "channel_id" not in df.columns or df.empty:
+        return {}
+    labels = pd.Series(channel_labels(df).astype(object).to_numpy(), index=df["channel_id"].astype(object))
+    labels = labels[labels.index.notna()]
+    first = labels.groupby(level=0, sort=False).first()
+    first = first.where(first.notna(), "—")
+    shared = first.duplicated(keep=False)
+    first[shared] = [f"{name} ({str(key)[:8]})" for key, name in first[shared].items()]
+    return first.to_dict()
+
+
+def _channel(value: Any, known: Mapping[str, str]) -> Any:
+    if pd.isna(value):
+        return value
+    if value in known:
+        return known[value]
+    text = str(value)
+    return text if len(text) <= 8 else text[:8] + "…"
+
+
+def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str]) -> pd.Index:
+    """Index levels written like columns: providers and channels by name, times on the local clock."""
+    def level(values: pd.Index, name: Any) -> tuple[pd.Index, Any]:
+        if name == "provider":
+            return values.map(lambda v: PROVIDER_LABELS.get(v, v)), header(name)
+        if name == "channel_id":
+            return values.map(lambda v: _channel(v, known)), header(name)
+        if isinstance(values, pd.DatetimeIndex):
+            stamps = values if values.tz is not None else values.tz_localize("UTC")
+            local = stamps.tz_convert(zone)
+            title = header(name) if name is not None else "Time"
+            moment = stamps.max() if len(stamps) else None
+            return pd.Index(local.strftime("%Y-%m-%d %H:%M")), f"{title} ({zone_label(zone, moment)})"
+        return values, None if name is None else header(name)
+
+    if isinstance(index, pd.MultiIndex):
+        pairs = [level(index.get_level_values(number), name) for number, name in enumerate(index.names)]
+        return pd.MultiIndex.from_arrays([values for values, _ in pairs], names=[title for _, title in pairs])
+    values, title = level(index, index.name)
+    return pd.Index(values, name=title)
 
 
 def numeric_headers(frame: pd.DataFrame) -> set[str]:
@@ -178,10 +240,3 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "")
 
 
-def _provider_index(index: pd.Index) -> pd.Index:
-    if isinstance(index, pd.MultiIndex):
-        position = [n for n in index.names].index(header("provider"))
-        levels = [level.map(lambda v: PROVIDER_LABELS.get(v, v)) if number == position else level
-                  for number, level in enumerate(index.levels)]
-        return index.set_levels(levels)
-    return index.map(lambda v: PROVIDER_LABELS.get(v, v)).set_names(index.names)

@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter
 
 from . import metrics
 from ._tz import resolve_tz
-from .display import PROVIDER_LABELS, zone_label
+from .display import PROVIDER_LABELS, channel_names_of, zone_label
 
 __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
            "plot_unread_wait", "plot_at_risk", "plot_unread_trend", "plot_closed_unread", "plot_wait_trend"]
@@ -64,29 +64,6 @@ def _short(label: Any, width: int = 14) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def channel_names(df: pd.DataFrame) -> dict[str, str]:
-    """What charts call each ``channel_id`` of ``df``: its name, else a short id.
-
-    Two channels with the same name are told apart by their short ids.
-
-    Returns
-    -------
-    dict
-        ``channel_id`` to label.
-    """
-    from .channels import channel_labels
-
-    if "channel_id" not in df.columns or df.empty:
-        return {}
-    labels = pd.Series(channel_labels(df).astype(object).to_numpy(), index=df["channel_id"].astype(object))
-    labels = labels[labels.index.notna()]
-    first = labels.groupby(level=0, sort=False).first()
-    first = first.where(first.notna(), "—")
-    shared = first.duplicated(keep=False)
-    first[shared] = [f"{name} ({str(key)[:8]})" for key, name in first[shared].items()]
-    return first.to_dict()
-
-
 def _key_label(key: Any, columns: Sequence[str], channels: dict[str, str], width: int = 24) -> str:
     """A group key as words: providers by name, channels by name, anything else shortened."""
     parts = key if isinstance(key, tuple) else (key,)
@@ -120,7 +97,7 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
         ax.text(0.5, 0.5, "No conversations", ha="center", va="center", transform=ax.transAxes)
     else:
         summary = summary.sort_values("unread_conversations")
-        channels = channel_names(df)
+        channels = channel_names_of(df)
         labels = [_key_label(key, columns, channels) for key in summary.index]
         positions = np.arange(len(summary))
         unread = summary["unread_conversations"].to_numpy()
@@ -164,7 +141,7 @@ def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: An
         ax.barh(positions, counts, left=left, height=0.6, color=BUCKET_COLOURS[bucket],
                 label=BUCKET_LABELS[bucket])
         left = left + counts
-    channels = channel_names(df)
+    channels = channel_names_of(df)
     ax.set_yticks(positions, [_key_label(label, [by or ""], channels) for label in summary.index])
     ax.xaxis.set_major_formatter(_THOUSANDS)
     ax.set_xlabel("conversations")
@@ -241,7 +218,7 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     ax.axvspan(3.5, len(WAIT_BAND_LABELS) - 0.5, color="#f1f1f1", zorder=0)
     if counts.shape[1]:
         width = 0.8 / counts.shape[1]
-        channels = channel_names(df)
+        channels = channel_names_of(df)
         for number, (name, column) in enumerate(counts.items()):
             offset = (number - (counts.shape[1] - 1) / 2) * width
             colour = _colour(by, name, number)
@@ -345,7 +322,7 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     if trend.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
-        channels = channel_names(history)
+        channels = channel_names_of(history)
         wide = (trend.unstack(list(range(1, trend.index.nlevels)), fill_value=0) if columns
                 else trend.to_frame("all"))
         # Largest backlog first, so the legend reads from the biggest worry down.
@@ -382,7 +359,7 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
     if table.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
-        channels = channel_names(history)
+        channels = channel_names_of(history)
         bottom = np.zeros(len(table))
         days = table.index.tz_localize(None)
         for number, (key, counts) in enumerate(table.items()):
@@ -425,7 +402,7 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
     if trend.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
-        channels = channel_names(history)
+        channels = channel_names_of(history)
         number = 0
         for key, rows in trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False):
             times = _local_times(rows.index.get_level_values(0), zone)

@@ -20,6 +20,7 @@ from ._redact import redact
 from ._tz import describe_tz, resolve_tz
 from .display import (
     PROVIDER_LABELS,
+    channel_names_of,
     format_count,
     format_share,
     header,
@@ -276,7 +277,7 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
     ]
     stuck = trends.persistent_unread(history, min_snapshots=2)
     stuck = stuck[stuck["still_unread"]].head(15).reset_index(drop=True)
-    names = plots.channel_names(history)
+    names = channel_names_of(history)
     table = pd.DataFrame({
         "provider": stuck["provider"],
         "contact_name": stuck["contact_name"],
