@@ -26,6 +26,8 @@ __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 #: Axis numbers with thousands separators.
 _THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
+#: Bars that stand for every provider together.
+NEUTRAL = "#5B6B7F"
 #: Each provider keeps its colour in every chart.
 PROVIDER_COLOURS = {"wassist": PALETTE[0], "briq": PALETTE[1]}
 #: Buckets from calm to urgent: closed is grey, the soonest closings the warmest.
@@ -143,6 +145,7 @@ def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: An
         left = left + counts
     channels = channel_names_of(df)
     ax.set_yticks(positions, [_key_label(label, [by or ""], channels) for label in summary.index])
+    ax.invert_yaxis()  # first group on top, in the order of the tables
     ax.xaxis.set_major_formatter(_THOUSANDS)
     ax.set_xlabel("conversations")
     ax.set_title("Reply windows by time left")
@@ -170,7 +173,8 @@ def plot_expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", 
     timeline = metrics.expiry_timeline(df, as_of=as_of, freq=freq, horizon=horizon)
     hours_ahead = (timeline.index - timeline.index[0]) / pd.Timedelta(hours=1) if len(timeline) else []
     width = pd.Timedelta(freq) / pd.Timedelta(hours=1)
-    ax.bar(hours_ahead, timeline.to_numpy(), width=width * 0.85, align="edge", color=PALETTE[1])
+    # One neutral colour: these are all providers together, not one of them.
+    ax.bar(hours_ahead, timeline.to_numpy(), width=width * 0.85, align="edge", color=NEUTRAL)
     if len(timeline):
         # Ticks on whole local hours, a few hours apart, placed where that clock time falls.
         first = timeline.index[0].tz_convert(zone)

@@ -31,6 +31,9 @@ from .display import (
 
 __all__ = ["build_report", "write_report"]
 
+#: Rows of the at-risk list shown; the rest are in the CSV beside the report.
+AT_RISK_ROWS = 50
+
 _STYLE = """
 *{box-sizing:border-box}
 body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f4f6f8;
@@ -41,7 +44,9 @@ header h1{margin:0 0 8px;font-size:24px;font-weight:600}header p{margin:2px 0;op
 header .zone{display:inline-block;margin-top:6px;padding:2px 10px;border-radius:12px;
 background:rgba(255,255,255,.16);font-size:13px}
 main.wrap{padding-top:24px;padding-bottom:8px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(165px,1fr));gap:14px;margin-bottom:18px}
+.cards{display:grid;grid-template-columns:repeat(6,1fr);gap:14px;margin-bottom:18px}
+@media (max-width:1100px){.cards{grid-template-columns:repeat(3,1fr)}}
+@media (max-width:620px){.cards{grid-template-columns:repeat(2,1fr)}}
 .card{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 3px rgba(0,0,0,.08);
 border-top:4px solid #0072B2}
 .card .value{font-size:28px;font-weight:650;white-space:nowrap;line-height:1.2}
@@ -56,7 +61,7 @@ section h2{margin:0 0 12px;font-size:18px}section h3{font-size:15px;margin:18px 
 .charts img{width:100%;height:auto;display:block}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;white-space:nowrap}
-td.wide{white-space:normal}th{background:#f0f2f5;font-weight:600}
+td.wide{white-space:normal}.scroll{overflow-x:auto}th{background:#f0f2f5;font-weight:600}
 td.num,th.num{text-align:right}tr.total td{font-weight:600;border-top:2px solid #cfd5dc}
 details.checks{margin:0 0 20px;font-size:14px;background:#fff;border-radius:10px;padding:10px 16px;
 box-shadow:0 1px 3px rgba(0,0,0,.08)}details.checks summary{cursor:pointer}
@@ -97,7 +102,9 @@ def _table(frame: pd.DataFrame, numeric: set[str] | None = None, tz: str | None 
                         for column, value in zip(shown.columns, record, strict=False))
         total = total_last and number == len(shown) - 1
         rows.append(f'<tr class="total">{cells}</tr>' if total else f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    # A narrow screen scrolls the table sideways instead of spilling it out of its card.
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+            "</table></div>")
 
 
 def _nbsp(text: str) -> str:
@@ -182,7 +189,9 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     risky = metrics.at_risk(df, within=within, as_of=moment)
     risk_columns = [c for c in ("provider", "contact_name", "contact_phone", "channel_id", "channel_name",
                                 "unread_count", "last_message_at", "window_remaining") if c in risky.columns]
-    risk_table = risky[risk_columns].reset_index(drop=True)
+    risk_table = risky[risk_columns].head(AT_RISK_ROWS).reset_index(drop=True)
+    more = (f'<p class="note">The {AT_RISK_ROWS:,} soonest of {len(risky):,}; the CSV has every '
+            "conversation.</p>" if len(risky) > AT_RISK_ROWS else "")
     summary = _with_total(metrics.unread_summary(df), metrics.unread_summary(df, by=None))
     expiry = _with_total(metrics.expiry_summary(df, as_of=moment),
                          metrics.expiry_summary(df, by=None, as_of=moment))
@@ -208,7 +217,7 @@ from {html.escape(where)}</p>
 {_data_checks(df, history)}
 <section><h2>Unread conversations whose reply window closes within {html.escape(horizon)}</h2>
 <p class="note">Soonest first: answer these before the window closes, or a paid template is needed.</p>
-{_table(risk_table, tz=zone) if len(risk_table) else "<p>None right now.</p>"}</section>
+{_table(risk_table, tz=zone) if len(risk_table) else "<p>None right now.</p>"}{more}</section>
 <section><h2>Charts</h2><div class="charts">{charts_html}</div></section>
 <section><h2>Unread backlog by provider</h2>{_table(summary, tz=zone, total_last=True)}</section>
 <section><h2>Reply windows by time left</h2>{_table(expiry, tz=zone, total_last=True)}</section>
