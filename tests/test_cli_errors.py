@@ -196,3 +196,13 @@ def test_demo_help_says_what_it_writes():
     text = _subcommands()["demo"].format_help()
     for written in ("conversations.csv", "report.html", "history/"):
         assert written in text
+
+
+@pytest.mark.parametrize("value", ["backend.wassist.app", "ftp://example.org", "https://example.org/?x=1"])
+def test_a_bad_server_variable_is_named_as_set(value, sandbox, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WASSIST_API_KEY", sandbox.config.wassist_key)
+    monkeypatch.setenv("WASSIST_BASE_URL", value)
+    code, line = fail(capsys, "export", "--provider", "wassist", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_USAGE
+    assert line.startswith("wa-toolkit: error: WASSIST_BASE_URL must be an http(s) server root")
+    assert "base_url" not in line and sandbox.list_requests() == []

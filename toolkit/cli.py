@@ -426,6 +426,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if name not in keyed:
             raise AuthenticationError(f"no API key: set {PROVIDERS[name].env_key} (or try `wa-toolkit demo`)",
                                       provider=name)
+        _check_base_url(SPECS[name].env_base_url, SPECS[name].default_base_url)
     wassist = {"agent": args.agent, "contact": args.contact,
                "has_unread": None if args.has_unread is None else args.has_unread == "true",
                "last_message_after": args.after, "last_message_before": args.before,
@@ -435,6 +436,23 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     options = {"wassist": {k: v for k, v in wassist.items() if v is not None},
                "briq": {k: v for k, v in briq.items() if v is not None}}
     return {name: {**options[name], "deadline": args.deadline} for name in pulled}
+
+
+def _check_base_url(variable: str, example: str) -> None:
+    """:class:`UsageError` for a server variable that is set but is not an http(s) server root.
+
+    The loaders would refuse it too, but in their own words (``base_url``); here it is named
+    as the person set it.
+    """
+    import os
+    from urllib.parse import urlsplit
+
+    value = os.environ.get(variable)
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise UsageError(f"{variable} must be an http(s) server root such as {example}, got {value!r}")
 
 
 def _check_output_folder(folder: Path, flag: str) -> None:
