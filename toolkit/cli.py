@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _EPILOG = """\
+`wa-toolkit COMMAND --help` lists a command's options.
+
 Errors are one line on stderr. Exit codes: 0 done, 1 a refused or failed pull, 2 a bad
 argument (nothing is requested then), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM,
 129 stopped by SIGHUP; a stopped command leaves no half-written file.
