@@ -28,6 +28,13 @@ def pulled(sandbox) -> pd.DataFrame:
         "wassist": {"api_key": sandbox.config.wassist_key, "base_url": sandbox.base_url, "progress": False}})
 
 
+def named(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """``df`` with a ``channel_name`` column holding ``names`` for the channels it knows."""
+    result = df.copy()
+    result["channel_name"] = result["channel_id"].astype(object).map(names).astype("string")
+    return result
+
+
 def cells(page: str, heading: str) -> list[list[str]]:
     """The body cells of the first table after ``heading``, as text."""
     section = page[page.index(heading):]
@@ -90,7 +97,7 @@ def test_an_unknown_zone_is_a_value_error(pulled):
 def test_report_shows_channels_by_name_else_by_a_short_id(pulled):
     risky = tk.at_risk(pulled, within="24h")
     named_id, unnamed_id = risky["channel_id"].drop_duplicates().iloc[:2]
-    df = tk.name_channels(pulled, {named_id: "Amani Support"})
+    df = named(pulled, {named_id: "Amani Support"})
     df.loc[df["channel_id"] == unnamed_id, "channel_name"] = pd.NA
     page = tk.build_report(df, within="24h")
     channels = [row[3] for row in cells(page, "Unread conversations whose reply window closes")]
@@ -132,7 +139,7 @@ def test_readable_writes_numbers_for_people_and_leaves_the_frame_alone():
 
 
 def test_readable_of_a_unified_frame_names_channels(pulled):
-    df = tk.name_channels(pulled.head(5), {pulled["channel_id"].iloc[0]: "Front Desk"})
+    df = named(pulled.head(5), {pulled["channel_id"].iloc[0]: "Front Desk"})
     shown = tk.readable(df)
     assert shown["Channel"].iloc[0] == "Front Desk"
     assert "Channel name" not in shown.columns and len(shown) == 5
@@ -177,7 +184,7 @@ def test_charts_name_channels(pulled):
     import matplotlib.pyplot as plt
 
     channel = pulled["channel_id"].iloc[0]
-    df = tk.name_channels(pulled, {channel: "Kilimanjaro Desk"})
+    df = named(pulled, {channel: "Kilimanjaro Desk"})
     figure, ax = plt.subplots()
     tk.plot_unread_backlog(df, ax=ax)
     labels = [text.get_text() for text in ax.get_yticklabels()]
@@ -189,7 +196,7 @@ def test_charts_name_channels(pulled):
 
 def test_readable_names_channels_and_times_in_the_index(pulled):
     channel = pulled["channel_id"].iloc[0]
-    df = tk.name_channels(pulled, {channel: "Front Desk"})
+    df = named(pulled, {channel: "Front Desk"})
     summary = tk.unread_summary(df, by=["provider", "channel_id"])
     shown = tk.readable(summary, channel_names=df)
     assert shown.index.names == ["Provider", "Channel"]

@@ -428,7 +428,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if name not in keyed:
             raise AuthenticationError(f"no API key: set {PROVIDERS[name].env_key} (or try `wa-toolkit demo`)",
                                       provider=name)
-        _check_base_url(SPECS[name].env_base_url, SPECS[name].default_base_url)
+        _check_base_url(PROVIDERS[name].env_base_url, PROVIDERS[name].default_base_url)
     wassist = {"agent": args.agent, "contact": args.contact,
                "has_unread": None if args.has_unread is None else args.has_unread == "true",
                "last_message_after": args.after, "last_message_before": args.before,

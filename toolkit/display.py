@@ -153,21 +153,26 @@ def readable(frame: pd.DataFrame, *, tz: str | tzinfo | None = None,
 def channel_names_of(df: pd.DataFrame) -> dict[str, str]:
     """What to call each ``channel_id`` of ``df``: its name, else a short id.
 
-    Two channels with the same name are told apart by their short ids.
+    The name comes from ``channel_name`` where any row of the channel has one; else the
+    first eight characters of the id and an ellipsis. Two channels with the same name are
+    told apart by their short ids.
 
     Returns
     -------
     dict
         ``channel_id`` to label.
     """
-    from .channels import channel_labels
-
     if "channel_id" not in df.columns or df.empty:
         return {}
-    labels = pd.Series(channel_labels(df).astype(object).to_numpy(), index=df["channel_id"].astype(object))
+    ids = df["channel_id"].astype(object)
+    named = (df["channel_name"].astype(object) if "channel_name" in df.columns
+             else pd.Series(pd.NA, index=df.index, dtype=object))
+    labels = pd.Series(named.to_numpy(), index=ids)
     labels = labels[labels.index.notna()]
+    # A channel's name where any row knows it, else its short id.
     first = labels.groupby(level=0, sort=False).first()
-    first = first.where(first.notna(), "—")
+    first = pd.Series([_channel(key, {}) if pd.isna(name) else name for key, name in first.items()],
+                      index=first.index, dtype=object)
     shared = first.duplicated(keep=False)
     first[shared] = [f"{name} ({str(key)[:8]})" for key, name in first[shared].items()]
     return first.to_dict()
