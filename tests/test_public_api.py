@@ -31,6 +31,7 @@ closed_with_unread
 closing_share
 takeover_backlog
 check_conversations
+readable
 to_csv
 read_csv
 to_excel
