@@ -434,3 +434,15 @@ def test_progress_bar_shows_pages_and_never_the_key(sandbox, capsys):
 def test_progress_is_off_when_nobody_is_watching(sandbox, capsys):
     briq(sandbox, progress=None)
     assert capsys.readouterr().err == ""
+
+
+def test_sweep_after_a_still_list_costs_one_request(make_sandbox):
+    # Nothing changes on this server, so re-reading its top page shows only rows the pull
+    # already read: that page alone proves nothing moved, however many rows the clock margin spans.
+    sandbox = make_sandbox(briq_conversations=3000)
+    frame = briq(sandbox, page_size=5)
+    started = pd.Timestamp(frame.attrs["pull"]["passes"]["conversations"]["started_at"])
+    within_margin = (frame["last_message_at"] >= started - pd.Timedelta(minutes=5)).sum()
+    assert within_margin > 2 * 5, "the margin must span several pages for the test to mean anything"
+    assert frame.attrs["pull"]["passes"]["conversations sweep 1"]["pages"] == 1
+    assert frame["conversation_id"].nunique() == 3000

@@ -8,6 +8,7 @@ import pytest
 import toolkit as tk
 from toolkit._paging import Page
 from toolkit.providers import PROVIDERS, PullOptions
+from toolkit.providers._load import TopUnmoved
 from toolkit.providers.briq import BRIQ
 from toolkit.providers.wassist import WASSIST
 
@@ -112,3 +113,17 @@ def test_the_http_client_reads_error_bodies_only_through_its_provider(sandbox):
     assert told_nothing.codes == [] and "UNAUTHORIZED" in told_nothing.messages[0]  # only quoted
     assert told_briq.codes == ["UNAUTHORIZED"] and told_briq.messages == ["Invalid or missing API key"]
     assert told_briq.request_id and told_briq.request_id.startswith("req-")
+
+
+def test_sweep_stops_at_a_top_page_of_rows_already_read_and_only_there():
+    def page(offset: int, keys: list) -> Page:
+        return Page(offset, 2, [{}] * len(keys), keys, None, None, pd.Timestamp("2026-01-01", tz="UTC"))
+
+    read = {("a", "t1"), ("b", "t0")}
+    never = TopUnmoved(read, lambda page: False)
+    assert never(page(0, [("a", "t1"), ("b", "t0")]))
+    assert not never(page(0, [("a", "t2"), ("b", "t0")]))  # "a" moved: new activity, new key
+    assert not never(page(0, [None, ("b", "t0")]))  # a row without an id proves nothing
+    assert not never(page(0, []))
+    assert not never(page(2, [("a", "t1"), ("b", "t0")]))  # only the top page shows what moved
+    assert TopUnmoved(read, lambda page: True)(page(0, [("c", "t3")]))  # the sweep's own test still rules

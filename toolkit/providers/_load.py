@@ -9,7 +9,7 @@ a page reader and an end test, and gets pages back to parse.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -115,7 +115,8 @@ class ListReader:
         """
         # A list read to its end rarely wastes pages guessed ahead; a list with an end test
         # (like a sweep) usually needs one page and guesses nothing.
-        first, report = self.read(query, name, speculate=query.is_last is None)
+        keys_read: set[Any] = set()
+        first, report = self.read(query, name, speculate=query.is_last is None, keys_read=keys_read)
         frames = [first]
         self.reports[name] = report
         seen = _versions(first)
@@ -124,7 +125,8 @@ class ListReader:
             sweep = self.provider.changed_since(query.params, since)
             if sweep is None:
                 break
-            swept, sweep_report = self.read(sweep, f"{name} (sweep)")
+            sweep = ListQuery(sweep.params, is_last=TopUnmoved(keys_read, sweep.is_last))
+            swept, sweep_report = self.read(sweep, f"{name} (sweep)", keys_read=keys_read)
             frames.append(swept)
             self.reports[f"{name} sweep {round_number}"] = sweep_report
             versions = _versions(swept)
@@ -135,14 +137,15 @@ class ListReader:
             since = _sweep_start(sweep_report)
         return pd.concat(frames, ignore_index=True)
 
-    def read(self, query: ListQuery, label: str, *,
-             speculate: bool = False) -> tuple[pd.DataFrame, PullReport]:
+    def read(self, query: ListQuery, label: str, *, speculate: bool = False,
+             keys_read: set[Any] | None = None) -> tuple[pd.DataFrame, PullReport]:
         """Every row of one list (up to its end test), checked for continuity, parsed while pages arrive.
 
         Returns every row of every page fetched (a re-fetched page's rows too) and what the
         pull observed. ``speculate`` asks for the first pages at once (see
         :class:`~toolkit._paging.OffsetPuller`); it is ignored when the client keeps a
-        request budget, which guesses would waste.
+        request budget, which guesses would waste. ``keys_read``, when given, gains the
+        continuity key of every row read (see :class:`TopUnmoved`).
         """
         provider, client = self.provider, self.client
 
@@ -154,6 +157,9 @@ class ListReader:
 
         def digest(pages: list[Page]) -> None:
             parsed.append(provider.parse(*records_of(pages), self.tally))
+            if keys_read is not None:
+                for page in pages:
+                    keys_read.update(page.keys)
 
         with self.progress.bar(label) as bar:
             puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
@@ -180,6 +186,34 @@ class ListReader:
             "passes": {name: _json_friendly(report.as_dict()) for name, report in self.reports.items()},
             "unreadable_values": dict(self.tally.counts),
         }
+
+
+class TopUnmoved:
+    """End test of a sweep: its first page holds only rows already read, as they were read.
+
+    The sweep rests on this: a conversation with new activity jumps to the top of the list.
+    When the top page, read again, holds only (id, last activity) pairs the pull already
+    read, nothing moved since (a moved row would show there with its new activity), and
+    the rest of the sweep would only re-read rows already held: one request instead of
+    every page active within the clock margin. Otherwise the sweep's own end test rules.
+
+    Parameters
+    ----------
+    keys_read : set
+        Continuity keys of every row read so far (see :attr:`Page.keys`).
+    otherwise : callable, optional
+        The sweep's own end test.
+    """
+
+    def __init__(self, keys_read: set[Any], otherwise: Callable[[Page], bool] | None) -> None:
+        self.keys_read = keys_read
+        self.otherwise = otherwise
+
+    def __call__(self, page: Page) -> bool:
+        if page.offset == 0 and page.keys and all(key is not None and key in self.keys_read
+                                                  for key in page.keys):
+            return True
+        return bool(self.otherwise(page)) if self.otherwise is not None else False
 
 
 def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
