@@ -27,8 +27,9 @@ from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
 from ._deadline import Deadline
 from ._errors import ApiError, AuthenticationError, ResponseFormatError
@@ -295,7 +296,8 @@ class HttpClient:
         self._rng_lock = threading.Lock()
         self._pacer = shared_pacer(provider, api_key, rate_limit) if rate_limit else None
         self._owns_session = session is None
-        self.session = session if session is not None else _pooled_session(pool_size, self.base_url)
+        self.session: requests.Session | _DirectSession = (
+            session if session is not None else _own_session(pool_size, self.base_url))
         _warn_if_plain_http(provider, self.base_url)
 
     def __repr__(self) -> str:
@@ -390,7 +392,7 @@ class HttpClient:
                          codes=[redact(c) for c in codes], messages=[redact(m) for m in messages],
                          attempts=attempt, url=redact(url))
 
-    def _read_body(self, response: requests.Response, url: str, request_id: str | None) -> bytes:
+    def _read_body(self, response: _Response, url: str, request_id: str | None) -> bytes:
         chunks: list[bytes] = []
         size = 0
         try:
@@ -408,7 +410,7 @@ class HttpClient:
             raise _Retryable(f"body cut short ({type(exc).__name__})") from exc
         return b"".join(chunks)
 
-    def _decode(self, body: bytes, response: requests.Response, url: str, request_id: str | None) -> Any:
+    def _decode(self, body: bytes, response: _Response, url: str, request_id: str | None) -> Any:
         try:
             return json.loads(body)
         except UnicodeDecodeError as exc:
@@ -436,7 +438,7 @@ class HttpClient:
         with self._rng_lock:
             return self.retry.backoff(attempt, self._rng)
 
-    def _retry_after(self, response: requests.Response, body: Any) -> float | None:
+    def _retry_after(self, response: _Response, body: Any) -> float | None:
         """The wait the server asks for: the ``Retry-After`` header, else the provider's body hint."""
         header = _retry_after_header(response)
         if header is not None or not isinstance(body, dict):
@@ -459,6 +461,84 @@ class HttpClient:
                        request_id=failure.request_id, codes=[redact(c) for c in codes],
                        messages=[redact(m) for m in messages], attempts=attempt,
                        url=redact(url)) from failure
+
+
+class _DirectResponse:
+    """A urllib3 response with the part of ``requests.Response`` that :class:`HttpClient` reads.
+
+    Failures while reading the body become the ``requests`` errors ``requests`` would raise,
+    so one error path serves both kinds of session.
+    """
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse) -> None:
+        self._raw = raw
+        self._consumed = False
+        self.status_code = raw.status
+        self.headers = raw.headers
+
+    def iter_content(self, chunk_size: int) -> Any:
+        try:
+            yield from self._raw.stream(chunk_size, decode_content=True)
+        except urllib3.exceptions.HTTPError as exc:
+            raise requests.ConnectionError(type(exc).__name__) from exc
+        self._consumed = True
+
+    def __enter__(self) -> _DirectResponse:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        # As requests does: a connection whose body was not read to the end is not reused.
+        if not self._consumed:
+            self._raw.close()
+        self._raw.release_conn()
+
+
+class _DirectSession:
+    """urllib3's connection pool, used directly for the sessions the toolkit makes itself.
+
+    ``requests`` spends more CPU per request (hooks, cookie jars, adapters, settings merges,
+    a CA-path check on every send) than decoding and converting the page it fetched; the
+    toolkit needs none of that: it builds its own URLs, sends one header set, follows no
+    redirects and retries by itself. Only used without a proxy (see :func:`_own_session`).
+    """
+
+    def __init__(self, pool_size: int, ca_bundle: str) -> None:
+        certificates = {"ca_cert_dir": ca_bundle} if os.path.isdir(ca_bundle) else {"ca_certs": ca_bundle}
+        self._pools = urllib3.PoolManager(num_pools=2, maxsize=max(1, pool_size), retries=False,
+                                          cert_reqs="CERT_REQUIRED", **certificates)  # type: ignore[arg-type]
+
+    def get(self, url: str, *, headers: dict[str, str], timeout: float, allow_redirects: bool = False,
+            stream: bool = True) -> _DirectResponse:
+        try:
+            raw = self._pools.request("GET", url, headers={**_DIRECT_HEADERS, **headers},
+                                      timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                                      redirect=allow_redirects, retries=False, preload_content=False)
+        except urllib3.exceptions.TimeoutError as exc:
+            raise requests.Timeout(type(exc).__name__) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise requests.ConnectionError(type(exc).__name__) from exc
+        return _DirectResponse(raw)
+
+    def close(self) -> None:
+        self._pools.clear()
+
+
+# What requests would add to the toolkit's own headers.
+_DIRECT_HEADERS = {"Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
+_Response = requests.Response | _DirectResponse
+
+
+def _own_session(pool_size: int, base_url: str) -> requests.Session | _DirectSession:
+    """The session of a client given none: urllib3 directly, or ``requests`` behind a proxy.
+
+    The environment's proxy settings (which ``requests`` reads) decide: with a proxy for
+    ``base_url``, a ``requests`` session that goes through it; without, urllib3's pool.
+    Either honours ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, else ``requests``' bundle.
+    """
+    if get_environ_proxies(base_url):
+        return _pooled_session(pool_size, base_url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return _DirectSession(pool_size, bundle or DEFAULT_CA_BUNDLE_PATH)
 
 
 def _pooled_session(pool_size: int, base_url: str) -> requests.Session:
@@ -501,7 +581,7 @@ def _warn_if_plain_http(provider: str, base_url: str) -> None:
                       RuntimeWarning, stacklevel=4)
 
 
-def _header(response: requests.Response, name: str) -> str | None:
+def _header(response: _Response, name: str) -> str | None:
     value = response.headers.get(name)
     return redact(value) if value else None
 
@@ -513,7 +593,7 @@ def _loads_or_none(body: bytes) -> Any:
         return None
 
 
-def _retry_after_header(response: requests.Response) -> float | None:
+def _retry_after_header(response: _Response) -> float | None:
     """``Retry-After`` in seconds (a number or an HTTP date), ``None`` when absent or unreadable."""
     header = response.headers.get("Retry-After")
     if header:
