@@ -119,19 +119,19 @@ class ListReader:
         first, report = self.read(query, name, speculate=query.is_last is None, keys_read=keys_read)
         frames = [first]
         self.reports[name] = report
-        seen = _versions(first)
         since = _sweep_start(report)
         for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
             sweep = self.provider.changed_since(query.params, since)
             if sweep is None:
                 break
             sweep = ListQuery(sweep.params, is_last=TopUnmoved(keys_read, sweep.is_last))
-            swept, sweep_report = self.read(sweep, f"{name} (sweep)", keys_read=keys_read)
+            swept_keys: set[Any] = set()
+            swept, sweep_report = self.read(sweep, f"{name} (sweep)", keys_read=swept_keys)
             frames.append(swept)
             self.reports[f"{name} sweep {round_number}"] = sweep_report
-            versions = _versions(swept)
-            changed = versions - seen
-            seen |= versions
+            # Rows read again as they were read before are no change (keys: id and activity as sent).
+            changed = swept_keys - keys_read - {None}
+            keys_read |= swept_keys
             if not changed:
                 break
             since = _sweep_start(sweep_report)
@@ -253,9 +253,3 @@ def _json_friendly(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with timestamps as ISO 8601 text."""
     return {key: value.isoformat() if isinstance(value, pd.Timestamp) else value
             for key, value in values.items()}
-
-
-def _versions(frame: pd.DataFrame) -> set[tuple[Any, Any]]:
-    """Each row's (id, last activity); the activity as integer microseconds (fast to hash)."""
-    activity = frame["last_message_at"].dt.tz_convert(None).to_numpy().view("i8")
-    return set(zip(frame["conversation_id"].tolist(), activity.tolist(), strict=True))
