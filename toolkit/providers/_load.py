@@ -225,7 +225,8 @@ def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return empty_frame()
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    combined = combined.sort_values("fetched_at", kind="stable")
+    if not combined["fetched_at"].is_monotonic_increasing:  # pages are parsed in arrival order, so usually so
+        combined = combined.sort_values("fetched_at", kind="stable")
     has_id = combined["conversation_id"].notna()
     latest = combined[has_id].drop_duplicates("conversation_id", keep="last")
     combined = pd.concat([latest, combined[~has_id]]) if (~has_id).any() else latest
