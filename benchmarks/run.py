@@ -391,20 +391,31 @@ def memory_section(results: Results, frame: pd.DataFrame, pull_size: int) -> Non
     """Bytes per row of the unified frame, and the peak memory of a whole pull."""
     per_column = frame.memory_usage(deep=True, index=False) / len(frame)
     per_row = float(per_column.sum())
+    # What the contract's dtypes cannot go below: an Arrow string column holds its text, an
+    # 8-byte offset and a validity bit per row; the other columns are fixed-width.
+    floor = {name: (float(frame[name].str.len().fillna(0).sum()) / len(frame) + 8 + 1 / 8
+                    if isinstance(frame[name].dtype, pd.StringDtype) else float(value))
+             for name, value in per_column.items()}
     peak = _peak_of_pull(pull_size)
-    table = pd.DataFrame([{"column": name, "bytes per row": round(value, 1)}
+    table = pd.DataFrame([{"column": name, "bytes per row": round(value, 1),
+                           "text + offset floor": round(floor[name], 1)}
                           for name, value in per_column.items()]
-                         + [{"column": "all", "bytes per row": round(per_row, 1)}])
+                         + [{"column": "all", "bytes per row": round(per_row, 1),
+                             "text + offset floor": round(sum(floor.values()), 1)}])
     pull_table = pd.DataFrame([{"pull": f"Briq, {pull_size:,} conversations", **peak}])
     results.add("Memory: the unified frame and a whole pull",
                 markdown(table) + "\n\n" + markdown(pull_table),
                 textwrap.dedent(f"""\
         Bytes per row from `memory_usage(deep=True)` of the {len(frame):,}-row Briq frame of the
-        normalise section (Wassist rows have the same columns and dtypes). Peak memory of a pull is
-        the maximum resident set of a fresh process that imports the toolkit and pulls
-        {pull_size:,} conversations from the sandbox (which runs in another process), next to the
-        same process that only imports."""))
-    results.target("unified frame bytes per row at 1M rows", "<= 250", f"{per_row:.0f}", per_row <= 250)
+        normalise section, `channel_name` included (Wassist rows have the same columns and dtypes).
+        "text + offset floor" is the least the contract's dtypes allow: an Arrow-backed string
+        column stores each value's UTF-8 text plus an 8-byte offset and a validity bit per row.
+        Peak memory of a pull is the maximum resident set of a fresh process that imports the
+        toolkit and pulls {pull_size:,} conversations from the sandbox (which runs in another
+        process), next to the same process that only imports."""))
+    results.target("unified frame bytes per row at 1M rows, channel_name included", "<= 150",
+                   f"{per_row:.0f} (the dtypes' own floor for this data: {sum(floor.values()):.0f})",
+                   per_row <= 150)
 
 
 # VmHWM is the peak resident set of this program only; ru_maxrss would also count the
