@@ -603,7 +603,15 @@ def machine() -> str:
             f"pyarrow {pyarrow.__version__}, requests {requests.__version__}")
 
 
-def write_report(results: Results, path: Path, command: str, seconds: float) -> None:
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (other work competes for the cores)."""
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def write_report(results: Results, path: Path, command: str, seconds: float, load_at_start: str) -> None:
     targets = pd.DataFrame([{"target": t.name, "goal": t.goal, "measured": t.measured,
                              "met": "yes" if t.met else "**no**"} for t in results.targets])
     parts = [
@@ -613,6 +621,8 @@ def write_report(results: Results, path: Path, command: str, seconds: float) -> 
         f"({seconds / 60:.1f} minutes in all).",
         "",
         f"Machine: {machine()}.",
+        "",
+        f"Load average (1, 5, 15 min) at the start: {load_at_start}; at the end: {load_average()}.",
         "",
         "Every ratio compares two numbers measured in the same run. Regenerate this file with the "
         "command above.",
@@ -638,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(e.g. made with `git archive COMMIT | tar -x -C DIR`)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    load_at_start = load_average()
     results = Results()
     if args.quick:
         load_section(results, [2_000], [0.02])
@@ -658,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     if out is not None:
         command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + (
             f" --baseline {args.baseline}" if args.baseline else "")
-        write_report(results, out, command, seconds)
+        write_report(results, out, command, seconds, load_at_start)
         print(f"\nwrote {out}")
     print(f"benchmarks took {seconds / 60:.1f} minutes")
     return 0
