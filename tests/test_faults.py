@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -263,6 +264,17 @@ def test_an_interrupted_write_in_python_leaves_the_previous_file(tmp_path, monke
     assert os.listdir(tmp_path) == [path.name]
 
 
+def test_a_stalled_server_ends_at_the_deadline_and_keeps_the_previous_file(silent_server, tmp_path):
+    path, before = previous_file(tmp_path / "out")
+    process = start(command("export", "--provider", "briq", "--deadline", "2", "--out", str(path)),
+                    environment(silent_server.base_url))
+    code, _, stderr = finish(process, timeout=60)
+    assert code == 1, stderr
+    assert "deadline of 2 s" in one_error_line(stderr)
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == [path.name]
+
+
 # -- disks and folders ---------------------------------------------------------------------
 
 
@@ -357,6 +369,43 @@ def test_an_output_that_cannot_be_written_in_python_is_a_clear_oserror(tmp_path,
         tk.to_csv(df, out)
     assert raised.value.errno == number
     assert str(out) in str(raised.value) and ".tmp" not in str(raised.value)
+
+
+# -- progress on a display that fails (Python API) -------------------------------------------
+
+
+class BrokenAfter:
+    """A stderr whose reader leaves after ``allowed`` writes, as `python x.py 2>&1 | head` does."""
+
+    def __init__(self, allowed: int) -> None:
+        read_end, write_end = os.pipe()
+        self.stream = os.fdopen(write_end, "w", buffering=1)
+        self.reader = os.fdopen(read_end, "r")
+        self.allowed = allowed
+
+    def write(self, text: str) -> int:
+        if self.allowed <= 0 and not self.reader.closed:
+            self.reader.close()  # from now on every write is a real EPIPE
+        self.allowed -= 1
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("allowed", [0, 3], ids=["broken-from-the-start", "broken-midway"])
+def test_progress_on_a_broken_stderr_never_stops_a_python_pull(make_sandbox, monkeypatch, allowed):
+    sandbox = make_sandbox(briq_conversations=900, max_page_size=30)
+    broken = BrokenAfter(allowed)
+    monkeypatch.setattr(sys, "stderr", broken)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=True)
+    assert len(df) == 900
+    assert len([w for w in caught if "progress" in str(w.message)]) <= 1
 
 
 # -- a private pandas function that changed ------------------------------------------------
