@@ -206,3 +206,33 @@ def test_a_bad_server_variable_is_named_as_set(value, sandbox, monkeypatch, tmp_
     assert code == cli.EXIT_USAGE
     assert line.startswith("wa-toolkit: error: WASSIST_BASE_URL must be an http(s) server root")
     assert "base_url" not in line and sandbox.list_requests() == []
+
+
+def test_a_duration_without_a_unit_is_refused(capsys):
+    # pandas would read a bare "2" as two nanoseconds: a report "within 2" would silently count nothing.
+    code, line = fail(capsys, "report", "--within", "2")
+    assert code == 2 and "unit" in line and "`wa-toolkit report --help`" in line
+
+
+def test_an_unknown_option_points_to_its_own_command_help(capsys):
+    code, line = fail(capsys, "export", "--bogus", "--out", "x.csv")
+    assert code == 2 and "--bogus" in line and "`wa-toolkit export --help`" in line
+
+
+def test_version_is_printed(capsys):
+    import toolkit as tk
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"wa-toolkit {tk.__version__}"
+
+
+def test_the_report_summary_counts_at_risk_within_the_asked_horizon(keys, tmp_path, capsys):
+    import toolkit as tk
+
+    assert cli.main(["report", "--out", str(tmp_path / "r"), "--within", "4h", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    pulled = tk.read_csv(tmp_path / "r" / "conversations.csv")
+    expected = len(tk.at_risk(pulled, within="4h"))
+    assert f"{expected:,} unread conversations lose their window within 4h" in printed

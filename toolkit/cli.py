@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="wa-toolkit", description=_DESCRIPTION, epilog=_EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"wa-toolkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
@@ -236,6 +239,13 @@ def _duration(text: str) -> str:
     """A positive duration pandas can read (``2h``, ``90min``); kept as given for titles."""
     import pandas as pd
 
+    try:
+        # A bare number would be read as nanoseconds: a duration here always names its unit.
+        float(text)
+    except ValueError:
+        pass
+    else:
+        raise argparse.ArgumentTypeError(f"a duration needs a unit, such as 2h or 90min, got {text!r}")
     try:
         length = pd.Timedelta(text)
     except ValueError:
@@ -504,22 +514,23 @@ def _probe_folder(folder: Path, flag: str, named: Path) -> None:
         raise UsageError(f"{flag} {named}: cannot write into {folder} ({exc.strerror or exc})") from None
 
 
-def _summary(df: Any) -> str:
+def _summary(df: Any, within: str = "2h") -> str:
     import pandas as pd
 
     from . import metrics
     from .report import headline
 
-    numbers = headline(df)
+    numbers = headline(df, within=within)
     per_provider = metrics.unread_summary(df)
     lines = [f"{numbers['conversations']:,} conversations, {numbers['unread_conversations']:,} unread"]
     for provider, row in per_provider.iterrows():
-        messages = "" if pd.isna(row["unread_messages"]) else f", {row['unread_messages']} unread messages"
+        count = row["unread_messages"]
+        messages = "" if pd.isna(count) else f", {int(count):,} unread messages"
         lines.append(f"  {provider}: {row['conversations']:,} conversations, "
                      f"{row['unread_conversations']:,} unread ({row['unread_share']:.0%}){messages}")
     lines.append(f"{numbers['open_windows']:,} reply windows open; "
                  f"{numbers['closing_within_1h']:,} close within 1 h")
-    lines.append(f"{numbers['at_risk']:,} unread conversations lose their window within 2 h; "
+    lines.append(f"{numbers['at_risk']:,} unread conversations lose their window within {within}; "
                  f"{numbers['needs_template']:,} already need a template")
     return "\n".join(lines)
 
@@ -536,8 +547,8 @@ def _pull(args: argparse.Namespace, check_output: Callable[[], None]) -> Any:
     return load_conversations(options)
 
 
-def _wrote(df: Any, *paths: Path) -> int:
-    print(_summary(df))
+def _wrote(df: Any, *paths: Path, within: str = "2h") -> int:
+    print(_summary(df, within))
     print("\n".join(f"wrote {path}" for path in paths))
     return 0
 
@@ -594,7 +605,7 @@ def _report(args: argparse.Namespace) -> int:
     folder.mkdir(exist_ok=True)
     data_path = _write_table(df, data_path, tz)
     return _wrote(df, data_path, write_report(df, folder / "report.html", within=args.within,
-                                              history=history, tz=tz))
+                                              history=history, tz=tz), within=args.within)
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -657,7 +668,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # without a half-written file (see toolkit/_process.py and the README's "Signals and failures").
     with stop_on_signals("wa-toolkit"), forgiving_streams():
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            # Said by the command's own parser, so the hint names that command's --help.
+            commands = next(action for action in parser._actions
+                            if isinstance(action, argparse._SubParsersAction))
+            commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
         try:
             return args.handler(args)
         except ValueError as exc:
