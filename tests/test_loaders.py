@@ -342,7 +342,8 @@ def test_stalled_server_is_a_timeout_that_is_retried(make_sandbox):
     sandbox.force("stall")
     frame = briq(sandbox, timeout=0.3)
     assert len(frame) == 30
-    assert frame.attrs["pull"]["statuses"].get("timeout") == 1
+    # The forced stall is one timeout; on a busy machine another 0.3 s wait may time out too.
+    assert frame.attrs["pull"]["statuses"].get("timeout", 0) >= 1
 
 
 def test_client_pacing_keeps_within_the_server_budget(make_sandbox):
