@@ -13,6 +13,7 @@ DOCUMENTED = """
 load_wassist
 load_briq
 load_conversations
+refresh
 RetryPolicy
 RateLimit
 SCHEMA
@@ -69,7 +70,7 @@ DataQualityWarning
 CONTRACT_NAMES = {
     "load_wassist", "load_briq", "load_conversations", "SCHEMA", "ToolkitError", "ApiError",
     "AuthenticationError", "ResponseFormatError", "window_remaining", "window_bucket", "unread_summary",
-    "expiry_summary", "at_risk", "expiry_timeline", "to_csv", "read_csv",
+    "expiry_summary", "at_risk", "expiry_timeline", "to_csv", "read_csv", "refresh",
 }
 
 

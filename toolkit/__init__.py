@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time these load 
         window_bucket,
         window_remaining,
     )
+    from ._refresh import refresh
     from .providers import load_briq, load_conversations, load_wassist
     from .trends import closed_unread_by_day, persistent_unread, unread_trend, wait_trend
 
@@ -56,6 +57,7 @@ __all__ = [
     "load_wassist",
     "load_briq",
     "load_conversations",
+    "refresh",
     "RetryPolicy",
     "RateLimit",
     # the unified schema
@@ -128,6 +130,7 @@ _LAZY = {
                      "expiry_timeline", "takeover_backlog", "unread_summary", "unread_wait",
                      "wait_percentiles", "window_bucket", "window_remaining"], "metrics"),
     **dict.fromkeys(["load_briq", "load_conversations", "load_wassist"], "providers"),
+    "refresh": "_refresh",
     **dict.fromkeys(["closed_unread_by_day", "persistent_unread", "unread_trend", "wait_trend"], "trends"),
     **dict.fromkeys(["plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline", "plot_unread_wait",
                      "plot_at_risk", "plot_unread_trend", "plot_closed_unread", "plot_wait_trend"], "plots"),

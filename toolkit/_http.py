@@ -31,6 +31,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
+from ._clock import utc_now
 from ._deadline import Deadline
 from ._errors import ApiError, AuthenticationError, ResponseFormatError
 from ._redact import redact, register_secret
@@ -373,7 +374,7 @@ class HttpClient:
             self.stats.record(str(status))
             request_id = _header(response, "X-Request-Id")
             body = self._read_body(response, url, request_id)
-            fetched_at = pd.Timestamp.now(tz="UTC")
+            fetched_at = utc_now()
         if status == 200:
             payload = self._decode(body, response, url, request_id)
             return JsonResponse(payload, status, fetched_at, request_id, url, attempt)

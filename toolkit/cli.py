@@ -113,7 +113,36 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--root", type=Path, required=True, metavar="DIR",
                           help="the history folder (created if missing; the folder above it must exist)")
     _names_flag(snapshot)
+    snapshot.add_argument(
+        "--incremental", action="store_true",
+        help="refresh the latest snapshot in --root instead of pulling everything: requests in proportion "
+             "to what changed (a full pull when there is none, it was taken with other filters, or the last "
+             "full pull is older than --full-every)")
+    snapshot.add_argument(
+        "--full-every", type=_duration, default="24h", metavar="DURATION",
+        help="with --incremental, pull in full once the last full pull is this old (default: 24h)")
+
     snapshot.set_defaults(handler=_snapshot)
+
+    watch = commands.add_parser(
+        "watch", help="keep the at-risk list current in this terminal, refreshed incrementally",
+        description="Pull once, then refresh incrementally every --every (at least; never more than half "
+                    "of a provider's documented request budget) and show the headline numbers and the "
+                    "conversations whose window closes soonest with unread messages, time left counting "
+                    "down. Ctrl-C stops it (exit code 0).")
+    _pull_flags(watch)
+    watch.set_defaults(handler=_watch)
+    watch.add_argument("--every", type=_interval, default="5m", metavar="DURATION",
+                       help="pause between refreshes, e.g. 30s, 5m, 1h (default: 5m)")
+    watch.add_argument("--within", type=_duration, default="2h", metavar="DURATION",
+                       help="horizon of the at-risk list, e.g. 90min or 4h (default: 2h)")
+    watch.add_argument("--report", type=Path, default=None, metavar="FILE.html",
+                       help="rewrite this HTML report (atomically) after every refresh")
+    watch.add_argument("--sandbox", action="store_true",
+                       help="watch the built-in sandbox, with live traffic between refreshes (no keys)")
+    watch.add_argument("--seed", type=int, default=7, help="seed of the sandbox data (default: 7)")
+    watch.add_argument("--rounds", type=_count, default=None, metavar="N",
+                       help="stop after N refreshes (the first pull counts as one); default: until Ctrl-C")
 
     history = commands.add_parser(
         "sample-history", help="write a simulated multi-day history of the sandbox (no keys)",
@@ -280,6 +309,19 @@ def _text_of_length(low: int, high: int, what: str) -> Any:
     return check
 
 
+def _interval(text: str) -> Any:
+    """A duration of zero or more (``30s``, ``5m``, ``1h``) as a Timedelta."""
+    import pandas as pd
+
+    try:
+        span = pd.Timedelta(text)
+    except ValueError:
+        span = pd.NaT
+    if span is pd.NaT or span < pd.Timedelta(0):
+        raise argparse.ArgumentTypeError(f"expected a duration such as 30s, 5m or 1h, got {text!r}")
+    return span
+
+
 def _request_budget(text: str) -> tuple[int, float]:
     """``"100/60"`` as ``(100, 60.0)``: requests allowed per window of seconds."""
     try:
@@ -439,14 +481,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             raise AuthenticationError(f"no API key: set {PROVIDERS[name].env_key} (or try `wa-toolkit demo`)",
                                       provider=name)
         _check_base_url(PROVIDERS[name].env_base_url, PROVIDERS[name].default_base_url)
-    wassist = {"agent": args.agent, "contact": args.contact,
-               "has_unread": None if args.has_unread is None else args.has_unread == "true",
-               "last_message_after": args.after, "last_message_before": args.before,
-               "status": args.wassist_status, "progress": args.progress}
-    briq = {"sender_id": args.sender_id, "recipient": args.recipient, "status": args.briq_status or "all",
-            "search": args.search, "progress": args.progress}
-    options = {"wassist": {k: v for k, v in wassist.items() if v is not None},
-               "briq": {k: v for k, v in briq.items() if v is not None}}
+    options = _filter_options(args)
     return {name: {**options[name], "deadline": args.deadline} for name in pulled}
 
 
@@ -512,6 +547,18 @@ def _probe_folder(folder: Path, flag: str, named: Path) -> None:
             pass
     except OSError as exc:
         raise UsageError(f"{flag} {named}: cannot write into {folder} ({exc.strerror or exc})") from None
+
+
+def _filter_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Both providers' loader arguments from the filter flags."""
+    wassist = {"agent": args.agent, "contact": args.contact,
+               "has_unread": None if args.has_unread is None else args.has_unread == "true",
+               "last_message_after": args.after, "last_message_before": args.before,
+               "status": args.wassist_status, "progress": args.progress}
+    briq = {"sender_id": args.sender_id, "recipient": args.recipient, "status": args.briq_status or "all",
+            "search": args.search, "progress": args.progress}
+    return {"wassist": {k: v for k, v in wassist.items() if v is not None},
+            "briq": {k: v for k, v in briq.items() if v is not None}}
 
 
 def _summary(df: Any, within: str = "2h") -> str:
@@ -620,11 +667,19 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _snapshot(args: argparse.Namespace) -> int:
-    """``wa-toolkit snapshot``: a live pull saved as a dated snapshot under --root."""
+    """``wa-toolkit snapshot``: a live pull (or a refresh, --incremental) saved as a dated snapshot."""
     from .history import save_snapshot
 
-    df = _named(_pull(args, lambda: _check_output_folder(args.root, "--root")), args.channel_names)
-    return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
+    if not args.incremental:
+        df = _named(_pull(args, lambda: _check_output_folder(args.root, "--root")), args.channel_names)
+        return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
+    from .refresh import refresh_snapshot
+
+    options = _provider_options(args)
+    _check_output_folder(args.root, "--root")
+    df, files = refresh_snapshot(args.root, options, progress=args.progress, full_every=args.full_every)
+    print(_refresh_lines(df))
+    return _wrote(df, *files)
 
 
 def _sample_history(args: argparse.Namespace) -> int:
@@ -635,6 +690,48 @@ def _sample_history(args: argparse.Namespace) -> int:
     files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
     print(f"wrote {len(files)} snapshot files under {args.root}")
     return 0
+
+
+def _refresh_lines(df: Any) -> str:
+    """One line per provider: what the incremental snapshot did."""
+    lines = []
+    for name, info in df.attrs.get("refresh", {}).items():
+        if info["full_pull"]:
+            lines.append(f"  {name}: full pull ({info['reason']}), {info['requests']} requests")
+        else:
+            lines.append(f"  {name}: refreshed, {info['rows_fetched']:,} rows fetched, "
+                         f"{info['rows_carried']:,} carried, {info['requests']} requests")
+    return "\n".join(lines)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from .watch import Watch
+
+    if args.report is not None:
+        if args.report.suffix.lower() not in (".html", ".htm"):
+            raise UsageError(f"--report {args.report}: name an .html file, e.g. live.html")
+        _check_output_file(args.report, "--report")
+    if not args.sandbox:
+        options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
+        return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds).run()
+    from .sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig(seed=args.seed)
+    filters = _filter_options(args)
+    names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
+    with Sandbox(config) as sandbox:
+        keys = {"wassist": config.wassist_key, "briq": config.briq_key}
+        # The sandbox keeps no request budget, so the watch needs none either.
+        options = {name: {**filters[name], "api_key": keys[name], "base_url": sandbox.base_url,
+                          "rate_limit": None, "progress": False} for name in names}
+        size = config.wassist_conversations + config.briq_conversations
+
+        def live_traffic() -> None:
+            # About 0.5% of the inbox moves between refreshes: messages, reads, new threads.
+            sandbox.churn(max(1, size // 200), ("new", "message", "read"))
+
+        return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
+                     before_round=live_traffic, label=f"sandbox {sandbox.base_url}").run()
 
 
 def _serve_sandbox(args: argparse.Namespace) -> int:

@@ -178,6 +178,10 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
         ``snapshot_at``, then provider, then most recently active first as loaded.
         ``attrs["simulated"]`` is true when a snapshot read comes from a simulation
         (``wa-toolkit sample-history``, ``wa-toolkit demo``), so reports can say so.
+        ``df.attrs["pulls"]`` holds, per provider, the record of the pull behind its
+        latest snapshot (filters, server, start; never a key) and
+        ``df.attrs["snapshots"]`` that snapshot's ``snapshot_at``: what
+        :func:`toolkit.refresh` needs to bring the latest snapshot up to date.
 
     Raises
     ------
@@ -197,6 +201,7 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     files = _files_within(_existing_root(root), low, high, _check_providers(providers))
     if not files:
         return _empty_history()
+    latest = _latest_pulls(files, low, high)
     dataset = ds.dataset([str(path) for path in files], schema=_DATASET_SCHEMA, format="parquet",
                          partitioning=_PARTITIONING, partition_base_dir=str(Path(root)))
     condition = None
@@ -214,9 +219,44 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     frame = conform(frame)
     frame[SNAPSHOT_COLUMN] = frame[SNAPSHOT_COLUMN].astype(TIMESTAMP)
     order = frame[SNAPSHOT_COLUMN].rank(method="dense").astype("int64") * 2 + frame["provider"].cat.codes
-    result = frame.iloc[order.argsort(kind="stable")].reset_index(drop=True)
-    result.attrs = {"simulated": _any_simulated(files)}
-    return result
+    history = frame.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    history.attrs = {"simulated": _any_simulated(files),
+                     "pulls": {provider: record for provider, (_, record) in latest.items()},
+                     "snapshots": {provider: moment.isoformat() for provider, (moment, _) in latest.items()}}
+    return history
+
+
+def _file_moment(path: Path) -> pd.Timestamp:
+    """The ``snapshot_at`` a file's name carries (``snapshot-20261121T090000123456Z...``)."""
+    return pd.Timestamp(datetime.strptime(path.name[9:30], "%Y%m%dT%H%M%S%f")).tz_localize("UTC")
+
+
+def _latest_pulls(files: list[Path], low: pd.Timestamp | None,
+                  high: pd.Timestamp | None) -> dict[str, tuple[pd.Timestamp, dict[str, Any]]]:
+    """Per provider, the latest snapshot within the bounds and its pull's record."""
+    latest: dict[str, tuple[pd.Timestamp, Path]] = {}
+    for path in files:
+        moment = _file_moment(path)
+        if (low is not None and moment < low) or (high is not None and moment > high):
+            continue
+        provider = path.parent.parent.name.split("=", 1)[1]
+        if provider not in latest or moment >= latest[provider][0]:
+            latest[provider] = (moment, path)
+    return {provider: (moment, _pull_record(path, provider)) for provider, (moment, path) in latest.items()}
+
+
+def _pull_record(path: Path, provider: str) -> dict[str, Any]:
+    """The record of ``provider``'s pull kept in a snapshot file's metadata; ``{}`` if none."""
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        stored = json.loads(metadata.get(_METADATA_KEY, b"{}"))
+    except (OSError, ValueError, pa.ArrowException):
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    # One loader's record ({"provider": ...}) or load_conversations' {name: record}.
+    record = stored if stored.get("provider") == provider else stored.get(provider)
+    return record if isinstance(record, dict) else {}
 
 
 def _any_simulated(files: Sequence[Path]) -> bool:

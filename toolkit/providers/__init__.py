@@ -49,18 +49,14 @@ def load_conversations(
     >>> df = tk.load_conversations({"briq": {"status": "unread"}, "wassist": {}})  # doctest: +SKIP
     """
     if providers is None:
-        chosen: dict[str, Mapping[str, Any]] = {name: {} for name in keyed_providers()}
+        chosen: dict[str, dict[str, Any]] = {name: {} for name in keyed_providers()}
         if not chosen:
             from .._errors import AuthenticationError
 
             names = " or ".join(provider.env_key for provider in PROVIDERS.values())
             raise AuthenticationError(f"no API key: set {names}", provider="toolkit")
-    elif isinstance(providers, Mapping):
-        chosen = {name: dict(options or {}) for name, options in providers.items()}
-    elif isinstance(providers, str):
-        chosen = {providers: {}}
     else:
-        chosen = {name: {} for name in providers}
+        chosen = named_options(providers)
     unknown = [name for name in chosen if name not in LOADERS]
     if unknown:
         raise ValueError(f"unknown provider(s) {unknown}; known: {', '.join(LOADERS)}")
@@ -76,10 +72,20 @@ def load_conversations(
     return combined
 
 
+def named_options(
+        providers: str | Sequence[str] | Mapping[str, Mapping[str, Any] | None]) -> dict[str, dict[str, Any]]:
+    """``providers`` as ``load_conversations`` takes it (names or a dict) as name -> options."""
+    if isinstance(providers, Mapping):
+        return {name: dict(options or {}) for name, options in providers.items()}
+    if isinstance(providers, str):
+        return {providers: {}}
+    return {name: {} for name in providers}
+
+
 def keyed_providers() -> list[str]:
     """The providers whose API key is set in the environment: what ``load_conversations()`` pulls."""
     return [name for name, provider in PROVIDERS.items() if provider.environment_key() is not None]
 
 
-__all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "LOADERS", "PROVIDERS",
-           "Provider", "PullOptions"]
+__all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "named_options", "LOADERS",
+           "PROVIDERS", "Provider", "PullOptions"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._clock import utc_now
 from .._errors import DataQualityWarning
 from .._http import HttpClient
 from .._paging import OffsetPuller, Page, PullReport, records_of
@@ -44,7 +45,7 @@ def load(provider: Provider, params: Params, *, api_key: str | None, base_url: s
     """
     key = provider.api_key(api_key)
     base = provider.base_url(base_url)
-    started = pd.Timestamp.now(tz="UTC")
+    started = utc_now()
     with ListReader(provider, provider.client(key, base, options), options) as reader:
         frame = reader.conversations(params)
     warn_unreadable(provider, reader.tally, stacklevel=3)  # the loader's caller

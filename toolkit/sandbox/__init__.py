@@ -9,8 +9,8 @@ from ._data import Conversation, channel_names, make_conversations
 from ._endpoints import BRIQ_PATH, WASSIST_PATH
 from ._faults import FAULTS, SCRIPTED
 from ._history import HistoryConfig, SimulatedInbox, simulate_history, write_history
-from ._server import RequestRecord, Sandbox, SandboxConfig
+from ._server import CHURN_KINDS, RequestRecord, Sandbox, SandboxConfig
 
 __all__ = ["Sandbox", "SandboxConfig", "RequestRecord", "Conversation", "make_conversations", "channel_names",
-           "FAULTS", "SCRIPTED", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig", "SimulatedInbox",
-           "simulate_history", "write_history"]
+           "FAULTS", "SCRIPTED", "CHURN_KINDS", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig",
+           "SimulatedInbox", "simulate_history", "write_history"]

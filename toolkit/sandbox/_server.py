@@ -35,6 +35,9 @@ from ._endpoints import BRIQ_PATH, WASSIST_PATH, Answer, briq_conversations, ref
 from ._faults import FaultInjector, Reply, RequestBudget, altered, rate_limited, replacement
 from ._render import warm
 
+#: Live-traffic events :meth:`Sandbox.churn` can make, with their relative weights.
+CHURN_KINDS = {"new": 0.15, "message": 0.55, "close": 0.30, "read": 0.25, "remove": 0.05}
+
 
 @dataclass
 class SandboxConfig:
@@ -68,6 +71,11 @@ class SandboxConfig:
         A per-key budget; beyond it the sandbox answers 429.
     churn_rate : float
         Live-traffic events per list request (0 = a still inbox).
+    churn_kinds : tuple of str
+        Which events churn makes, from :data:`CHURN_KINDS`: ``"new"`` (a thread starts),
+        ``"message"`` (an inbound message), ``"close"`` (the window closes with no new
+        message), ``"read"`` (unread messages read, no new message), ``"remove"`` (a
+        thread leaves the list).
     hostile : str or None
         A lying server: ``"same-page"`` (ignores ``offset``), ``"oversized-pages"``
         (three times the rows asked), ``"phantom-total"`` (claims ten million rows, serves
@@ -93,6 +101,7 @@ class SandboxConfig:
     max_page_size: int | None = None
     rate_limit: tuple[int, float] | None = None
     churn_rate: float = 0.0
+    churn_kinds: tuple[str, ...] = ("new", "message", "close")
     channels: int = 4
     hostile: str | None = None
     elsewhere: str = "http://127.0.0.2:9"
@@ -138,11 +147,33 @@ class Sandbox:
         self._churn_rng = random.Random(f"churn:{self.config.seed}")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._frozen_at: datetime | None = None
         self.created_at = utc_now()
         self.conversations: dict[str, list[Conversation]] = {}
         self.reset_data()
 
     # -- lifecycle -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The sandbox's clock: the wall clock, or the moment :meth:`freeze` fixed."""
+        return self._frozen_at if self._frozen_at is not None else utc_now()
+
+    def freeze(self, at: datetime | None = None) -> datetime:
+        """Stop the sandbox's clock at ``at`` (default: now); returns the moment.
+
+        Windows then neither close nor shrink between two pulls, and churn stamps its
+        events with that moment. :meth:`thaw` restarts the wall clock.
+        """
+        with self.lock:
+            self._frozen_at = at if at is not None else utc_now()
+            self.version += 1  # clock-dependent filters are recomputed
+            return self._frozen_at
+
+    def thaw(self) -> None:
+        """Let the sandbox's clock follow the wall clock again."""
+        with self.lock:
+            self._frozen_at = None
+            self.version += 1
 
     def reset_data(self, conversations: dict[str, list[Conversation]] | None = None) -> None:
         """(Re)make the data from the seed and sizes in :attr:`config`, or serve ``conversations``.
@@ -152,7 +183,7 @@ class Sandbox:
         the sandbox ends that history.
         """
         with self.lock:
-            now = utc_now()
+            now = self.now()
             self.created_at = now
             if conversations is not None:
                 self.conversations = {provider: list(items) for provider, items in conversations.items()}
@@ -284,33 +315,69 @@ class Sandbox:
             if events:
                 self.churn(events)
 
-    def churn(self, events: int) -> None:
-        """Apply ``events`` live-traffic events: new messages, closings, new threads."""
+    def churn(self, events: int, kinds: tuple[str, ...] | None = None) -> None:
+        """Apply ``events`` live-traffic events of ``kinds`` (default: ``config.churn_kinds``).
+
+        Kinds are drawn by their weights in :data:`CHURN_KINDS`.
+        """
+        kinds = tuple(kinds if kinds is not None else self.config.churn_kinds)
+        unknown = [kind for kind in kinds if kind not in CHURN_KINDS]
+        if unknown or not kinds:
+            raise ValueError(f"churn kinds must be some of {list(CHURN_KINDS)}; got {list(kinds)}")
+        total = sum(CHURN_KINDS[kind] for kind in kinds)
         rng = self._churn_rng
-        now = utc_now()
-        for _ in range(events):
-            provider = rng.choice(("wassist", "briq"))
-            items = self.conversations[provider]
-            roll = rng.random()
-            if roll < 0.15 or not items:
-                target = new_conversation(rng, provider, self._channels[provider], now)
-                items.append(target)
-                kind = "new"
-            elif roll < 0.7:
-                target = rng.choice(items)
-                target.customer_writes(now)
-                kind = "message"
-            else:
-                target = rng.choice(items)
-                target.close()
-                if target.window_open(now) and target.last_role == "assistant":
-                    # Time runs fast here: the window of a thread we answered runs out now. The
-                    # customer's last message moves back to just over 24 h ago, still before
-                    # our reply, so the thread stays one that could have happened.
-                    target.last_inbound_at = now - timedelta(hours=24, seconds=1)
-                kind = "close"
-            self.events.append((kind, provider, target.id, now))
-        self.version += 1
+        with self.lock:
+            now = self.now()
+            for _ in range(events):
+                provider = rng.choice(("wassist", "briq"))
+                items = self.conversations[provider]
+                roll, kind = rng.random() * total, kinds[-1]
+                for candidate in kinds:
+                    if roll < CHURN_KINDS[candidate]:
+                        kind = candidate
+                        break
+                    roll -= CHURN_KINDS[candidate]
+                if kind == "new" or not items:
+                    target = new_conversation(rng, provider, self._channels[provider], now)
+                    items.append(target)
+                    kind = "new"
+                else:
+                    target = rng.choice(items)
+                    if kind == "message":
+                        target.customer_writes(now)
+                    elif kind == "close":
+                        target.close()
+                        if target.window_open(now) and target.last_role == "assistant":
+                            # Time runs fast here: the window of a thread we answered runs out now.
+                            # The customer's last message moves back to just over 24 h ago, still
+                            # before our reply, so the thread stays one that could have happened.
+                            target.last_inbound_at = now - timedelta(hours=24, seconds=1)
+                    elif kind == "read":
+                        target.agent_reads(now)
+                    else:
+                        items.remove(target)
+                self.events.append((kind, provider, target.id, now))
+            self.version += 1
+
+    def read(self, provider: str, conversation_id: str) -> None:
+        """Mark a conversation's messages read, without any new message."""
+        with self.lock:
+            self._find(provider, conversation_id).agent_reads(self.now())
+            self.events.append(("read", provider, conversation_id, self.now()))
+            self.version += 1
+
+    def remove(self, provider: str, conversation_id: str) -> None:
+        """Take a conversation off the provider's list (deleted or archived)."""
+        with self.lock:
+            self.conversations[provider].remove(self._find(provider, conversation_id))
+            self.events.append(("remove", provider, conversation_id, self.now()))
+            self.version += 1
+
+    def _find(self, provider: str, conversation_id: str) -> Conversation:
+        for conversation in self.conversations[provider]:
+            if conversation.id == conversation_id:
+                return conversation
+        raise KeyError(f"{provider} has no conversation {conversation_id!r}")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -359,7 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with sandbox.lock:
             sandbox.churn_per_request()
-            status, body = self._endpoint(provider, params, utc_now())
+            status, body = self._endpoint(provider, params, sandbox.now())
         self._send_json(status, altered(fault, provider, status, body, self._request_id), fault=fault)
 
     def _endpoint(self, provider: str, params: dict[str, str], now: datetime) -> Answer:

@@ -1,0 +1,286 @@
+"""tk.refresh against the sandbox: after churn, a refresh equals a full pull taken right after.
+
+Clocks: a full pull stamps ``fetched_at`` with the arrival time, Wassist's window expiry is
+that arrival time plus the seconds the server says are left, and windows close by the
+minute. Two pulls a second apart can therefore differ in those fields for reasons that
+have nothing to do with the refresh. The equality tests stop both clocks at one moment
+(the sandbox's with ``Sandbox.freeze``, the toolkit's with ``_clock.frozen``): every
+field, ``fetched_at`` and the window fields included, must then match exactly. One test
+runs on the wall clock and compares the fields that do not depend on the moment of the
+fetch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from toolkit import _clock
+from toolkit.sandbox import Sandbox
+
+from .conftest import FAST_RETRY
+
+SEEDS = (1, 2, 3)
+# Everything a refresh promises to see: new messages, reads without a message, new threads.
+VISIBLE_CHURN = ("new", "message", "read")
+BOTH = ("wassist", "briq")
+
+
+def settings(sandbox: Sandbox, provider: str) -> dict:
+    """Loader settings (no filters) that point ``provider`` at ``sandbox``."""
+    key = sandbox.config.wassist_key if provider == "wassist" else sandbox.config.briq_key
+    return {"api_key": key, "base_url": sandbox.base_url, "retry": FAST_RETRY, "rate_limit": None,
+            "page_size": 40}
+
+
+def full_pull(sandbox: Sandbox, provider: str, **filters) -> pd.DataFrame:
+    return tk.load_conversations({provider: {**settings(sandbox, provider), "progress": False, **filters}})
+
+
+def pull_both(sandbox: Sandbox) -> pd.DataFrame:
+    return tk.load_conversations({name: {**settings(sandbox, name), "progress": False} for name in BOTH})
+
+
+@contextlib.contextmanager
+def stopped_clocks(sandbox: Sandbox):
+    """The sandbox's clock and the toolkit's, stopped at the same moment."""
+    moment = sandbox.freeze()
+    try:
+        with _clock.frozen(moment) as stamp:
+            yield stamp
+    finally:
+        sandbox.thaw()
+
+
+def assert_same(refreshed: pd.DataFrame, full: pd.DataFrame, columns=None) -> None:
+    """Equal conversation for conversation, field by field (row order included)."""
+    columns = list(full.columns) if columns is None else columns
+    assert list(refreshed.columns) == list(full.columns)
+    pd.testing.assert_frame_equal(refreshed[columns].reset_index(drop=True),
+                                  full[columns].reset_index(drop=True))
+
+
+def events(sandbox: Sandbox, kind: str, provider: str) -> int:
+    return sum(1 for event in sandbox.events if event[0] == kind and event[1] == provider)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_refresh_after_churn_equals_a_full_pull(make_sandbox, provider, seed):
+    sandbox = make_sandbox(seed=seed)
+    with stopped_clocks(sandbox):
+        previous = full_pull(sandbox, provider)
+        sandbox.churn(60, VISIBLE_CHURN)
+        assert min(events(sandbox, kind, provider) for kind in VISIBLE_CHURN) > 0
+        refreshed = tk.refresh(previous, {provider: settings(sandbox, provider)}, progress=False)
+        after = full_pull(sandbox, provider)
+    assert len(after) != len(previous)  # new threads arrived
+    assert_same(refreshed, after)
+    info = refreshed.attrs["refresh"][provider]
+    assert info["full_pull"] is False and info["reason"] is None
+    assert info["rows_carried"] > 0 and info["rows_fetched"] > 0
+    assert info["rows_carried"] + info["rows_fetched"] == len(after)
+    assert 0 < info["requests"] < after.attrs["pulls"][provider]["requests"]
+
+
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_reads_without_a_new_message_are_seen(make_sandbox, provider):
+    sandbox = make_sandbox(seed=4)
+    with stopped_clocks(sandbox):
+        previous = full_pull(sandbox, provider)
+        # Unread threads whose last message is older than the refresh's look-back.
+        hour_ago = previous["fetched_at"] - pd.Timedelta(hours=1)
+        old_unread = previous[previous["has_unread"].fillna(False) & (previous["last_message_at"] < hour_ago)]
+        read = old_unread["conversation_id"].head(5).tolist()
+        assert len(read) == 5
+        for conversation_id in read:
+            sandbox.read(provider, conversation_id)
+        refreshed = tk.refresh(previous, {provider: settings(sandbox, provider)}, progress=False)
+        after = full_pull(sandbox, provider)
+    assert_same(refreshed, after)
+    now_read = refreshed.set_index("conversation_id").loc[read]
+    assert not now_read["has_unread"].any()
+    if provider == "briq":
+        assert (now_read["unread_count"] == 0).all()
+    assert refreshed.attrs["refresh"][provider]["full_pull"] is False
+
+
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_a_thread_leaving_the_list_forces_a_full_pull(make_sandbox, provider):
+    sandbox = make_sandbox(seed=5)
+    with stopped_clocks(sandbox):
+        previous = full_pull(sandbox, provider)
+        # A quiet thread (no activity, nothing unread): nothing but the total can reveal it left.
+        quiet = previous[~previous["has_unread"].fillna(False)
+                         & (previous["last_message_at"] < previous["fetched_at"] - pd.Timedelta(hours=2))]
+        gone = quiet["conversation_id"].iloc[0]
+        sandbox.remove(provider, gone)
+        sandbox.churn(10, VISIBLE_CHURN)
+        refreshed = tk.refresh(previous, {provider: settings(sandbox, provider)}, progress=False)
+        after = full_pull(sandbox, provider)
+    assert_same(refreshed, after)
+    assert gone not in set(refreshed["conversation_id"])
+    info = refreshed.attrs["refresh"][provider]
+    assert info["full_pull"] is True
+    assert "server reports" in info["reason"]
+
+
+@pytest.mark.parametrize(("provider", "filters"), [
+    ("wassist", {"status": "active"}),
+    ("wassist", {"has_unread": True}),
+    ("wassist", {"agent": None}),  # filled with a real agent id below
+    ("briq", {"status": "open"}),
+    ("briq", {"status": "unread"}),
+    ("briq", {"sender_id": None}),  # filled with a real sender id below
+])
+def test_filters_are_kept(make_sandbox, provider, filters):
+    sandbox = make_sandbox(seed=6)
+    filters = dict(filters)
+    for name in ("agent", "sender_id"):
+        if name in filters:
+            filters[name] = sandbox.conversations[provider][0].channel_id
+    with stopped_clocks(sandbox):
+        previous = full_pull(sandbox, provider, **filters)
+        sandbox.churn(30, VISIBLE_CHURN)
+        refreshed = tk.refresh(previous, {provider: settings(sandbox, provider)}, progress=False)
+        after = full_pull(sandbox, provider, **filters)
+    assert_same(refreshed, after)
+    assert refreshed.attrs["pulls"][provider]["filters"] == previous.attrs["pulls"][provider]["filters"]
+    assert refreshed.attrs["refresh"][provider]["full_pull"] is False
+
+
+def test_both_providers_and_a_refresh_of_a_refresh(make_sandbox):
+    sandbox = make_sandbox(seed=8)
+    everything = {name: settings(sandbox, name) for name in ("wassist", "briq")}
+    with stopped_clocks(sandbox):
+        previous = pull_both(sandbox)
+        sandbox.churn(20, VISIBLE_CHURN)
+        once = tk.refresh(previous, everything, progress=False)
+        sandbox.churn(20, VISIBLE_CHURN)
+        twice = tk.refresh(once, everything, progress=False)
+        after = pull_both(sandbox)
+    assert_same(twice, after)
+    assert set(twice.attrs["refresh"]) == {"wassist", "briq"}
+    assert not any(info["full_pull"] for info in twice.attrs["refresh"].values())
+    # The refresh of a refresh still knows when the last full pull was.
+    assert (twice.attrs["pulls"]["briq"]["full_pull_at"] == previous.attrs["pulls"]["briq"]["started_at"])
+
+
+def test_a_single_loaders_frame_refreshes(make_sandbox):
+    sandbox = make_sandbox(seed=9)
+    with stopped_clocks(sandbox):
+        previous = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=False, retry=FAST_RETRY)
+        sandbox.churn(10, VISIBLE_CHURN)
+        refreshed = tk.refresh(previous, {"briq": {"api_key": sandbox.config.briq_key,
+                                                   "base_url": sandbox.base_url}}, progress=False)
+        after = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=False, retry=FAST_RETRY)
+    assert_same(refreshed, after)
+
+
+def test_the_latest_snapshot_refreshes(make_sandbox, tmp_path):
+    sandbox = make_sandbox(seed=10)
+    everything = {name: settings(sandbox, name) for name in ("wassist", "briq")}
+    with stopped_clocks(sandbox):
+        first = pull_both(sandbox)
+        tk.save_snapshot(first, tmp_path, snapshot_at=first["fetched_at"].max() - pd.Timedelta(hours=1))
+        sandbox.churn(15, VISIBLE_CHURN)
+        latest = tk.refresh(first, everything, progress=False)
+        tk.save_snapshot(latest, tmp_path)
+        sandbox.churn(15, VISIBLE_CHURN)
+        history = tk.load_snapshots(tmp_path)
+        refreshed = tk.refresh(history, everything, progress=False)
+        after = pull_both(sandbox)
+    assert history["snapshot_at"].nunique() == 2
+    assert_same(refreshed, after)
+    # The snapshot keeps the pull's record, never a key.
+    kept = json.dumps(history.attrs)
+    assert sandbox.config.wassist_key not in kept and sandbox.config.briq_key not in kept
+    assert history.attrs["pulls"]["wassist"]["kind"] == "refresh"
+
+
+def test_an_old_full_pull_forces_a_full_one(make_sandbox):
+    sandbox = make_sandbox(seed=11)
+    previous = full_pull(sandbox, "briq")
+    stale = previous.copy()
+    stale.attrs = json.loads(json.dumps(previous.attrs))
+    day_ago = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=25)
+    stale.attrs["pulls"]["briq"]["started_at"] = day_ago.isoformat()
+    refreshed = tk.refresh(stale, {"briq": settings(sandbox, "briq")}, progress=False)
+    info = refreshed.attrs["refresh"]["briq"]
+    assert info["full_pull"] is True and "full_every" in info["reason"]
+    # Within full_every, the same frame is refreshed incrementally.
+    quick = tk.refresh(stale, {"briq": settings(sandbox, "briq")}, progress=False, full_every="48h")
+    assert quick.attrs["refresh"]["briq"]["full_pull"] is False
+
+
+def test_on_the_wall_clock_the_moment_free_fields_match(make_sandbox):
+    sandbox = make_sandbox(seed=12)
+    everything = {name: settings(sandbox, name) for name in ("wassist", "briq")}
+    previous = pull_both(sandbox)
+    sandbox.churn(25, VISIBLE_CHURN)
+    started = pd.Timestamp.now(tz="UTC")
+    refreshed = tk.refresh(previous, everything, progress=False)
+    finished = pd.Timestamp.now(tz="UTC")
+    after = pull_both(sandbox)
+    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
+                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
+    assert_same(refreshed, after, moment_free)
+    # Every row, carried or fetched, was vouched for during the refresh.
+    assert refreshed["fetched_at"].between(started, finished).all()
+
+
+@pytest.mark.parametrize("kind", ["read-from-csv", "rebuilt", "empty"])
+def test_a_frame_without_a_pull_is_refused(make_sandbox, tmp_path, kind):
+    sandbox = make_sandbox(seed=13)
+    pulled = full_pull(sandbox, "briq")
+    if kind == "read-from-csv":
+        frame = tk.read_csv(tk.to_csv(pulled, tmp_path / "x.csv"))
+    elif kind == "rebuilt":
+        frame = pd.DataFrame(pulled.to_dict("list"))
+    else:
+        frame = tk.empty_frame()
+    with pytest.raises(ValueError, match="comes from a pull") as raised:
+        tk.refresh(frame, {"briq": settings(sandbox, "briq")}, progress=False)
+    message = str(raised.value)
+    assert "tk.load_snapshots" in message and "tk.load_conversations" in message
+
+
+def test_filters_and_unknown_providers_are_refused(make_sandbox):
+    sandbox = make_sandbox(seed=14)
+    previous = full_pull(sandbox, "briq")
+    with pytest.raises(ValueError, match="filters come from the previous pull"):
+        tk.refresh(previous, {"briq": {**settings(sandbox, "briq"), "status": "open"}})
+    with pytest.raises(ValueError, match="no wassist pull"):
+        tk.refresh(previous, ["wassist"])
+    with pytest.raises(ValueError, match="full_every"):
+        tk.refresh(previous, {"briq": settings(sandbox, "briq")}, full_every="soon")
+    with pytest.raises(TypeError):
+        tk.refresh([1, 2, 3])
+
+
+def test_silent_closings_are_caught_by_the_next_full_pull(make_sandbox):
+    """A window closed with no new message is invisible to a refresh until full_every forces a full pull."""
+    sandbox = make_sandbox(seed=15)
+    with stopped_clocks(sandbox) as stamp:
+        previous = full_pull(sandbox, "wassist")
+        hour_ago = previous["fetched_at"] - pd.Timedelta(hours=1)
+        open_quiet = previous[previous["window_open"].fillna(False) & ~previous["has_unread"].fillna(False)
+                              & (previous["last_message_at"] < hour_ago)]
+        quiet_id = open_quiet["conversation_id"].iloc[0]
+        target = next(c for c in sandbox.conversations["wassist"] if c.id == quiet_id)
+        target.last_inbound_at = target.last_inbound_at - pd.Timedelta(hours=30)
+        sandbox.version += 1
+        missed = tk.refresh(previous, {"wassist": settings(sandbox, "wassist")}, progress=False)
+        # A day later (as far as the record says), the refresh pulls in full and sees it.
+        previous.attrs["pulls"]["wassist"]["started_at"] = (stamp - pd.Timedelta(hours=24)).isoformat()
+        caught = tk.refresh(previous, {"wassist": settings(sandbox, "wassist")}, progress=False)
+        after = full_pull(sandbox, "wassist")
+    row = missed.set_index("conversation_id").loc[target.id]
+    assert bool(row["window_open"]) and bool(row["is_active"])  # documented: carried as it was
+    assert not bool(after.set_index("conversation_id").loc[target.id, "window_open"])
+    assert caught.attrs["refresh"]["wassist"]["full_pull"] is True
+    assert_same(caught, after)

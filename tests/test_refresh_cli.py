@@ -1,0 +1,119 @@
+"""`wa-toolkit snapshot --incremental` and `wa-toolkit watch`, against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from toolkit import _clock
+from toolkit.cli import main
+from toolkit.watch import budget_pause
+
+from .test_refresh import VISIBLE_CHURN, assert_same, pull_both
+
+
+@pytest.fixture
+def sandbox_env(make_sandbox, monkeypatch):
+    sandbox = make_sandbox(seed=21)
+    for name, value in sandbox.environment().items():
+        monkeypatch.setenv(name, value)
+    return sandbox
+
+
+def test_incremental_snapshots_equal_full_pulls(sandbox_env, tmp_path, capsys):
+    """Clocks stopped for each run, one whole second apart (Wassist counts whole seconds)."""
+    sandbox = sandbox_env
+    command = ["snapshot", "--root", str(tmp_path), "--incremental", "--no-progress"]
+    first_moment = sandbox.freeze()
+    try:
+        with _clock.frozen(first_moment):
+            assert main(command) == 0
+        first = capsys.readouterr().out
+        sandbox.churn(30, VISIBLE_CHURN)
+        second_moment = sandbox.freeze(first_moment + timedelta(seconds=1))
+        with _clock.frozen(second_moment):
+            assert main(command) == 0
+            second = capsys.readouterr().out
+            after = pull_both(sandbox)
+    finally:
+        sandbox.thaw()
+    assert "wassist: full pull (no snapshot of it yet)" in first and "briq: full pull" in first
+    assert "wassist: refreshed" in second and "briq: refreshed" in second
+    history = tk.load_snapshots(tmp_path)
+    assert history["snapshot_at"].nunique() == 2 and len(tk.snapshot_files(tmp_path)) == 4
+    latest = history[history["snapshot_at"] == history["snapshot_at"].max()].drop(columns="snapshot_at")
+    assert_same(latest, after)
+
+
+def test_incremental_snapshot_with_other_filters_pulls_in_full(sandbox_env, tmp_path, capsys):
+    assert main(["snapshot", "--root", str(tmp_path), "--provider", "briq", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["snapshot", "--root", str(tmp_path), "--provider", "briq", "--briq-status", "unread",
+                 "--incremental", "--no-progress"]) == 0
+    assert "full pull (its latest snapshot was taken with other filters)" in capsys.readouterr().out
+    assert main(["snapshot", "--root", str(tmp_path), "--provider", "briq", "--briq-status", "unread",
+                 "--incremental", "--no-progress"]) == 0
+    assert "briq: refreshed" in capsys.readouterr().out
+
+
+def test_watch_the_sandbox_for_a_few_rounds(tmp_path, capsys):
+    report = tmp_path / "watch.html"
+    assert main(["watch", "--sandbox", "--every", "0s", "--rounds", "2", "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "round 1: full pull" in out and "round 2: refresh" in out
+    assert out.count("At risk:") == 2
+    assert report.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert not list(tmp_path.glob(".watch.html*"))  # rewritten atomically: no leftovers
+
+
+@pytest.mark.parametrize("argv", [
+    ["watch", "--sandbox", "--every", "soon"],
+    ["watch", "--sandbox", "--every", "-5m"],
+    ["watch", "--sandbox", "--rounds", "0"],
+    ["watch", "--sandbox", "--report", "watch.csv"],
+])
+def test_watch_refuses_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        exit_code = main(argv)
+        raise SystemExit(exit_code)
+    assert stopped.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "toolkit", "watch", "--sandbox", "--every", "1h"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               env=environment)
+    try:
+        deadline = time.monotonic() + 120
+        seen = ""
+        while "At risk:" not in seen:
+            assert time.monotonic() < deadline, "the first round never showed"
+            line = process.stdout.readline()
+            assert line or process.poll() is None, process.stderr.read()
+            seen += line
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "watch stopped" in out
+    assert "Traceback" not in err
+
+
+def test_the_budget_pause_keeps_watch_within_half_of_wassists_budget():
+    # Wassist documents 100 requests a minute; half of it is 50 a minute.
+    assert budget_pause({"wassist": 50}) == pd.Timedelta(minutes=1)
+    assert budget_pause({"wassist": 10, "briq": 500}) == pd.Timedelta(seconds=12)  # Briq documents none
+    assert budget_pause({}) == pd.Timedelta(0)

@@ -1,0 +1,488 @@
+"""Bring a pulled frame up to date with requests in proportion to what changed.
+
+A full pull reads every page of every list: a 100,000-conversation Wassist inbox costs over
+a thousand requests, more than ten minutes of its 100-requests-a-minute budget.
+:func:`refresh` reads only what can have changed since the previous pull began:
+
+1. **Activity.** Everything active since the previous pull's start, less
+   :data:`SAFETY_LAG` for clocks that disagree: Wassist's list with ``lastMessageAfter``,
+   Briq's most-recent-first list from the top until rows older than that moment.
+2. **Unread.** Each provider's whole unread list (Wassist ``hasUnread=true``, Briq
+   ``status=unread``), so a thread whose messages were read without a new message is
+   seen too: a thread in neither list has nothing unread.
+3. **Merge.** Fetched rows replace the previous ones; the rest are carried, with their
+   window state recomputed as of the refresh (a window whose expiry has passed is closed).
+4. **Check.** The merged count must equal the total the server reports for the filtered
+   list. When it does not (a thread left the list, a server misbehaves), the provider is
+   pulled in full instead.
+
+What a refresh cannot see, and how it bounds it
+-----------------------------------------------
+Some fields can change with no new message and no read. A refresh carries them as they
+were until the next full pull, which it forces once the last one is older than
+``full_every`` (default 24 hours):
+
+- Wassist: ``is_human_takeover`` (a hand-over to a human), ``channel_id`` /
+  ``channel_name`` (a thread reassigned to another agent), ``contact_name``. ``is_active``
+  is *not* among them: Wassist defines it by time (an inbound message in the last 24
+  hours), so it is recomputed with the window.
+- Briq: ``is_active`` (its meaning is not documented), ``channel_id`` (``sender_id``),
+  ``contact_name``, and ``window_expires_at`` of a window that closed since (Briq may
+  send the past time or nothing; the refresh keeps the time it had).
+- Both: a window closed early by the provider with no new message; a thread that leaves
+  the list while another joins it between two refreshes (the counts then agree).
+
+Filters whose lists change by time alone fall back to a full pull when they do: Wassist
+``status="closed"`` (threads join it as windows close) and ``has_unread=False`` (threads
+join it as they are read).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._clock import utc_now
+from ._frames import duration
+from ._paging import PullReport
+from ._schema import BOOLEAN, INT, conform, empty_frame
+from .history import SNAPSHOT_COLUMN
+from .providers import PROVIDERS, named_options
+from .providers._load import ListReader, keep_latest, load, warn_unreadable
+from .providers._provider import ListQuery, Params, Provider, PullOptions
+
+__all__ = ["refresh", "refresh_snapshot", "SAFETY_LAG", "DEFAULT_FULL_EVERY", "LOADER_SETTINGS"]
+
+#: How far before the previous pull's start the activity read reaches: room for a server
+#: clock behind ours (the server stamps the messages, we stamp the pull).
+SAFETY_LAG = pd.Timedelta(minutes=5)
+#: Pages in flight while reading the top of a list down to a moment: every page sent beyond
+#: the one that reaches the moment is a wasted request, so few are sent at once.
+BOUNDED_WORKERS = 3
+#: A refresh pulls in full once the last full pull is older than this.
+DEFAULT_FULL_EVERY = pd.Timedelta(hours=24)
+
+# Loader arguments a refresh takes from ``providers``: keys, servers and HTTP settings.
+# Filters come from the previous pull's record, never from here.
+LOADER_SETTINGS = frozenset({"api_key", "base_url", "page_size", "max_workers", "progress", "timeout",
+                             "session", "retry", "rate_limit", "deadline"})
+_NOT_FROM_A_PULL = (
+    "tk.refresh needs a frame that comes from a pull: what tk.load_wassist, tk.load_briq, "
+    "tk.load_conversations or tk.refresh returned, or tk.load_snapshots(root) (its latest snapshot "
+    "per provider is refreshed). {detail} A frame read from CSV or built by hand carries no record of "
+    "its pull: pull afresh with tk.load_conversations(...) instead.")
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What a refresh must know of a provider beyond :class:`Provider`.
+
+    Attributes
+    ----------
+    active_is_window : bool
+        ``is_active`` means "the window is open" (Wassist's ``active``: an inbound message
+        in the last 24 hours), so it closes with the window.
+    moved_by_activity : tuple of str
+        Filters a new message can move a conversation out of: the activity read leaves
+        them out and :attr:`keeps` applies them to what it returns.
+    keeps : callable
+        ``keeps(frame, params)``: the rows of ``frame`` the list filtered by ``params``
+        holds, for the filters the server cannot be asked for in the reads of a refresh.
+    """
+
+    active_is_window: bool
+    moved_by_activity: tuple[str, ...]
+    keeps: Callable[[pd.DataFrame, Params], pd.Series]
+
+
+def _wassist_keeps(frame: pd.DataFrame, params: Params) -> pd.Series:
+    keep = pd.Series(True, index=frame.index)
+    if "status" in params:
+        keep &= frame["is_active"].eq(params["status"] == "active").fillna(False)
+    if "lastMessageBefore" in params:
+        keep &= (frame["last_message_at"] < pd.Timestamp(params["lastMessageBefore"])).fillna(False)
+    if params.get("hasUnread") == "false":
+        keep &= ~frame["has_unread"].fillna(False)
+    return keep
+
+
+def _briq_keeps(frame: pd.DataFrame, params: Params) -> pd.Series:
+    # The unread list ignores status=open: keep only the open windows then.
+    if params.get("status") == "open":
+        return frame["window_open"].fillna(False)
+    return pd.Series(True, index=frame.index)
+
+
+_RULES = {
+    "wassist": _Rules(active_is_window=True, moved_by_activity=("status", "lastMessageBefore", "hasUnread"),
+                      keeps=_wassist_keeps),
+    "briq": _Rules(active_is_window=False, moved_by_activity=(), keeps=_briq_keeps),
+}
+
+
+@dataclass
+class _Result:
+    """One provider's refreshed rows and what it took."""
+
+    frame: pd.DataFrame
+    record: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def refresh(
+    previous: pd.DataFrame,
+    providers: Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    progress: bool | None = None,
+    full_every: Any = DEFAULT_FULL_EVERY,
+) -> pd.DataFrame:
+    """Bring a frame from an earlier pull up to date, with few requests.
+
+    The result is what a full pull with the previous pull's filters would return now,
+    conversation for conversation, for every field that changes when a conversation has
+    new activity, when its unread messages are read, and when it joins or leaves the
+    list. See the module notes for the fields that can change silently.
+
+    Parameters
+    ----------
+    previous : pandas.DataFrame
+        A loader's frame, an earlier refresh, or ``tk.load_snapshots(root)`` (each
+        provider's latest snapshot in it is refreshed).
+    providers : list of str or dict, optional
+        As in :func:`toolkit.load_conversations`: names, or ``{name: loader keyword
+        arguments}`` for keys, base URLs and HTTP settings (``api_key``, ``base_url``,
+        ``page_size``, ``max_workers``, ``timeout``, ``session``, ``retry``,
+        ``rate_limit``). Filters come from ``previous`` and may not be given here.
+        ``None`` means every provider ``previous`` pulled.
+    progress : bool, optional
+        Progress bars, as for the loaders.
+    full_every : str or Timedelta, default 24 hours
+        Pull a provider in full instead once its last full pull is at least this old.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The toolkit's columns, most recently active first within each provider.
+        ``df.attrs["pulls"]`` records the refresh (so it can be refreshed again, or saved
+        with :func:`toolkit.save_snapshot`); ``df.attrs["refresh"]`` says per provider
+        ``rows_fetched``, ``rows_carried``, ``requests``, ``full_pull`` and ``reason``
+        (why it pulled in full, or ``None``). A carried row's ``fetched_at`` is the
+        moment the refresh vouched for it: the end of the refresh's reading.
+
+    Raises
+    ------
+    ValueError
+        ``previous`` does not come from a pull (with what to pass instead), a provider
+        it did not pull, a filter in ``providers``, or a bad ``full_every``.
+    AuthenticationError, ApiError, ResponseFormatError, PaginationError
+        As the loaders raise them.
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> df = tk.load_conversations()            # doctest: +SKIP
+    >>> df = tk.refresh(df)                     # doctest: +SKIP
+    >>> df.attrs["refresh"]["wassist"]["requests"]  # doctest: +SKIP
+    3
+    """
+    if not isinstance(previous, pd.DataFrame):
+        raise TypeError(f"previous must be a pandas DataFrame, got {type(previous).__name__}")
+    every = duration(full_every, "full_every")
+    if every <= pd.Timedelta(0):
+        raise ValueError(f"full_every must be positive, got {full_every!r}")
+    records, rows = _previous_pulls(previous)
+    chosen = _chosen(providers, records)
+    results = {name: _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
+               for name, options in chosen.items()}
+    return _combined(results)
+
+
+def _combined(results: Mapping[str, _Result]) -> pd.DataFrame:
+    """The providers' frames as one, with the records of what each refresh did."""
+    frames = [result.frame for result in results.values() if len(result.frame)]
+    combined = conform(pd.concat(frames, ignore_index=True)) if frames else empty_frame()
+    combined.attrs = {"pulls": {name: result.record for name, result in results.items()},
+                      "refresh": {name: result.info for name, result in results.items()}}
+    return combined
+
+
+# -- what the previous pull was ------------------------------------------------------------
+
+
+def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], dict[str, pd.DataFrame]]:
+    """Each pulled provider's record and its rows in ``previous``; ``ValueError`` if none."""
+    attrs = previous.attrs or {}
+    stored = attrs.get("pulls")
+    if not isinstance(stored, Mapping) and isinstance(attrs.get("pull"), Mapping):
+        stored = {attrs["pull"].get("provider"): attrs["pull"]}
+    if not isinstance(stored, Mapping) or not stored:
+        raise ValueError(_NOT_FROM_A_PULL.format(
+            detail="This frame has no record of a pull (df.attrs['pulls'])."))
+    records: dict[str, dict[str, Any]] = {}
+    for name, record in stored.items():
+        if name not in PROVIDERS or not _is_record(record):
+            raise ValueError(_NOT_FROM_A_PULL.format(
+                detail=f"Its record of the {name!r} pull is incomplete (no filters, server or start)."))
+        records[name] = dict(record)
+    frame = previous
+    if "provider" not in frame.columns or "conversation_id" not in frame.columns:
+        raise ValueError(_NOT_FROM_A_PULL.format(detail="It lacks the provider and conversation_id columns."))
+    rows = {}
+    snapshots = attrs.get("snapshots", {})
+    for name in records:
+        mine = frame["provider"] == name
+        if SNAPSHOT_COLUMN in frame.columns:
+            # A history: only the snapshot the record belongs to is the previous pull.
+            moment = snapshots.get(name) if isinstance(snapshots, Mapping) else None
+            if moment is None:
+                raise ValueError(_NOT_FROM_A_PULL.format(
+                    detail=f"It has {SNAPSHOT_COLUMN} but does not say which snapshot of {name!r} its record "
+                           "belongs to (df.attrs['snapshots'])."))
+            mine &= pd.to_datetime(frame[SNAPSHOT_COLUMN], utc=True) == pd.Timestamp(moment)
+        chosen = mine.to_numpy(dtype=bool, na_value=False)
+        rows[name] = conform(frame if chosen.all() else frame[chosen])[list(empty_frame().columns)]
+    return records, rows
+
+
+def _is_record(record: Any) -> bool:
+    return (isinstance(record, Mapping) and isinstance(record.get("filters"), Mapping)
+            and isinstance(record.get("base_url"), str) and isinstance(record.get("started_at"), str))
+
+
+def _chosen(providers: Sequence[str] | Mapping[str, Mapping[str, Any]] | None,
+            records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Provider name -> loader settings, checked against what ``previous`` pulled."""
+    chosen = {name: {} for name in records} if providers is None else named_options(providers)
+    for name, options in chosen.items():
+        if name not in PROVIDERS:
+            raise ValueError(f"unknown provider {name!r}; known: {', '.join(PROVIDERS)}")
+        if name not in records:
+            raise ValueError(f"the previous frame holds no {name} pull to refresh; pull it with "
+                             f"tk.load_conversations([{name!r}])")
+        foreign = sorted(set(options) - LOADER_SETTINGS)
+        if foreign:
+            allowed = ", ".join(sorted(LOADER_SETTINGS))
+            raise ValueError(f"{name}: {', '.join(foreign)} cannot be given to tk.refresh: filters come "
+                             f"from the previous pull; settings allowed: {allowed}")
+    return chosen
+
+
+# -- one provider --------------------------------------------------------------------------
+
+
+def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any], options: dict[str, Any],
+                 progress: bool | None, every: pd.Timedelta) -> _Result:
+    options = dict(options)
+    progress = options.pop("progress", progress)
+    api_key, base_url = options.pop("api_key", None), options.pop("base_url", None)
+    settings = PullOptions(progress=progress, **options)
+    params: Params = dict(record["filters"])
+    base = provider.base_url(base_url)
+    last_full = pd.Timestamp(record.get("full_pull_at") or record["started_at"])
+    started = utc_now()
+    reason = None
+    if base != record["base_url"].rstrip("/"):
+        reason = "the previous pull came from another server"
+    elif rows["conversation_id"].isna().any():
+        reason = "the previous frame has rows without an id, which cannot be matched"
+    elif started - last_full >= every:
+        reason = f"the last full pull is {_age(started - last_full)} old (full_every={_age(every)})"
+    if reason is not None:
+        return _full_pull(provider, params, api_key, base_url, settings, reason, requests_before=0)
+    since = pd.Timestamp(record["started_at"]) - SAFETY_LAG
+    reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
+    with reader:
+        fetched, carried, total = _read_changes(reader, _RULES[provider.name], rows, params, since)
+        requests = reader.client.stats.requests
+    warn_unreadable(provider, reader.tally, stacklevel=4)  # tk.refresh's caller
+    merged = _ordered(fetched, carried)
+    if total is None or len(merged) != total:
+        why = ("the server reported no total" if total is None else
+               f"the merged list has {len(merged)} conversations but the server reports {total}")
+        return _full_pull(provider, params, api_key, base_url, settings, why, requests_before=requests)
+    new_record = {
+        "provider": provider.name, "base_url": base, "path": provider.path, "filters": params,
+        "kind": "refresh", "started_at": started.isoformat(), "finished_at": utc_now().isoformat(),
+        "full_pull_at": last_full.isoformat(), "rows": len(merged), **reader.client.stats.as_dict(),
+        "passes": {name: _jsonable(report.as_dict()) for name, report in reader.reports.items()},
+        "unreadable_values": dict(reader.tally.counts),
+    }
+    info = {"rows_fetched": len(fetched), "rows_carried": len(carried), "requests": requests,
+            "full_pull": False, "reason": None, "since": since.isoformat()}
+    return _Result(merged, new_record, info)
+
+
+def _full_pull(provider: Provider, params: Params, api_key: str | None, base_url: str | None,
+               settings: PullOptions, reason: str, requests_before: int) -> _Result:
+    """The provider pulled in full with the previous filters, recorded as a fresh start."""
+    frame = load(provider, params, api_key=api_key, base_url=base_url, options=settings)
+    pull = dict(frame.attrs.get("pull", {}))
+    pull.update(kind="full", full_pull_at=pull.get("started_at"))
+    requests = requests_before + int(pull.get("requests", 0))
+    info = {"rows_fetched": len(frame), "rows_carried": 0, "requests": requests, "full_pull": True,
+            "reason": reason, "since": None}
+    return _Result(conform(frame)[list(empty_frame().columns)], pull, info)
+
+
+# -- reading lists -------------------------------------------------------------------------
+
+
+class _Reader(ListReader):
+    """A :class:`ListReader` that sends few pages at once down to an end test.
+
+    Every page sent beyond the one that reaches the end is a wasted request; a refresh's
+    reads from the top of a list usually need one to a dozen pages.
+    """
+
+    def read(self, query: ListQuery, label: str, *,
+             speculate: bool = False) -> tuple[pd.DataFrame, PullReport]:
+        if query.is_last is None:
+            return super().read(query, label, speculate=speculate)
+        whole = self.options
+        self.options = replace(whole, max_workers=min(whole.workers, BOUNDED_WORKERS))
+        try:
+            return super().read(query, label, speculate=False)
+        finally:
+            self.options = whole
+
+    def latest(self, name: str, query: ListQuery) -> tuple[pd.DataFrame, int | None]:
+        """Every conversation of a list (or of its top), once, and the list's reported total."""
+        rows = self.read_complete(name, query)
+        # The first pass reads the list as asked (a sweep may narrow it): its total counts.
+        totals = self.reports[name].totals_reported
+        return keep_latest([rows]), (totals[-1] if totals else None)
+
+    def total(self, params: Params) -> int | None:
+        """The total the server reports for a list, from one one-row page."""
+        response = self.client.get_json(self.provider.path, {**params, "limit": 1, "offset": 0})
+        return self.provider.read_page(response, 0, 1).total
+
+
+def _read_changes(reader: _Reader, rules: _Rules, rows: pd.DataFrame, params: Params,
+                  since: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
+    """What changed since ``since`` (fetched), the previous rows that did not (carried), and the total."""
+    provider = reader.provider
+    unread_params = provider.unread_params(params)
+    if unread_params == params:
+        # The filtered list is its own unread list: reading it whole is the refresh.
+        whole, total = reader.latest("unread", ListQuery(params))
+        return provider.mark_unread(whole, params, None), empty_frame(), total
+    # Activity first, then the unread list: a message arriving in between shows in both, and
+    # the later (unread) version wins.
+    listed = {name: value for name, value in params.items() if name not in rules.moved_by_activity}
+    activity = provider.changed_since(listed, since)
+    active = reader.latest("activity", activity)[0] if activity is not None else empty_frame()
+    unread = reader.latest("unread", ListQuery(unread_params))[0]
+    fetched = keep_latest([active, unread])
+    if provider.needs_unread_pass(listed):
+        fetched = provider.mark_unread(fetched, listed, set(unread["conversation_id"].dropna()))
+    carried = _carried(rows, fetched, utc_now(), active_is_window=rules.active_is_window)
+    fetched = fetched[rules.keeps(fetched, params).to_numpy(dtype=bool)]
+    carried = carried[rules.keeps(carried, params).to_numpy(dtype=bool)]
+    return fetched, carried, reader.total(params)
+
+
+def _ordered(fetched: pd.DataFrame, carried: pd.DataFrame) -> pd.DataFrame:
+    """Fetched and carried rows (no id in both) in a full pull's order: most recently active first."""
+    combined = pd.concat([conform(fetched), carried], ignore_index=True)[list(empty_frame().columns)]
+    return conform(combined.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
+                                        na_position="last", kind="stable"))
+
+
+def _carried(rows: pd.DataFrame, fetched: pd.DataFrame, as_of: pd.Timestamp, *,
+             active_is_window: bool) -> pd.DataFrame:
+    """Previous rows the refresh did not fetch, their windows as of ``as_of``.
+
+    Every conversation with unread messages is in the unread list, so a carried one has
+    none (it was read, if it had any). With ``active_is_window``, ``is_active`` closes with
+    the window, and a closed window has no expiry (Wassist's reading of its seconds left).
+    """
+    carried = rows[~rows["conversation_id"].isin(set(fetched["conversation_id"].dropna()))].copy()
+    expired = (carried["window_open"].eq(True) & (carried["window_expires_at"] <= as_of)).fillna(False)
+    carried.loc[expired, "window_open"] = False
+    if active_is_window:
+        carried.loc[expired, "window_expires_at"] = pd.NaT
+        carried.loc[expired, "is_active"] = False
+    carried["has_unread"] = pd.array([False] * len(carried), dtype=BOOLEAN)
+    counted = carried["unread_count"].notna()
+    carried["unread_count"] = carried["unread_count"].mask(counted, 0).astype(INT)
+    carried["fetched_at"] = pd.Series(as_of, index=carried.index).astype(carried["fetched_at"].dtype)
+    return carried.reset_index(drop=True)
+
+
+def _age(span: pd.Timedelta) -> str:
+    hours = span / pd.Timedelta(hours=1)
+    return f"{hours:.1f} h" if hours >= 1 else f"{span / pd.Timedelta(minutes=1):.0f} min"
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: (value.isoformat() if isinstance(value, pd.Timestamp) else value)
+            for name, value in values.items()}
+
+
+# -- snapshots -----------------------------------------------------------------------------
+
+
+def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mapping[str, Any]], *,
+                     progress: bool | None = None,
+                     full_every: Any = DEFAULT_FULL_EVERY) -> tuple[pd.DataFrame, list[Path]]:
+    """Refresh the latest snapshot under ``root`` and save the result as a new snapshot.
+
+    A provider is pulled in full instead when ``root`` has no snapshot of it yet, or when
+    its latest snapshot was taken with other filters than ``providers`` asks for (or the
+    snapshot carries no record of its pull). :func:`refresh` itself pulls in full once the
+    last full pull is older than ``full_every``.
+
+    Parameters
+    ----------
+    root : path
+        The snapshot folder (created when missing).
+    providers : dict
+        Provider name -> loader keyword arguments, filters included.
+
+    Returns
+    -------
+    (frame, files)
+        The frame saved (its ``attrs["refresh"]`` says what each provider did) and the
+        files written.
+    """
+    from .history import load_snapshots, save_snapshot, snapshot_files
+
+    wanted = {name: dict(options) for name, options in providers.items()}
+    latest = None
+    if Path(root).is_dir() and snapshot_files(root, providers=list(wanted)):
+        latest = load_snapshots(root, providers=list(wanted))
+    stored = latest.attrs.get("pulls", {}) if latest is not None else {}
+    results = {}
+    for name, options in wanted.items():
+        settings = {key: value for key, value in options.items() if key in LOADER_SETTINGS}
+        settings.pop("progress", None)
+        filters = recorded_filters(name, options)
+        record: Any = stored.get(name)
+        if latest is not None and _is_record(record) and record["filters"] == filters:
+            one = latest[latest["provider"].astype("object") == name].copy()
+            one.attrs = {"pulls": {name: record}, "snapshots": {name: latest.attrs["snapshots"][name]}}
+            frame = refresh(one, {name: settings}, progress=progress, full_every=full_every)
+            results[name] = _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])
+        else:
+            why = ("no snapshot of it yet" if record is None else
+                   "its latest snapshot was taken with other filters" if _is_record(record) else
+                   "its latest snapshot has no record of its pull")
+            api_key, base_url = settings.pop("api_key", None), settings.pop("base_url", None)
+            results[name] = _full_pull(PROVIDERS[name], filters, api_key, base_url,
+                                       PullOptions(progress=progress, **settings), why, requests_before=0)
+    combined = _combined(results)
+    files = save_snapshot(combined, root, providers=list(wanted))
+    return combined, files
+
+
+def recorded_filters(name: str, options: Mapping[str, Any]) -> Params:
+    """The filters a pull with these loader arguments records (the provider's query)."""
+    filters = {key: value for key, value in options.items() if key not in LOADER_SETTINGS}
+    provider: Any = PROVIDERS[name]  # each provider's params() takes its own loader's filters
+    return provider.params(**filters)
