@@ -22,7 +22,7 @@ import toolkit as tk
 from toolkit import _clock
 from toolkit.sandbox import Sandbox
 
-from .conftest import FAST_RETRY
+from .helpers import FAST_RETRY
 
 SEEDS = (1, 2, 3)
 # Everything a refresh promises to see: new messages, reads without a message, new threads.

@@ -333,7 +333,7 @@ def _full_pull(provider: Provider, params: Params, api_key: str | None, base_url
 
 
 class _Reader(ListReader):
-    """A :class:`ListReader` that sends few pages at once down to an end test.
+    """A :class:`ListReader` that guesses no pages ahead, and sends few at once down to an end test.
 
     Every page sent beyond the one that reaches the end is a wasted request; a refresh's
     reads from the top of a list usually need one to a dozen pages.
@@ -341,8 +341,9 @@ class _Reader(ListReader):
 
     def read(self, query: ListQuery, label: str, *,
              speculate: bool = False) -> tuple[pd.DataFrame, PullReport]:
+        # No pages guessed ahead either: a refresh's lists are expected to be short.
         if query.is_last is None:
-            return super().read(query, label, speculate=speculate)
+            return super().read(query, label, speculate=False)
         whole = self.options
         self.options = replace(whole, max_workers=min(whole.workers, BOUNDED_WORKERS))
         try:
