@@ -157,7 +157,7 @@ def refresh(
         As in :func:`toolkit.load_conversations`: names, or ``{name: loader keyword
         arguments}`` for keys, base URLs and HTTP settings (``api_key``, ``base_url``,
         ``page_size``, ``max_workers``, ``timeout``, ``session``, ``retry``,
-        ``rate_limit``). Filters come from ``previous`` and may not be given here.
+        ``rate_limit``, ``deadline``). Filters come from ``previous`` and may not be given here.
         ``None`` means every provider ``previous`` pulled.
     progress : bool, optional
         Progress bars, as for the loaders.
