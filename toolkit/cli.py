@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pull once, then refresh incrementally every --every (at least; never more than half "
                     "of a provider's documented request budget) and show the headline numbers and the "
                     "conversations whose window closes soonest with unread messages, time left counting "
-                    "down. Ctrl-C stops it (exit code 0).")
+                    "down. Ctrl-C stops it (exit code 130, like every command).")
     _pull_flags(watch)
     watch.set_defaults(handler=_watch)
     watch.add_argument("--every", type=_interval, default="5m", metavar="DURATION",

@@ -130,7 +130,11 @@ class Watch:
     frame: pd.DataFrame | None = None
 
     def run(self) -> int:
-        """Watch until ``rounds`` are done or Ctrl-C; returns the exit code (0 either way)."""
+        """Watch until ``rounds`` are done (exit code 0) or interrupted.
+
+        Under ``wa-toolkit``, Ctrl-C ends the process with exit code 130 (the command line's
+        signal handling); called directly, a ``KeyboardInterrupt`` stops the loop and 0 comes back.
+        """
         interactive = bool(getattr(self.out, "isatty", lambda: False)())
         number = 0
         try:
