@@ -25,6 +25,7 @@ from ._errors import (
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time these load lazily
     from ._http import RateLimit, RetryPolicy
+    from ._refresh import refresh
     from ._schema import SCHEMA, conform, empty_frame
     from .channels import name_channels, read_channel_names
     from .checks import check_conversations
@@ -46,7 +47,6 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time these load 
         window_bucket,
         window_remaining,
     )
-    from ._refresh import refresh
     from .providers import load_briq, load_conversations, load_wassist
     from .trends import closed_unread_by_day, persistent_unread, unread_trend, wait_trend
 

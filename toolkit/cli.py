@@ -673,7 +673,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     if not args.incremental:
         df = _named(_pull(args, lambda: _check_output_folder(args.root, "--root")), args.channel_names)
         return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
-    from .refresh import refresh_snapshot
+    from ._refresh import refresh_snapshot
 
     options = _provider_options(args)
     _check_output_folder(args.root, "--root")

@@ -22,8 +22,8 @@ import pandas as pd
 
 from . import metrics
 from ._http import RateLimit
+from ._refresh import LOADER_SETTINGS, refresh
 from .providers import PROVIDERS, load_conversations
-from .refresh import LOADER_SETTINGS, refresh
 
 __all__ = ["Watch", "render", "budget_pause"]
 

@@ -339,15 +339,15 @@ class _Reader(ListReader):
     reads from the top of a list usually need one to a dozen pages.
     """
 
-    def read(self, query: ListQuery, label: str, *,
-             speculate: bool = False) -> tuple[pd.DataFrame, PullReport]:
+    def read(self, query: ListQuery, label: str, *, speculate: bool = False,
+             keys_read: set[Any] | None = None) -> tuple[pd.DataFrame, PullReport]:
         # No pages guessed ahead either: a refresh's lists are expected to be short.
         if query.is_last is None:
-            return super().read(query, label, speculate=False)
+            return super().read(query, label, speculate=False, keys_read=keys_read)
         whole = self.options
         self.options = replace(whole, max_workers=min(whole.workers, BOUNDED_WORKERS))
         try:
-            return super().read(query, label, speculate=False)
+            return super().read(query, label, speculate=False, keys_read=keys_read)
         finally:
             self.options = whole
 
