@@ -38,7 +38,9 @@ def test_a_pull_that_would_wait_for_its_request_budget_past_the_deadline_ends_at
 
 
 def test_a_long_retry_after_is_not_waited_out_past_the_deadline(make_sandbox):
-    sandbox = make_sandbox(fault_rate=1.0, fault_kinds=("429",))
+    # The server asks for 30 s; without the deadline the pull would wait it out, attempt after attempt
+    # (with the sandbox's default Retry-After of 0, fast retries could exhaust the attempts first).
+    sandbox = make_sandbox(fault_rate=1.0, fault_kinds=("429",), retry_after=30.0)
     with pytest.raises(tk.PullTimeoutError):
         briq(sandbox, deadline=0.5, retry=tk.RetryPolicy(max_attempts=50, backoff_base=30, backoff_max=30))
 
