@@ -51,6 +51,7 @@ def keys(sandbox, monkeypatch):
     ["export", "--out", "x.csv", "--recipient", "123"],
     ["report", "--within", "soon"],
     ["report", "--within", "-2h"],
+    ["watch", "--every", "5"],
     ["sandbox", "--fault-rate", "3"],
     ["sandbox", "--port", "70000"],
     ["sandbox", "--wassist-conversations", "0"],

@@ -264,22 +264,30 @@ def _share(text: str) -> float:
     return number
 
 
-def _duration(text: str) -> str:
-    """A positive duration pandas can read (``2h``, ``90min``); kept as given for titles."""
+def _timedelta(text: str, examples: str) -> Any:
+    """``text`` as a Timedelta; a bare number is refused, since pandas would read it as nanoseconds."""
     import pandas as pd
 
     try:
-        # A bare number would be read as nanoseconds: a duration here always names its unit.
         float(text)
     except ValueError:
         pass
     else:
-        raise argparse.ArgumentTypeError(f"a duration needs a unit, such as 2h or 90min, got {text!r}")
+        raise argparse.ArgumentTypeError(f"a duration needs a unit, such as {examples}, got {text!r}")
     try:
-        length = pd.Timedelta(text)
+        span = pd.Timedelta(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a duration such as 2h or 90min, got {text!r}") from None
-    if not length > pd.Timedelta(0):
+        span = pd.NaT
+    if span is pd.NaT:
+        raise argparse.ArgumentTypeError(f"expected a duration such as {examples}, got {text!r}")
+    return span
+
+
+def _duration(text: str) -> str:
+    """A positive duration pandas can read (``2h``, ``90min``); kept as given for titles."""
+    import pandas as pd
+
+    if not _timedelta(text, "2h or 90min") > pd.Timedelta(0):
         raise argparse.ArgumentTypeError(f"must be longer than zero, got {text!r}")
     return text
 
@@ -313,11 +321,8 @@ def _interval(text: str) -> Any:
     """A duration of zero or more (``30s``, ``5m``, ``1h``) as a Timedelta."""
     import pandas as pd
 
-    try:
-        span = pd.Timedelta(text)
-    except ValueError:
-        span = pd.NaT
-    if span is pd.NaT or span < pd.Timedelta(0):
+    span = _timedelta(text, "30s, 5m or 1h")
+    if span < pd.Timedelta(0):
         raise argparse.ArgumentTypeError(f"expected a duration such as 30s, 5m or 1h, got {text!r}")
     return span
 
