@@ -137,16 +137,19 @@ def measure(provider: str, size: int, latency: float, seed: int) -> dict[str, An
 
 
 def markdown(table: pd.DataFrame) -> str:
-    def cell(value: Any) -> str:
+    def cell(column: str, value: Any) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "-"
+        if column.endswith("ratio"):
+            return f"{value:.1%}"
         if isinstance(value, float):
-            return f"{value:.1%}" if value < 1 else f"{value:,}"
+            return f"{value:,.3f}" if value < 1 else f"{value:,.2f}"
         return f"{value:,}" if isinstance(value, int) else str(value)
 
     header = "| " + " | ".join(table.columns) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    rows = ["| " + " | ".join(cell(value) for value in row) + " |" for row in table.itertuples(index=False)]
+    rows = ["| " + " | ".join(cell(column, value) for column, value in zip(table.columns, row, strict=True))
+            + " |" for row in table.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
 
 

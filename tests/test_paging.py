@@ -132,3 +132,45 @@ def test_a_failed_request_ends_the_pass_with_its_error_once_the_others_finished(
     with pytest.raises(tk.ApiError, match="refused"):
         OffsetPuller(failing, provider="test", page_size=100, max_workers=4).pull()
     assert in_flight[0] == 0
+
+
+def test_a_list_with_an_end_test_starts_slow_and_grows_to_the_whole_crew():
+    """``opening_workers``: few requests at first, one more slot with every page that arrives."""
+    rows = [{"id": f"c{number}", "age": number} for number in range(5000)]
+    fetch = serve(rows)
+    lock = threading.Lock()
+    in_flight = [0]
+    peaks: list[int] = []  # requests in flight when each request was sent
+
+    def counted(offset: int, limit: int) -> Page:
+        with lock:
+            in_flight[0] += 1
+            peaks.append(in_flight[0])
+        try:
+            threading.Event().wait(0.02)  # a round trip, so that requests overlap
+            return fetch(offset, limit)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    def older_than(age: int):
+        return lambda page: not page.records or page.records[-1]["age"] >= age
+
+    short = OffsetPuller(counted, provider="test", page_size=100, max_workers=8, opening_workers=2,
+                         is_last=older_than(150))
+    short.pull()
+    # Page 0 alone (its size is unknown), then a few at once: a 2-page read wastes little ...
+    assert max(peaks) <= 3 and short.report.pages <= 2 + 4
+    peaks.clear()
+    whole_crew = OffsetPuller(counted, provider="test", page_size=100, max_workers=8, is_last=older_than(150))
+    whole_crew.pull()
+    # ... where the whole crew at once sends a page per slot beyond the end.
+    assert max(peaks) == 8 and whole_crew.report.pages > short.report.pages
+    peaks.clear()
+    long = OffsetPuller(counted, provider="test", page_size=100, max_workers=8, opening_workers=2,
+                        is_last=older_than(4000))
+    long.pull()
+    assert max(peaks) == 8  # the whole crew once enough pages came back
+    assert max(peaks[:3]) <= 3  # but not at the start
+    # Row 4000 is on the 42nd page (96 new rows a page); past it, about one crew's worth of pages.
+    assert long.report.pages <= 42 + 8 + 1

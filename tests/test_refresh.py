@@ -284,3 +284,28 @@ def test_silent_closings_are_caught_by_the_next_full_pull(make_sandbox):
     assert not bool(after.set_index("conversation_id").loc[target.id, "window_open"])
     assert caught.attrs["refresh"]["wassist"]["full_pull"] is True
     assert_same(caught, after)
+
+
+def test_channel_names_given_once_stay_through_refreshes_and_full_pulls(make_sandbox):
+    """Briq sends sender ids only: names given with tk.name_channels must survive a refresh."""
+    sandbox = make_sandbox(seed=12)
+    with stopped_clocks(sandbox):
+        previous = full_pull(sandbox, "briq")
+        names = {sender: f"Desk {number}" for number, sender in
+                 enumerate(sorted(previous["channel_id"].dropna().unique()))}
+        named = tk.name_channels(previous, names)
+        sandbox.churn(40, VISIBLE_CHURN)
+        refreshed = tk.refresh(named, {"briq": settings(sandbox, "briq")}, progress=False)
+        after = full_pull(sandbox, "briq")
+        stale = refreshed.copy()
+        stale.attrs = json.loads(json.dumps(refreshed.attrs))
+        record = stale.attrs["pulls"]["briq"]
+        record["full_pull_at"] = (pd.Timestamp(record["started_at"]) - pd.Timedelta(hours=30)).isoformat()
+        pulled_again = tk.refresh(stale, {"briq": settings(sandbox, "briq")}, progress=False)
+    assert refreshed.attrs["refresh"]["briq"]["rows_fetched"] > 0
+    assert pulled_again.attrs["refresh"]["briq"]["full_pull"] is True
+    for frame in (refreshed, pulled_again):
+        expected = frame["channel_id"].astype(object).map(names)
+        assert frame["channel_name"].astype(object).tolist() == expected.tolist()
+    # Every other field is what a full pull returns.
+    assert_same(refreshed.drop(columns="channel_name"), after.drop(columns="channel_name"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 import toolkit as tk
 from toolkit import _clock
 from toolkit.cli import main
-from toolkit.watch import budget_pause
+from toolkit.watch import Watch, budget_pause
 
 from .test_refresh import VISIBLE_CHURN, assert_same, pull_both
 
@@ -72,6 +73,38 @@ def test_watch_the_sandbox_for_a_few_rounds(tmp_path, capsys):
     assert out.count("At risk:") == 2
     assert report.read_text(encoding="utf-8").startswith("<!doctype html>")
     assert not list(tmp_path.glob(".watch.html*"))  # rewritten atomically: no leftovers
+
+
+def test_channel_names_reach_incremental_snapshots_and_the_watch(sandbox_env, tmp_path, capsys):
+    """--channel-names names every Briq row: carried ones, fetched ones, and the watch's."""
+    senders = sorted(tk.load_briq(progress=False)["channel_id"].dropna().unique())
+    names_file = tmp_path / "names.csv"
+    names_file.write_text("channel_id,channel_name\n" + "".join(f"{sender},Desk {number}\n"
+                                                           for number, sender in enumerate(senders)))
+    names = {sender: f"Desk {number}" for number, sender in enumerate(senders)}
+    root = tmp_path / "history"
+    command = ["snapshot", "--root", str(root), "--provider", "briq", "--incremental", "--no-progress",
+               "--channel-names", str(names_file)]
+    assert main(command) == 0
+    sandbox_env.churn(30, VISIBLE_CHURN)
+    assert main(command) == 0
+    assert "briq: refreshed" in capsys.readouterr().out
+    history = tk.load_snapshots(root)
+    for _, snapshot in history.groupby("snapshot_at"):
+        assert snapshot["channel_name"].astype(object).tolist() == \
+            snapshot["channel_id"].astype(object).map(names).tolist()
+
+    options = {"briq": {"api_key": sandbox_env.config.briq_key, "base_url": sandbox_env.base_url,
+                        "rate_limit": None, "progress": False}}
+    watch = Watch(options, pd.Timedelta(0), rounds=2, out=io.StringIO(), channel_names=names,
+                  before_round=lambda: sandbox_env.churn(30, VISIBLE_CHURN))
+    assert watch.run() == 0
+    assert watch.frame is not None and watch.frame.attrs["refresh"]["briq"]["rows_fetched"] > 0
+    assert watch.frame["channel_name"].astype(object).tolist() == \
+        watch.frame["channel_id"].astype(object).map(names).tolist()
+    # The flag reaches the watch from the command line.
+    assert main(["watch", "--sandbox", "--provider", "briq", "--every", "0s", "--rounds", "1",
+                 "--channel-names", str(names_file)]) == 0
 
 
 @pytest.mark.parametrize("argv", [

@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from toolkit.sandbox import Sandbox, SandboxConfig
 from toolkit.sandbox._data import Conversation
 from toolkit.sandbox._endpoints import WASSIST_PATH, briq_conversations, refused, wassist_conversations
 from toolkit.sandbox._faults import FaultInjector, RequestBudget, altered, rate_limited, replacement
@@ -36,7 +39,8 @@ class ListInbox:
     def __init__(self, items: list[Conversation]) -> None:
         self.items = items
 
-    def matching(self, provider, params, depends_on_clock, keep):
+    def matching(self, provider, params, depends_on_clock, keep, *, active_after=None):
+        # Scans everything: what the endpoint's own filter keeps must not rest on active_after.
         return [c for c in self.items if keep(c)]
 
 
@@ -199,3 +203,19 @@ def test_request_budget_slides():
     assert budget.charge("k", 2, 10.0, 4.0) == pytest.approx(6.0)
     assert budget.charge("other", 2, 10.0, 4.0) is None  # each key has its own budget
     assert budget.charge("k", 2, 10.0, 10.0) is None  # the first request left the window
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), churn=st.integers(0, 300), minutes=st.integers(-3 * 24 * 60, 60))
+def test_the_sandboxs_activity_index_lists_what_a_full_scan_lists(seed, churn, minutes):
+    """``lastMessageAfter`` served from the ordered list's prefix, as an index would: same pages as a scan."""
+    sandbox = Sandbox(SandboxConfig(seed=seed, wassist_conversations=150, briq_conversations=1))
+    sandbox.churn(churn)
+    now = sandbox.now()
+    after = now + timedelta(minutes=minutes)
+    params = {"lastMessageAfter": after.isoformat(), "limit": "100", "offset": "0"}
+    with_index = wassist_conversations(params, now, inbox=sandbox, base_url="http://x")
+    scanned = wassist_conversations(params, now, inbox=ListInbox(sandbox.ordered("wassist")), base_url="http://x")
+    assert with_index == scanned
+    assert with_index[1]["count"] == sum(1 for c in sandbox.conversations["wassist"]
+                                         if c.last_message_at is not None and c.last_message_at > after)

@@ -7,11 +7,14 @@ input with the same typed error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._schema import SCHEMA
 
@@ -105,3 +108,62 @@ def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
     columns = [by] if isinstance(by, str) else list(by)
     require_columns(df, columns)
     return columns
+
+
+def contains(column: pd.Series, values: Iterable[Any]) -> np.ndarray:
+    """Whether each value of a text ``column`` is among ``values``; missing values are not.
+
+    What ``column.isin(values)`` answers, in one pass of Arrow's hash lookup: pandas'
+    own ``isin`` on Arrow-backed text converts every one of ``values`` to a scalar first,
+    which costs more than the lookup itself for thousands of ids.
+    """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        candidates = pa.array(values, type=pa.large_string()).drop_null()
+    else:
+        candidates = pa.array([value for value in values if isinstance(value, str)], type=pa.large_string())
+    if not len(candidates) or not len(column):
+        return np.zeros(len(column), dtype=bool)
+    found = pc.is_in(pa.array(column.astype("str"), type=pa.large_string()), value_set=candidates)
+    return found.to_numpy(zero_copy_only=False).astype(bool) if found.null_count == 0 else \
+        pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def most_recent_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` ordered as a full pull lists it: latest ``last_message_at`` first, ties by id.
+
+    Conversations without activity come last; among equal times, rows without an id come
+    after the others. The same order as ``sort_values(["last_message_at",
+    "conversation_id"], ascending=[False, True], na_position="last", kind="stable")``, at
+    a fraction of its cost: the times are sorted as integers, and only rows that share a
+    time are ordered by their ids (text comparison is the costly part, and ties are few).
+    """
+    if len(frame) < 2:
+        return frame
+    at = frame["last_message_at"]
+    if not isinstance(at.dtype, pd.DatetimeTZDtype):
+        at = pd.to_datetime(at, utc=True)
+    ticks = at.array.asi8  # NaT reads as the smallest integer
+    missing = at.isna().to_numpy()
+    # Negated for latest first; NaT mapped past every time, so it sorts last.
+    key = np.where(missing, np.iinfo(np.int64).max, -np.where(missing, 0, ticks))
+    order = np.argsort(key, kind="stable")
+    ordered_key = key[order]
+    tied = ordered_key[1:] == ordered_key[:-1]
+    if tied.sum() > len(order) // 8:
+        # Ties everywhere (times to the minute, copies of rows): Arrow's two-key sort is cheaper.
+        keys = pa.table({"at": pa.array(at), "id": pa.array(frame["conversation_id"].astype("str"),
+                                                            type=pa.large_string())})
+        return frame.take(pc.sort_indices(keys, sort_keys=[("at", "descending"), ("id", "ascending")])
+                          .to_numpy())
+    if tied.any():
+        in_tie = np.zeros(len(order), dtype=bool)
+        in_tie[1:] |= tied
+        in_tie[:-1] |= tied
+        spots = np.flatnonzero(in_tie)
+        rows = order[spots]
+        ids = frame["conversation_id"].take(rows).to_numpy(dtype=object, na_value=None)
+        no_id = np.fromiter((value is None for value in ids), dtype=bool, count=len(ids))
+        ranks = np.unique(np.where(no_id, "", ids).astype(str), return_inverse=True)[1]
+        # lexsort is stable and sorts by its last key first: time (already grouped), then id.
+        order[spots] = rows[np.lexsort((ranks, no_id, ordered_key[spots]))]
+    return frame.take(order)

@@ -35,20 +35,34 @@ were until the next full pull, which it forces once the last one is older than
 Filters whose lists change by time alone fall back to a full pull when they do: Wassist
 ``status="closed"`` (threads join it as windows close) and ``has_unread=False`` (threads
 join it as they are read).
+
+What differs by provider lives on each :class:`~toolkit.providers._provider.Provider`:
+its activity query (``changed_since``), its unread list (``unread_params``), whether
+``is_active`` is the window (``active_is_window``), and which filters a new message can
+move a row out of (``moved_by_activity``, applied by ``still_listed``).
+
+Channel names the previous frame holds (from the provider, or given with
+:func:`toolkit.name_channels`) stay on every row of their channel where the provider sends
+none, so a Briq frame named once stays named across refreshes.
+
+The activity and unread reads run at the same time and share ``max_workers`` request
+slots; each ends with its own sweep, as in a full pull.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._clock import utc_now
-from ._frames import duration
+from ._frames import contains, duration, most_recent_first
 from ._paging import PullReport
 from ._schema import BOOLEAN, INT, conform, empty_frame
 from .history import SNAPSHOT_COLUMN
@@ -61,9 +75,8 @@ __all__ = ["refresh", "refresh_snapshot", "SAFETY_LAG", "DEFAULT_FULL_EVERY", "L
 #: How far before the previous pull's start the activity read reaches: room for a server
 #: clock behind ours (the server stamps the messages, we stamp the pull).
 SAFETY_LAG = pd.Timedelta(minutes=5)
-#: Pages in flight while reading the top of a list down to a moment: every page sent beyond
-#: the one that reaches the moment is a wasted request, so few are sent at once.
-BOUNDED_WORKERS = 3
+#: Share of the request slots the activity read takes while the unread list is read beside it.
+ACTIVITY_SHARE = 0.25
 #: A refresh pulls in full once the last full pull is older than this.
 DEFAULT_FULL_EVERY = pd.Timedelta(hours=24)
 
@@ -76,53 +89,6 @@ _NOT_FROM_A_PULL = (
     "tk.load_conversations or tk.refresh returned, or tk.load_snapshots(root) (its latest snapshot "
     "per provider is refreshed). {detail} A frame read from CSV or built by hand carries no record of "
     "its pull: pull afresh with tk.load_conversations(...) instead.")
-
-
-@dataclass(frozen=True)
-class _Rules:
-    """What a refresh must know of a provider beyond :class:`Provider`.
-
-    Attributes
-    ----------
-    active_is_window : bool
-        ``is_active`` means "the window is open" (Wassist's ``active``: an inbound message
-        in the last 24 hours), so it closes with the window.
-    moved_by_activity : tuple of str
-        Filters a new message can move a conversation out of: the activity read leaves
-        them out and :attr:`keeps` applies them to what it returns.
-    keeps : callable
-        ``keeps(frame, params)``: the rows of ``frame`` the list filtered by ``params``
-        holds, for the filters the server cannot be asked for in the reads of a refresh.
-    """
-
-    active_is_window: bool
-    moved_by_activity: tuple[str, ...]
-    keeps: Callable[[pd.DataFrame, Params], pd.Series]
-
-
-def _wassist_keeps(frame: pd.DataFrame, params: Params) -> pd.Series:
-    keep = pd.Series(True, index=frame.index)
-    if "status" in params:
-        keep &= frame["is_active"].eq(params["status"] == "active").fillna(False)
-    if "lastMessageBefore" in params:
-        keep &= (frame["last_message_at"] < pd.Timestamp(params["lastMessageBefore"])).fillna(False)
-    if params.get("hasUnread") == "false":
-        keep &= ~frame["has_unread"].fillna(False)
-    return keep
-
-
-def _briq_keeps(frame: pd.DataFrame, params: Params) -> pd.Series:
-    # The unread list ignores status=open: keep only the open windows then.
-    if params.get("status") == "open":
-        return frame["window_open"].fillna(False)
-    return pd.Series(True, index=frame.index)
-
-
-_RULES = {
-    "wassist": _Rules(active_is_window=True, moved_by_activity=("status", "lastMessageBefore", "hasUnread"),
-                      keeps=_wassist_keeps),
-    "briq": _Rules(active_is_window=False, moved_by_activity=(), keeps=_briq_keeps),
-}
 
 
 @dataclass
@@ -197,8 +163,11 @@ def refresh(
         raise ValueError(f"full_every must be positive, got {full_every!r}")
     records, rows = _previous_pulls(previous)
     chosen = _chosen(providers, records)
-    results = {name: _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
-               for name, options in chosen.items()}
+    results = {}
+    for name, options in chosen.items():
+        result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
+        result.frame = _names_kept(result.frame, rows[name])
+        results[name] = result
     return _combined(results)
 
 
@@ -229,7 +198,10 @@ def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], 
             raise ValueError(_NOT_FROM_A_PULL.format(
                 detail=f"Its record of the {name!r} pull is incomplete (no filters, server or start)."))
         records[name] = dict(record)
-    frame = previous
+    # The same columns without the attrs: pandas copies attrs deeply on every operation, and a
+    # pull's record is large enough to cost more than the operations themselves.
+    frame = pd.DataFrame(previous, copy=False)
+    frame.attrs = {}
     if "provider" not in frame.columns or "conversation_id" not in frame.columns:
         raise ValueError(_NOT_FROM_A_PULL.format(detail="It lacks the provider and conversation_id columns."))
     rows = {}
@@ -297,7 +269,7 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     since = pd.Timestamp(record["started_at"]) - SAFETY_LAG
     reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
     with reader:
-        fetched, carried, total = _read_changes(reader, _RULES[provider.name], rows, params, since)
+        fetched, carried, total = _read_changes(reader, rows, params, since)
         requests = reader.client.stats.requests
     warn_unreadable(provider, reader.tally, stacklevel=4)  # tk.refresh's caller
     merged = _ordered(fetched, carried)
@@ -333,23 +305,34 @@ def _full_pull(provider: Provider, params: Params, api_key: str | None, base_url
 
 
 class _Reader(ListReader):
-    """A :class:`ListReader` that guesses no pages ahead, and sends few at once down to an end test.
+    """A :class:`ListReader` that guesses no pages ahead, and starts slow down to an end test.
 
     Every page sent beyond the one that reaches the end is a wasted request; a refresh's
-    reads from the top of a list usually need one to a dozen pages.
+    reads from the top of a list usually need one to a dozen pages, so they open with few
+    requests in flight, as sweeps do (:class:`ListReader`). A list the previous frame says is long
+    (``long_list``) opens with a full wave of pages, as a full pull does.
     """
+
+    long_list = False
 
     def read(self, query: ListQuery, label: str, *, speculate: bool = False,
              keys_read: set[Any] | None = None) -> tuple[pd.DataFrame, PullReport]:
-        # No pages guessed ahead either: a refresh's lists are expected to be short.
-        if query.is_last is None:
-            return super().read(query, label, speculate=False, keys_read=keys_read)
-        whole = self.options
-        self.options = replace(whole, max_workers=min(whole.workers, BOUNDED_WORKERS))
-        try:
-            return super().read(query, label, speculate=False, keys_read=keys_read)
-        finally:
-            self.options = whole
+        return super().read(query, label, speculate=speculate and self.long_list, keys_read=keys_read)
+
+    def alongside(self, workers: int) -> _Reader:
+        """A reader on the same client, for a list read at the same time as this reader's.
+
+        It takes ``workers`` of this reader's request slots, so that together they keep at
+        most ``max_workers`` requests in flight.
+        """
+        whole = self.options.workers
+        self.options = replace(self.options, max_workers=max(1, whole - workers))
+        return _Reader(self.provider, self.client, replace(self.options, max_workers=workers))
+
+    def absorb(self, other: ListReader) -> None:
+        """Take in what ``other`` (from :meth:`alongside`) read: its pass reports and unreadable values."""
+        self.reports.update(other.reports)
+        self.tally.counts.update(other.tally.counts)
 
     def latest(self, name: str, query: ListQuery) -> tuple[pd.DataFrame, int | None]:
         """Every conversation of a list (or of its top), once, and the list's reported total."""
@@ -364,35 +347,78 @@ class _Reader(ListReader):
         return self.provider.read_page(response, 0, 1).total
 
 
-def _read_changes(reader: _Reader, rules: _Rules, rows: pd.DataFrame, params: Params,
+class _Background:
+    """A call run on a daemon thread: a stalled request never holds up the interpreter's exit."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self._call = call
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="toolkit-refresh", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as error:  # raised again on the caller's thread by result()
+            self._error = error
+
+    def result(self) -> Any:
+        """The call's value, waiting for it; its exception raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params,
                   since: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
     """What changed since ``since`` (fetched), the previous rows that did not (carried), and the total."""
     provider = reader.provider
     unread_params = provider.unread_params(params)
+    # The previous frame foretells the unread list's length: one that fills a wave opens with one.
+    reader.long_list = int(rows["has_unread"].sum()) >= reader.options.page_size * reader.options.workers
     if unread_params == params:
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.latest("unread", ListQuery(params))
         return provider.mark_unread(whole, params, None), empty_frame(), total
-    # Activity first, then the unread list: a message arriving in between shows in both, and
-    # the later (unread) version wins.
-    listed = {name: value for name, value in params.items() if name not in rules.moved_by_activity}
+    listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.changed_since(listed, since)
-    active = reader.latest("activity", activity)[0] if activity is not None else empty_frame()
-    unread = reader.latest("unread", ListQuery(unread_params))[0]
+    workers = reader.options.workers
+    if activity is None:
+        active = empty_frame()
+        unread = reader.read_complete("unread", ListQuery(unread_params))
+    elif workers < 2:
+        active = reader.read_complete("activity", activity)
+        unread = reader.read_complete("unread", ListQuery(unread_params))
+    else:
+        # Both lists at once, each with its share of the request slots: the activity read is
+        # short, the unread list long. A message arriving meanwhile shows in both; the
+        # version fetched later wins (keep_latest), as in a full pull.
+        side = reader.alongside(max(1, round(workers * ACTIVITY_SHARE)))
+        pending = _Background(lambda: side.read_complete("activity", activity))
+        try:
+            unread = reader.read_complete("unread", ListQuery(unread_params))
+        finally:
+            reader.options = replace(reader.options, max_workers=workers)
+        active = pending.result()
+        reader.absorb(side)
+    # The server's count, asked now (after every read) and awaited after the merge below.
+    counted = _Background(lambda: reader.total(params))
     fetched = keep_latest([active, unread])
     if provider.needs_unread_pass(listed):
-        fetched = provider.mark_unread(fetched, listed, set(unread["conversation_id"].dropna()))
-    carried = _carried(rows, fetched, utc_now(), active_is_window=rules.active_is_window)
-    fetched = fetched[rules.keeps(fetched, params).to_numpy(dtype=bool)]
-    carried = carried[rules.keeps(carried, params).to_numpy(dtype=bool)]
-    return fetched, carried, reader.total(params)
+        fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
+    carried = _carried(rows, fetched, utc_now(), active_is_window=provider.active_is_window)
+    fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]
+    carried = carried[provider.still_listed(carried, params).to_numpy(dtype=bool)]
+    return fetched, carried, counted.result()
 
 
 def _ordered(fetched: pd.DataFrame, carried: pd.DataFrame) -> pd.DataFrame:
     """Fetched and carried rows (no id in both) in a full pull's order: most recently active first."""
-    combined = pd.concat([conform(fetched), carried], ignore_index=True)[list(empty_frame().columns)]
-    return conform(combined.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
-                                        na_position="last", kind="stable"))
+    columns = list(empty_frame().columns)
+    combined = pd.concat([conform(fetched)[columns], carried[columns]], ignore_index=True)
+    return most_recent_first(combined).reset_index(drop=True)
 
 
 def _carried(rows: pd.DataFrame, fetched: pd.DataFrame, as_of: pd.Timestamp, *,
@@ -403,17 +429,39 @@ def _carried(rows: pd.DataFrame, fetched: pd.DataFrame, as_of: pd.Timestamp, *,
     none (it was read, if it had any). With ``active_is_window``, ``is_active`` closes with
     the window, and a closed window has no expiry (Wassist's reading of its seconds left).
     """
-    carried = rows[~rows["conversation_id"].isin(set(fetched["conversation_id"].dropna()))].copy()
-    expired = (carried["window_open"].eq(True) & (carried["window_expires_at"] <= as_of)).fillna(False)
-    carried.loc[expired, "window_open"] = False
-    if active_is_window:
-        carried.loc[expired, "window_expires_at"] = pd.NaT
-        carried.loc[expired, "is_active"] = False
-    carried["has_unread"] = pd.array([False] * len(carried), dtype=BOOLEAN)
+    fetched_ids = fetched["conversation_id"].dropna()
+    carried = rows[~contains(rows["conversation_id"], fetched_ids)].reset_index(drop=True)
+    expired = (carried["window_open"].eq(True) & (carried["window_expires_at"] <= as_of)).to_numpy(
+        dtype=bool, na_value=False)
+    if expired.any():
+        carried["window_open"] = carried["window_open"].mask(expired, False)
+        if active_is_window:
+            carried["window_expires_at"] = carried["window_expires_at"].mask(expired)
+            carried["is_active"] = carried["is_active"].mask(expired, False)
+    carried["has_unread"] = pd.array(np.zeros(len(carried), dtype=bool), dtype=BOOLEAN)
     counted = carried["unread_count"].notna()
     carried["unread_count"] = carried["unread_count"].mask(counted, 0).astype(INT)
     carried["fetched_at"] = pd.Series(as_of, index=carried.index).astype(carried["fetched_at"].dtype)
-    return carried.reset_index(drop=True)
+    return carried
+
+
+def _names_kept(frame: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the channel names ``previous`` knew, where the provider sent none.
+
+    Names given with :func:`toolkit.name_channels` (Briq sends sender ids only) then stay
+    on every row of their channel, fetched or carried, after a full pull too. A name the
+    provider sends wins. Where ``previous`` named a channel twice, its most recent row's
+    name counts.
+    """
+    named = previous[previous["channel_id"].notna() & previous["channel_name"].notna()]
+    missing = (frame["channel_name"].isna() & frame["channel_id"].notna()).to_numpy(dtype=bool)
+    if named.empty or not missing.any():
+        return frame
+    latest = most_recent_first(named).drop_duplicates("channel_id")
+    lookup = pd.Series(latest["channel_name"].to_numpy(), index=latest["channel_id"].to_numpy())
+    frame = frame.copy()
+    frame.loc[missing, "channel_name"] = frame.loc[missing, "channel_id"].map(lookup)
+    return frame
 
 
 def _age(span: pd.Timedelta) -> str:
@@ -430,8 +478,8 @@ def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mapping[str, Any]], *,
-                     progress: bool | None = None,
-                     full_every: Any = DEFAULT_FULL_EVERY) -> tuple[pd.DataFrame, list[Path]]:
+                     progress: bool | None = None, full_every: Any = DEFAULT_FULL_EVERY,
+                     channel_names: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, list[Path]]:
     """Refresh the latest snapshot under ``root`` and save the result as a new snapshot.
 
     A provider is pulled in full instead when ``root`` has no snapshot of it yet, or when
@@ -445,6 +493,11 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
         The snapshot folder (created when missing).
     providers : dict
         Provider name -> loader keyword arguments, filters included.
+    progress, full_every
+        As for :func:`refresh`.
+    channel_names : mapping, optional
+        ``{channel_id: name}`` applied (:func:`toolkit.name_channels`) before saving; names
+        the latest snapshot holds are kept either way.
 
     Returns
     -------
@@ -478,6 +531,10 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
             results[name] = _full_pull(PROVIDERS[name], filters, api_key, base_url,
                                        PullOptions(progress=progress, **settings), why, requests_before=0)
     combined = _combined(results)
+    if channel_names is not None:
+        from .channels import name_channels
+
+        combined = name_channels(combined, channel_names)
     files = save_snapshot(combined, root, providers=list(wanted))
     return combined, files
 

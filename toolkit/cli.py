@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "conversations whose window closes soonest with unread messages, time left counting "
                     "down. Ctrl-C stops it (exit code 130, like every command).")
     _pull_flags(watch)
+    _names_flag(watch)
     watch.set_defaults(handler=_watch)
     watch.add_argument("--every", type=_interval, default="5m", metavar="DURATION",
                        help="pause between refreshes, e.g. 30s, 5m, 1h (default: 5m)")
@@ -682,7 +683,8 @@ def _snapshot(args: argparse.Namespace) -> int:
 
     options = _provider_options(args)
     _check_output_folder(args.root, "--root")
-    df, files = refresh_snapshot(args.root, options, progress=args.progress, full_every=args.full_every)
+    df, files = refresh_snapshot(args.root, options, progress=args.progress, full_every=args.full_every,
+                                 channel_names=args.channel_names)
     print(_refresh_lines(df))
     return _wrote(df, *files)
 
@@ -718,7 +720,8 @@ def _watch(args: argparse.Namespace) -> int:
         _check_output_file(args.report, "--report")
     if not args.sandbox:
         options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
-        return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds).run()
+        return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
+                     channel_names=args.channel_names).run()
     from .sandbox import Sandbox, SandboxConfig
 
     config = SandboxConfig(seed=args.seed)
@@ -736,7 +739,8 @@ def _watch(args: argparse.Namespace) -> int:
             sandbox.churn(max(1, size // 200), ("new", "message", "read"))
 
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
-                     before_round=live_traffic, label=f"sandbox {sandbox.base_url}").run()
+                     before_round=live_traffic, label=f"sandbox {sandbox.base_url}",
+                     channel_names=args.channel_names).run()
 
 
 def _serve_sandbox(args: argparse.Namespace) -> int:

@@ -117,6 +117,9 @@ class Watch:
         round otherwise.
     label : str
         What is being watched, for the status line.
+    channel_names : mapping, optional
+        ``{channel_id: name}`` given to every round's frame (:func:`toolkit.name_channels`),
+        for the screen and the report.
     """
 
     providers: dict[str, dict[str, Any]]
@@ -128,6 +131,7 @@ class Watch:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     label: str = "live"
     frame: pd.DataFrame | None = None
+    channel_names: Mapping[str, str] | None = None
 
     def run(self) -> int:
         """Watch until ``rounds`` are done (exit code 0) or interrupted.
@@ -178,6 +182,10 @@ class Watch:
                         for name, options in self.providers.items()}
             self.frame = refresh(self.frame, settings, progress=False)
             requests = {name: int(info["requests"]) for name, info in self.frame.attrs["refresh"].items()}
+        if self.channel_names is not None:
+            from .channels import name_channels
+
+            self.frame = name_channels(self.frame, self.channel_names)
         if self.report is not None:
             from .report import write_report
 

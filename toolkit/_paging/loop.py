@@ -49,13 +49,18 @@ class _Crew:
 
     Explicit offsets (the opening wave, repair rounds) go first, then the plan's chain.
     Every arrival goes to :attr:`arrivals`, followed by one idle mark each time the crew
-    runs out of work.
+    runs out of work. With ``opening`` below ``workers``, at most ``opening`` requests are
+    in flight at first, one more with every page that arrives (doubling each round trip,
+    as TCP's slow start does): a list whose end is unknown gets few wasted requests when
+    it is short, and the whole crew when it is long.
     """
 
-    def __init__(self, fetch: Callable[[int], Page], plan: OffsetPlan, workers: int) -> None:
+    def __init__(self, fetch: Callable[[int], Page], plan: OffsetPlan, workers: int,
+                 opening: int | None = None) -> None:
         self._fetch = fetch
         self._plan = plan
         self._workers = workers
+        self._allowed = workers if opening is None else max(1, min(workers, opening))
         self._changed = threading.Condition()
         self._queued: deque[int] = deque()
         self._busy = 0
@@ -63,10 +68,20 @@ class _Crew:
         self._closed = False
         self._chain = True
         self._sequence = 0
+        self._threads = 0
         self.arrivals: queue.SimpleQueue[Arrival] = queue.SimpleQueue()
 
     def start(self) -> None:
-        for number in range(self._workers):
+        """Start as many threads as requests may be in flight now; more follow as that grows."""
+        self._grow()
+
+    def _grow(self) -> None:
+        """One thread per request slot: start the ones the slots gained since."""
+        with self._changed:
+            first = self._threads
+            self._threads = max(self._threads, self._allowed)
+            last = self._threads
+        for number in range(first, last):
             # Daemon threads: a request stuck past the caller's patience never holds up exit.
             threading.Thread(target=self._work, name=f"toolkit-page-{number}", daemon=True).start()
 
@@ -96,6 +111,9 @@ class _Crew:
         """The next offset to fetch, waiting for one; ``None`` once closed."""
         with self._changed:
             while not self._closed:
+                if self._busy >= self._allowed:
+                    self._changed.wait()
+                    continue
                 if self._queued:
                     offset: int | None = self._queued.popleft()
                 else:
@@ -111,6 +129,8 @@ class _Crew:
 
     def _work(self) -> None:
         while (offset := self._take()) is not None:
+            if self._threads < self._allowed:  # read unlocked: _grow checks again
+                self._grow()
             try:
                 page = self._fetch(offset)
             except BaseException as error:  # handed to the calling thread, which raises it
@@ -124,6 +144,7 @@ class _Crew:
                 page.sequence = self._sequence
                 self._plan.observe(page)
                 self._busy -= 1
+                self._allowed = min(self._workers, self._allowed + 1)
                 self.arrivals.put(page)  # before any idle mark: the caller sees every page first
                 self._changed.notify_all()
 
@@ -165,6 +186,10 @@ class OffsetPuller:
     deadline : Deadline, optional
         When the pass must be over: it stops waiting then, with :class:`PullTimeoutError`,
         even for a request that has not come back.
+    opening_workers : int, optional
+        Requests in flight at first, growing by one with every page that arrives up to
+        ``max_workers``: for a list that ``is_last`` ends early, where every request sent
+        beyond the end is wasted. ``None``: ``max_workers`` from the start.
     """
 
     def __init__(
@@ -181,6 +206,7 @@ class OffsetPuller:
         digest: Callable[[list[Page]], None] | None = None,
         digest_batch: int = 100,
         deadline: Deadline | None = None,
+        opening_workers: int | None = None,
     ) -> None:
         self.fetch = fetch
         self.provider = provider
@@ -193,6 +219,7 @@ class OffsetPuller:
         self.digest = digest
         self.digest_batch = digest_batch
         self.deadline = deadline if deadline is not None else Deadline(None, provider)
+        self.opening_workers = opening_workers
         self.report = PullReport(page_size_asked=page_size)
 
     def pull(self) -> list[Page]:
@@ -210,7 +237,7 @@ class OffsetPuller:
         plan = OffsetPlan(self.page_size, self.max_workers, speculate=self.speculate,
                           max_repair_rounds=self.max_repair_rounds)
         pass_ = _Pass(self, plan)
-        crew = _Crew(self._fetch, plan, self.max_workers)
+        crew = _Crew(self._fetch, plan, self.max_workers, self.opening_workers)
         crew.add(plan.opening_offsets())
         crew.start()
         try:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._clock import utc_now
 from .._errors import DataQualityWarning
+from .._frames import most_recent_first
 from .._http import HttpClient
 from .._paging import OffsetPuller, Page, PullReport, records_of
 from .._progress import Progress
@@ -26,6 +27,8 @@ from ._provider import ListQuery, Params, Provider, PullOptions
 # Clocks of client and server may disagree; the sweep reaches this far before the pull.
 SWEEP_CLOCK_MARGIN = pd.Timedelta(minutes=5)
 MAX_SWEEP_ROUNDS = 3
+#: Requests in flight at first on a list read down to an end test, growing with each page.
+SWEEP_OPENING_WORKERS = 3
 
 
 def load(provider: Provider, params: Params, *, api_key: str | None, base_url: str | None,
@@ -80,6 +83,9 @@ class ListReader:
         self.tally = Tally()
         self.progress = Progress(options.progress, provider.name)
         self.reports: dict[str, PullReport] = {}
+        #: Requests in flight at first on a list with an end test (see :class:`OffsetPuller`):
+        #: a sweep usually ends on its first page.
+        self.opening_workers: int | None = SWEEP_OPENING_WORKERS
 
     def __enter__(self) -> ListReader:
         return self
@@ -97,7 +103,7 @@ class ListReader:
         if not self.provider.needs_unread_pass(params):
             return self.provider.mark_unread(keep_latest([rows]), params, None)
         unread = self.read_complete("unread", ListQuery(self.provider.unread_params(params)))
-        unread_ids = set(unread["conversation_id"].dropna().tolist())
+        unread_ids = unread["conversation_id"].dropna()
         return self.provider.mark_unread(keep_latest([rows, unread]), params, unread_ids)
 
     def read_complete(self, name: str, query: ListQuery) -> pd.DataFrame:
@@ -166,7 +172,8 @@ class ListReader:
             puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
                                   max_workers=self.options.workers, is_last=query.is_last,
                                   on_page=bar.update if bar else None, deadline=client.deadline,
-                                  speculate=speculate and not client.paced, digest=digest)
+                                  speculate=speculate and not client.paced, digest=digest,
+                                  opening_workers=self.opening_workers if query.is_last else None)
             puller.pull()
         parsed = [frame for frame in parsed if len(frame)]
         if not parsed:
@@ -231,9 +238,7 @@ def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     has_id = combined["conversation_id"].notna()
     latest = combined[has_id].drop_duplicates("conversation_id", keep="last")
     combined = pd.concat([latest, combined[~has_id]]) if (~has_id).any() else latest
-    ordered = combined.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
-                                   na_position="last", kind="stable")
-    return conform(ordered.reset_index(drop=True))
+    return conform(most_recent_first(combined))
 
 
 def warn_unreadable(provider: Provider, tally: Tally, *, stacklevel: int = 2) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,6 +129,13 @@ class Provider(ABC):
         The list endpoint under the server root.
     default_rate_limit : RateLimit or None
         The documented request budget per key, if any.
+    active_is_window : bool
+        ``is_active`` means "the reply window is open", so a refresh closes it with the
+        window of a row it carries (Wassist's ``active``: an inbound message in the last
+        24 hours).
+    moved_by_activity : tuple of str
+        Filters a new message can move a conversation out of: a refresh's activity read
+        leaves them out, and :meth:`still_listed` applies them to what it returns.
     """
 
     name: str
@@ -137,6 +144,8 @@ class Provider(ABC):
     default_base_url: str
     path: str
     default_rate_limit: RateLimit | None
+    active_is_window: bool = False
+    moved_by_activity: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<provider {self.name}>"
@@ -214,12 +223,22 @@ class Provider(ABC):
         """The query listing the conversations of ``params`` that have unread messages."""
         raise NotImplementedError
 
+    def still_listed(self, frame: pd.DataFrame, params: Params) -> pd.Series:
+        """Which rows of ``frame`` the list filtered by ``params`` holds now.
+
+        For the filters a refresh cannot ask the server for in its reads (the
+        :attr:`moved_by_activity` ones, and any the unread list ignores). By default the
+        reads honour every filter: all rows are kept.
+        """
+        return pd.Series(True, index=frame.index)
+
     def needs_unread_pass(self, params: Params) -> bool:
         """Whether the rows of ``params`` leave the unread state unknown, so that
         :meth:`unread_params` must be read too (then :meth:`mark_unread` says it)."""
         return False
 
-    def mark_unread(self, frame: pd.DataFrame, params: Params, unread_ids: set[str] | None) -> pd.DataFrame:
+    def mark_unread(self, frame: pd.DataFrame, params: Params,
+                    unread_ids: Iterable[str] | None) -> pd.DataFrame:
         """``frame`` with ``has_unread`` settled: from ``unread_ids`` (the unread pass's ids, when
         one was read) or from the filters. By default the rows already said it."""
         return frame

@@ -181,6 +181,12 @@ class Briq(Provider):
     def unread_params(self, params: Params) -> Params:
         return {**params, "status": "unread"}
 
+    def still_listed(self, frame: pd.DataFrame, params: Params) -> pd.Series:
+        # The unread list ignores status=open: only the open windows are in the list then.
+        if params.get("status") == "open":
+            return frame["window_open"].fillna(False)
+        return pd.Series(True, index=frame.index)
+
     error_texts = staticmethod(error_texts)
 
     def body_request_id(self, body: dict[str, Any]) -> str | None:

@@ -9,7 +9,7 @@ booleans. Both are read. A Wassist conversation has no unread count: the loader 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from .._deadline import DEFAULT_DEADLINE
 from .._errors import ResponseFormatError
-from .._frames import utc_instant
+from .._frames import contains, utc_instant
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page
 from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
@@ -197,6 +197,9 @@ class Wassist(Provider):
     default_base_url = "https://backend.wassist.app"
     path = "/api/v1/conversations/"
     default_rate_limit = RateLimit(100, 60.0)
+    # Wassist's "active" is an inbound message in the last 24 hours: the window itself.
+    active_is_window = True
+    moved_by_activity = ("status", "lastMessageBefore", "hasUnread")
 
     read_page = staticmethod(read_page)
     parse = staticmethod(parse_conversations)
@@ -229,14 +232,25 @@ class Wassist(Provider):
     def unread_params(self, params: Params) -> Params:
         return {**params, "hasUnread": "true"}
 
+    def still_listed(self, frame: pd.DataFrame, params: Params) -> pd.Series:
+        keep = pd.Series(True, index=frame.index)
+        if "status" in params:
+            keep &= frame["is_active"].eq(params["status"] == "active").fillna(False)
+        if "lastMessageBefore" in params:
+            keep &= (frame["last_message_at"] < pd.Timestamp(params["lastMessageBefore"])).fillna(False)
+        if params.get("hasUnread") == "false":
+            keep &= ~frame["has_unread"].fillna(False)
+        return keep
+
     def needs_unread_pass(self, params: Params) -> bool:
         return "hasUnread" not in params
 
-    def mark_unread(self, frame: pd.DataFrame, params: Params, unread_ids: set[str] | None) -> pd.DataFrame:
+    def mark_unread(self, frame: pd.DataFrame, params: Params,
+                    unread_ids: Iterable[str] | None) -> pd.DataFrame:
         if unread_ids is None:
             frame["has_unread"] = pd.array([params["hasUnread"] == "true"] * len(frame), dtype=BOOLEAN)
         else:
-            frame["has_unread"] = frame["conversation_id"].isin(unread_ids).astype(BOOLEAN)
+            frame["has_unread"] = pd.array(contains(frame["conversation_id"], unread_ids), dtype=BOOLEAN)
         return conform(frame)
 
     def error_texts(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -27,8 +27,12 @@ class Inbox(Protocol):
     """Where an endpoint finds the conversations a request lists."""
 
     def matching(self, provider: str, params: dict[str, str], depends_on_clock: bool,
-                 keep: Callable[[Conversation], bool]) -> list[Conversation]:
-        """The conversations ``keep`` accepts, most recently active first."""
+                 keep: Callable[[Conversation], bool], *,
+                 active_after: datetime | None = None) -> list[Conversation]:
+        """The conversations ``keep`` accepts, most recently active first.
+
+        ``keep`` accepts only conversations active after ``active_after`` when it is given.
+        """
         ...
 
 
@@ -82,7 +86,8 @@ def wassist_conversations(params: dict[str, str], now: datetime, *, inbox: Inbox
         and (has_unread is None or (c.unread_count > 0) == has_unread)
         and (status is None or c.window_open(now) == (status == "active"))
         and (after is None or (c.last_message_at is not None and c.last_message_at > after))
-        and (before is None or (c.last_message_at is not None and c.last_message_at < before))))
+        and (before is None or (c.last_message_at is not None and c.last_message_at < before))),
+        active_after=after)
     served, count = _served_page(matching, offset, limit, hostile)
     results = [wassist_item(c, now, documented=documented) for c in served]
     base = f"{elsewhere if hostile == 'next-elsewhere' else base_url}{WASSIST_PATH}"

@@ -16,6 +16,7 @@ the injector, calls the endpoint and writes the answer.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import socket
@@ -283,11 +284,13 @@ class Sandbox:
         return items
 
     def matching(self, provider: str, params: dict[str, str], depends_on_clock: bool,
-                 keep: Callable[[Conversation], bool]) -> list[Conversation]:
+                 keep: Callable[[Conversation], bool], *,
+                 active_after: datetime | None = None) -> list[Conversation]:
         """The ordered conversations ``keep`` accepts, for one list request.
 
         ``params`` are the request's effective filters (``limit`` and ``offset`` aside);
-        none means the whole ordered list.
+        none means the whole ordered list. ``active_after``, when ``keep`` accepts only
+        conversations active after it, lets the scan stop at the first older one.
 
         A filter that does not depend on the clock gives the same list until the data
         changes, so it is kept per data version: paging through a large inbox then costs a
@@ -298,13 +301,28 @@ class Sandbox:
         if not filters:
             return self.ordered(provider)
         if depends_on_clock:
-            return [c for c in self.ordered(provider) if keep(c)]
+            return [c for c in self._candidates(provider, active_after) if keep(c)]
         cache_key = (provider, filters)
         cached = self._match_cache.get(cache_key)
         if cached is None or cached[0] != self.version:
-            cached = (self.version, [c for c in self.ordered(provider) if keep(c)])
+            cached = (self.version, [c for c in self._candidates(provider, active_after) if keep(c)])
             self._match_cache[cache_key] = cached
         return cached[1]
+
+    def _candidates(self, provider: str, active_after: datetime | None) -> list[Conversation]:
+        """The ordered conversations, cut where activity falls to ``active_after`` or below.
+
+        A real server answers "active after" from an index on the activity time; scanning
+        every conversation would make each of a refresh's short reads cost as much server
+        time as a page of the whole list times its length.
+        """
+        ordered = self.ordered(provider)
+        if active_after is None:
+            return ordered
+        # Most recently active first, conversations without activity last: the matches are a prefix.
+        end = bisect.bisect_left(ordered, True, key=lambda c: not (
+            c.last_message_at is not None and c.last_message_at > active_after))
+        return ordered[:end]
 
     def churn_per_request(self) -> None:
         """The live traffic one list request meets: ``churn_rate`` events on average, seeded."""
