@@ -23,6 +23,7 @@ from toolkit._paging import (
     PageBatcher,
     PageShape,
     check_offsets_honoured,
+    overlap_for,
     unproven_frontier,
 )
 
@@ -229,7 +230,7 @@ def test_the_plan_follows_the_size_the_server_serves():
     assert plan.next_offset() is None  # nothing is planned before the first page
     capped = [(1000 - number, f"r{number}") for number in range(40)]
     plan.observe(page(0, capped, limit=100, total=130))
-    assert plan.shape == PageShape(100, 40)
+    assert plan.shape == PageShape(100, 40, lean=True)
     assert (plan.shape.overlap, plan.shape.stride) == (1, 39)
     offsets = []
     while (offset := plan.next_offset()) is not None:
@@ -240,19 +241,33 @@ def test_the_plan_follows_the_size_the_server_serves():
 
 def test_a_speculative_opening_continues_the_chain_when_the_guess_was_right():
     plan = OffsetPlan(50, max_workers=3, speculate=True)
-    assert plan.opening_offsets() == [0, 48, 96]
+    assert plan.opening_offsets() == [0, 49, 98]  # pages overlapping by one row
     plan.observe(page(0, [(1000 - n, f"r{n}") for n in range(50)], limit=50, total=300))
-    assert plan.next_offset() == 144
-    # 300 rows at 48 new rows a page after the first: 7 pages, three of them opened at once.
+    assert plan.next_offset() == 147
+    # 300 rows at 49 new rows a page after the first: 1 + ceil(250 / 49) = 7 pages, three opened at once.
     assert plan.pages_planned() == 7
 
 
 def test_a_wrong_guess_restarts_the_chain_and_counts_the_guesses():
     plan = OffsetPlan(50, max_workers=3, speculate=True)
     plan.observe(page(0, [(1000 - n, f"r{n}") for n in range(20)], limit=50, total=100))
-    assert plan.shape == PageShape(50, 20)
+    assert plan.shape == PageShape(50, 20, lean=True)
     assert plan.next_offset() == 19
     assert plan.pages_planned() == 2 + 1 + 5  # two wasted guesses, then 20 rows and 5 x 19
+
+
+def test_the_chain_widens_its_overlap_once_a_row_left_the_list_between_two_reads():
+    plan = OffsetPlan(100, max_workers=4)
+    plan.observe(page(0, [(10_000 - n, f"r{n}") for n in range(100)], limit=100, total=1000))
+    assert (plan.shape.overlap, plan.next_offset(), plan.next_offset()) == (1, 99, 198)
+    # Rows only pushed down (a new thread on top): the pages still share a row, the chain stays lean.
+    plan.observe(page(99, [(10_000 - n, f"r{n}") for n in range(98, 198)], limit=100, total=1001))
+    assert not plan.widened and plan.next_offset() == 297
+    # One row above left the list: the page at 198 starts one row further down and shares none.
+    plan.observe(page(198, [(10_000 - n, f"r{n}") for n in range(198, 298)], limit=100, total=1000))
+    assert plan.widened and plan.shape.overlap == overlap_for(100) == 4
+    assert plan.next_offset() == 297 + 99  # planned before the gap showed
+    assert plan.next_offset() == 396 + 96  # the wider stride from here on
 
 
 def test_the_end_moves_with_what_the_pages_say():

@@ -294,9 +294,9 @@ class _Pass:
     def _arrived(self, page: Page) -> None:
         self.pages.append(page)
         self.report.record(page)
-        if self.plan.shape is not None and not self.report.page_size_served:
+        if self.plan.shape is not None:
             self.report.page_size_served = self.plan.shape.served
-            self.report.overlap = self.plan.shape.overlap
+            self.report.overlap = self.plan.shape.overlap  # it widens once rows leave the list
         if self.puller.on_page is not None:
             self.puller.on_page(len(self.pages), self._planned())
         self.batcher.add(page)

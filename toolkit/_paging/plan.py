@@ -8,8 +8,9 @@ and every arriving page may move the known end of the list.
 
 from __future__ import annotations
 
+import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .pages import Page
 
@@ -18,22 +19,37 @@ UNBOUNDED = 1 << 62
 
 
 def overlap_for(page_size: int) -> int:
-    """Rows two neighbouring pages share: enough to prove continuity, cheap at 4%."""
+    """Rows two neighbouring pages share once a list has shown that rows leave it: 4%.
+
+    Up to ``overlap - 1`` rows can leave the part of the list above a page between two
+    reads before neighbouring pages share no row (and need re-fetching).
+    """
     if page_size < 3:
         return 0
     return max(1, page_size // 25)
 
 
+#: Rows neighbouring pages share while a list shows no sign of rows leaving it. Rows that
+#: join a list, or get new activity, land at its top and push the rest down, so pages read
+#: later overlap their predecessors by more, never less: one shared row proves continuity.
+LEAN_OVERLAP = 1
+
+
 @dataclass(frozen=True)
 class PageShape:
-    """The pages of one list: the size asked, the size served, and the overlap between them."""
+    """The pages of one list: the size asked, the size served, and the overlap between them.
+
+    ``lean`` pages overlap by :data:`LEAN_OVERLAP` rows, the others by :func:`overlap_for`.
+    """
 
     asked: int
     served: int
+    lean: bool = False
 
     @property
     def overlap(self) -> int:
-        return overlap_for(self.served)
+        wide = overlap_for(self.served)
+        return min(LEAN_OVERLAP, wide) if self.lean else wide
 
     @property
     def stride(self) -> int:
@@ -41,11 +57,11 @@ class PageShape:
         return max(1, self.served - self.overlap)
 
     @classmethod
-    def from_first(cls, asked: int, first: Page) -> PageShape:
+    def from_first(cls, asked: int, first: Page, *, lean: bool = False) -> PageShape:
         """The shape the first page shows: a server that caps pages serves fewer than asked."""
         if 0 < first.size < asked and not cls(asked, asked).ends_at(first):
-            return cls(asked, first.size)
-        return cls(asked, asked)
+            return cls(asked, first.size, lean)
+        return cls(asked, asked, lean)
 
     def ends_at(self, page: Page) -> bool:
         """Whether the list ends with this page, by any of the stop conditions.
@@ -95,12 +111,19 @@ class OffsetPlan:
 
     Notes
     -----
+    The chain starts lean (pages overlapping by one row). The first pair of neighbouring
+    pages that share no row shows rows leaving the list: from then on the chain overlaps
+    by :func:`overlap_for` rows, and the gap is re-fetched like any other.
+
     Not thread-safe: the caller serialises :meth:`observe` and :meth:`next_offset`.
     """
 
     def __init__(self, page_size: int, max_workers: int, *, speculate: bool = False,
                  max_repair_rounds: int = 25) -> None:
-        self.guess = PageShape(page_size, page_size)
+        self.guess = PageShape(page_size, page_size, lean=True)
+        self.widened = False
+        self._offsets: list[int] = []  # of the pages seen with ids, sorted
+        self._seen: dict[int, tuple[int, frozenset]] = {}  # offset -> (rows, continuity keys)
         self.max_workers = max(1, int(max_workers))
         self.max_repair_rounds = max_repair_rounds
         self._opening = self.max_workers if speculate else 1
@@ -159,9 +182,10 @@ class OffsetPlan:
     # -- what the pages said -----------------------------------------------------------
 
     def observe(self, page: Page) -> None:
-        """Learn from an arrived page: the shape (from the first), totals, the end."""
+        """Learn from an arrived page: the shape (from the first), totals, the end, gaps."""
         if page.total is not None:
             self.totals.append(page.total)
+        self._watch_for_gaps(page)
         if self.shape is None:
             if page.offset == 0:
                 self._learn(page)
@@ -170,8 +194,31 @@ class OffsetPlan:
             return
         self.end = moved_end(self.shape, self.end, page)
 
+    def _watch_for_gaps(self, page: Page) -> None:
+        """Widen the overlap once a page and a neighbour meant to overlap it share no row."""
+        keys = frozenset(key for key in page.keys if key is not None)
+        if self.widened or not keys or page.offset in self._seen:
+            return
+        place = bisect.bisect(self._offsets, page.offset)
+        neighbours = []
+        if place:
+            before = self._offsets[place - 1]
+            if before + self._seen[before][0] > page.offset:
+                neighbours.append(self._seen[before][1])
+        if place < len(self._offsets):
+            after = self._offsets[place]
+            if page.offset + page.size > after:
+                neighbours.append(self._seen[after][1])
+        self._offsets.insert(place, page.offset)
+        self._seen[page.offset] = (page.size, keys)
+        if any(not (keys & other) for other in neighbours):
+            self.widened = True
+            self.guess = replace(self.guess, lean=False)
+            if self.shape is not None:
+                self.shape = replace(self.shape, lean=False)
+
     def _learn(self, first: Page) -> None:
-        self.shape = shape = PageShape.from_first(self.guess.asked, first)
+        self.shape = shape = PageShape.from_first(self.guess.asked, first, lean=self.guess.lean)
         self._first_total = first.total
         for page in [first, *self._early]:
             self.end = moved_end(shape, self.end, page)
