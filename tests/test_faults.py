@@ -28,6 +28,8 @@ import pytest
 import toolkit as tk
 from toolkit import _values
 
+from .helpers import FAST_RETRY
+
 pytestmark = pytest.mark.timeout(90)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -447,3 +449,14 @@ def test_a_changed_private_pandas_function_does_not_break_import(tmp_path, chang
     expected = {key: _values.field(RECORDS, key) for key in KEYS}
     assert repr(fallback) == repr(expected) == repr(_values.fields(RECORDS, KEYS))
     assert fallback["n"][1] is not None and fallback["missing"] == [None] * len(RECORDS)
+
+
+def test_a_refused_connection_is_reported_as_refused_not_as_a_timeout():
+    with socket.socket() as probe:  # a port nobody listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        with pytest.raises(tk.ApiError) as raised:
+            tk.load_briq("some-key", f"http://127.0.0.1:{port}", progress=False, retry=FAST_RETRY)
+    message = str(raised.value)
+    assert "refused the connection" in message and "timed out" not in message
+    assert "some-key" not in message

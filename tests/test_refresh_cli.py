@@ -107,6 +107,16 @@ def test_channel_names_reach_incremental_snapshots_and_the_watch(sandbox_env, tm
                  "--channel-names", str(names_file)]) == 0
 
 
+def test_watch_shows_local_time_and_a_lived_in_sandbox(capsys):
+    assert main(["watch", "--sandbox", "--every", "0s", "--rounds", "1", "--tz", "Africa/Dar_es_Salaam"]) == 0
+    out = capsys.readouterr().out
+    assert "round 1: full pull at " in out and " EAT, requests" in out
+    # The sandbox serves an inbox after simulated days of work: a few percent unread, as a
+    # team's inbox has, not the raw seeded data's third.
+    unread_share = int(out.split(" unread (")[1].split("%")[0])
+    assert 0 < unread_share < 20
+
+
 @pytest.mark.parametrize("argv", [
     ["watch", "--sandbox", "--every", "soon"],
     ["watch", "--sandbox", "--every", "-5m"],

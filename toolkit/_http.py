@@ -369,7 +369,8 @@ class HttpClient:
         except requests.RequestException as exc:
             self.stats.record("connection-error")
             self.deadline.check()
-            raise _Retryable(f"connection failed ({type(exc).__name__})") from exc
+            why = str(exc) if isinstance(exc, _ConnectFailed) else f"connection failed ({type(exc).__name__})"
+            raise _Retryable(why) from exc
         with response:
             status = response.status_code
             self.stats.record(str(status))
@@ -515,6 +516,10 @@ class _DirectSession:
             raw = self._pools.request("GET", url, headers={**_DIRECT_HEADERS, **headers},
                                       timeout=urllib3.Timeout(connect=timeout, read=timeout),
                                       redirect=allow_redirects, retries=False, preload_content=False)
+        except urllib3.exceptions.NewConnectionError as exc:
+            # Checked first: urllib3 derives it from its connect timeout, but a refused
+            # connection or an unknown host is not a timeout.
+            raise _ConnectFailed(_connect_failure(exc)) from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise requests.Timeout(type(exc).__name__) from exc
         except urllib3.exceptions.HTTPError as exc:
@@ -523,6 +528,22 @@ class _DirectSession:
 
     def close(self) -> None:
         self._pools.clear()
+
+
+class _ConnectFailed(requests.ConnectionError):
+    """No connection could be opened; its one argument says why in a few words."""
+
+
+def _connect_failure(error: urllib3.exceptions.NewConnectionError) -> str:
+    """Why a connection could not be opened, in a few words (never the URL)."""
+    if isinstance(error, urllib3.exceptions.NameResolutionError):
+        return "the server's name did not resolve"
+    cause = error.__context__ or error.__cause__
+    if isinstance(cause, ConnectionRefusedError):
+        return "the server refused the connection"
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"could not connect: {cause.strerror.lower()}"
+    return "could not connect"
 
 
 # What requests would add to the toolkit's own headers.

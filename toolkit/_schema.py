@@ -79,6 +79,12 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if _conforms(frame):
+        # Already in shape (the usual case inside the toolkit): a new frame over the same
+        # columns; pandas copies them only if one side is changed later (copy-on-write).
+        result = pd.DataFrame(frame, copy=False)
+        result.attrs = dict(frame.attrs)
+        return result
     length = len(frame)
     columns: dict[str, pd.Series] = {}
     for name, dtype in COLUMNS.items():
@@ -95,6 +101,15 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     result = pd.DataFrame(columns)
     result.attrs = dict(frame.attrs)
     return result
+
+
+def _conforms(frame: pd.DataFrame) -> bool:
+    """The toolkit's columns first, in order and in their dtypes, on a fresh 0..n-1 index."""
+    names = list(COLUMNS)
+    index = frame.index
+    return (list(frame.columns[:len(names)]) == names and frame.columns.is_unique
+            and isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+            and all(frame.dtypes.iloc[position] == dtype for position, dtype in enumerate(COLUMNS.values())))
 
 
 def _cast(column: pd.Series, dtype: object) -> pd.Series:

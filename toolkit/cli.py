@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "down. Ctrl-C stops it (exit code 130, like every command).")
     _pull_flags(watch)
     _names_flag(watch)
+    _zone_flag(watch)
     watch.set_defaults(handler=_watch)
     watch.add_argument("--every", type=_interval, default="5m", metavar="DURATION",
                        help="pause between refreshes, e.g. 30s, 5m, 1h (default: 5m)")
@@ -711,6 +712,10 @@ def _refresh_lines(df: Any) -> str:
     return "\n".join(lines)
 
 
+#: Days of simulated activity behind the inbox ``watch --sandbox`` serves.
+WATCH_SANDBOX_DAYS = 3
+
+
 def _watch(args: argparse.Namespace) -> int:
     from .watch import Watch
 
@@ -721,13 +726,23 @@ def _watch(args: argparse.Namespace) -> int:
     if not args.sandbox:
         options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
-                     channel_names=args.channel_names).run()
-    from .sandbox import Sandbox, SandboxConfig
+                     channel_names=args.channel_names, tz=args.tz).run()
+    from .sandbox import HistoryConfig, Sandbox, SandboxConfig, SimulatedInbox
+    from .sandbox import channel_names as sandbox_channel_names
 
     config = SandboxConfig(seed=args.seed)
     filters = _filter_options(args)
     names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
-    with Sandbox(config) as sandbox:
+    # The inbox the demo shows, after a few simulated days of customers and agents (not the
+    # sandbox's raw seeded data, which no team's inbox resembles), its senders named as
+    # data/briq_channel_names.csv names them.
+    inbox = SimulatedInbox(HistoryConfig(seed=args.seed, days=WATCH_SANDBOX_DAYS, wassist_conversations=800,
+                                         briq_conversations=1000, channels=4))
+    inbox.advance(inbox.end)
+    sandbox = Sandbox(config)
+    sandbox.reset_data(inbox.threads)
+    channel_names = {**sandbox_channel_names("briq", args.seed, 4), **(args.channel_names or {})}
+    with sandbox:
         keys = {"wassist": config.wassist_key, "briq": config.briq_key}
         # The sandbox keeps no request budget, so the watch needs none either.
         options = {name: {**filters[name], "api_key": keys[name], "base_url": sandbox.base_url,
@@ -740,7 +755,7 @@ def _watch(args: argparse.Namespace) -> int:
 
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      before_round=live_traffic, label=f"sandbox {sandbox.base_url}",
-                     channel_names=args.channel_names).run()
+                     channel_names=channel_names, tz=args.tz).run()
 
 
 def _serve_sandbox(args: argparse.Namespace) -> int:

@@ -204,8 +204,10 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
         pulled = "no rows"
     origins = sorted({str(pull.get("base_url")) for pull in _pulls(df) if pull.get("base_url")})
     where = ", ".join(origins) or "unknown"
-    if source:
+    if source and where not in source:
         where = f"{source} ({where})"
+    elif source:
+        where = source
     body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{_STYLE}</style></head><body>

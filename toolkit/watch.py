@@ -23,6 +23,8 @@ import pandas as pd
 from . import metrics
 from ._http import RateLimit
 from ._refresh import LOADER_SETTINGS, refresh
+from ._tz import resolve_tz
+from .display import zone_label
 from .providers import PROVIDERS, load_conversations
 
 __all__ = ["Watch", "render", "budget_pause"]
@@ -120,6 +122,8 @@ class Watch:
     channel_names : mapping, optional
         ``{channel_id: name}`` given to every round's frame (:func:`toolkit.name_channels`),
         for the screen and the report.
+    tz : str, optional
+        IANA zone the screen and the report show times in (default ``WA_TOOLKIT_TZ``, else UTC).
     """
 
     providers: dict[str, dict[str, Any]]
@@ -132,6 +136,7 @@ class Watch:
     label: str = "live"
     frame: pd.DataFrame | None = None
     channel_names: Mapping[str, str] | None = None
+    tz: str | None = None
 
     def run(self) -> int:
         """Watch until ``rounds`` are done (exit code 0) or interrupted.
@@ -190,7 +195,7 @@ class Watch:
             from .report import write_report
 
             write_report(self.frame, self.report, within=self.within, source=self.label,
-                         title="WhatsApp backlog (live watch)")
+                         title="WhatsApp backlog (live watch)", tz=self.tz)
         return requests
 
     def _status(self, number: int, requests: Mapping[str, int]) -> str:
@@ -201,8 +206,10 @@ class Watch:
             kind += f" (full pull of {', '.join(fallbacks)})"
         spent = ", ".join(f"{name} {count}" for name, count in requests.items())
         stamp = self.frame["fetched_at"].max() if len(self.frame) else pd.Timestamp.now(tz="UTC")
-        return (f"wa-toolkit watch · {self.label} · round {number}: {kind} at {stamp:%H:%M:%S} UTC, "
-                f"requests: {spent}")
+        zone = resolve_tz(self.tz)
+        local = stamp.tz_convert(zone)
+        return (f"wa-toolkit watch · {self.label} · round {number}: {kind} at {local:%H:%M:%S} "
+                f"{zone_label(zone, stamp)}, requests: {spent}")
 
     def _show(self, status: str, next_in: pd.Timedelta | None, interactive: bool) -> None:
         assert self.frame is not None
