@@ -47,6 +47,10 @@ def test_demo_writes_csv_and_report_with_charts(tmp_path):
                                   df.sort_values(key).reset_index(drop=True), check_like=True)
     point = tk.unread_trend(history, by=None, freq="D").iloc[-1]
     assert (point["conversations"], point["unread_conversations"]) == (len(df), int(df["has_unread"].sum()))
+    # The table of threads still unread shows 15 and says of how many.
+    stuck = tk.persistent_unread(history, min_snapshots=2)
+    still = int(stuck["still_unread"].sum())
+    assert still > 15 and f"The 15 longest runs of {still:,}." in page
     waits = tk.wait_trend(history, by=None, freq="D").iloc[-1]
     assert waits["p50"] == pytest.approx(tk.wait_percentiles(df, by=None).iloc[0]["p50"])
     assert "Data checks: all 8 passed on this pull and the history." in page

@@ -174,6 +174,13 @@ def test_a_missing_history_folder_is_refused_before_the_pull(keys, tmp_path, cap
     assert keys.list_requests() == [] and not (tmp_path / "r").exists()
 
 
+def test_a_history_folder_without_snapshots_is_refused_before_the_pull(keys, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, line = fail(capsys, "report", "--out", str(tmp_path / "r"), "--history", str(tmp_path / "empty"))
+    assert code == cli.EXIT_USAGE and "--history" in line and "no snapshots there" in line
+    assert keys.list_requests() == [] and not (tmp_path / "r").exists()
+
+
 def test_an_output_folder_whose_parent_exists_is_created(keys, tmp_path):
     assert cli.main(["report", "--provider", "briq", "--out", str(tmp_path / "new"), "--no-progress"]) == 0
     assert (tmp_path / "new" / "report.html").is_file()

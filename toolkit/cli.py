@@ -545,6 +545,16 @@ def _check_input_folder(folder: Path, flag: str) -> None:
         raise UsageError(f"{flag} {folder}: no such folder")
 
 
+def _check_history_folder(folder: Path) -> None:
+    """A --history folder that holds snapshots: an empty one would silently drop the trends section."""
+    from .history import snapshot_files
+
+    _check_input_folder(folder, "--history")
+    if not snapshot_files(folder):
+        raise UsageError(f"--history {folder}: no snapshots there; name the folder `wa-toolkit snapshot "
+                         "--root` wrote (the one holding provider=NAME folders)")
+
+
 def _probe_folder(folder: Path, flag: str, named: Path) -> None:
     """Create and remove a file in ``folder``: permissions, read-only mounts and ACLs all show."""
     import tempfile
@@ -650,7 +660,7 @@ def _report(args: argparse.Namespace) -> int:
         else:
             _check_output_folder(args.out, "--out")
         if args.history is not None:
-            _check_input_folder(args.history, "--history")
+            _check_history_folder(args.history)
         resolve_tz(args.tz)
 
     df = _named(_pull(args, check_output), args.channel_names)

@@ -287,7 +287,15 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
         _chart(plots.plot_wait_trend, history, freq="D", tz=zone),
     ]
     stuck = trends.persistent_unread(history, min_snapshots=2)
-    stuck = stuck[stuck["still_unread"]].head(15).reset_index(drop=True)
+    stuck = stuck[stuck["still_unread"]].reset_index(drop=True)
+    shown = 15
+    notes = []
+    if len(stuck) > shown:
+        notes.append(f"The {shown:,} longest runs of {len(stuck):,}.")
+    stuck = stuck.head(shown)
+    if stuck["unread_count"].isna().any():
+        notes.append("Wassist sends no count of unread messages: its rows leave that column empty.")
+    stuck_note = f'<p class="note">{html.escape(" ".join(notes))}</p>' if notes else ""
     names = channel_names_of(history)
     table = pd.DataFrame({
         "provider": stuck["provider"],
@@ -307,7 +315,7 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
 ({first:%d %b %Y} – {last:%d %b %Y})</h2>{note}
 <div class="charts">{"".join(f'<img alt="trend chart" src="{uri}">' for uri in charts)}</div>
 <h3>Still unread across consecutive snapshots</h3>
-{_table(table, tz=zone) if len(table) else "<p>None.</p>"}</section>"""
+{_table(table, tz=zone) + stuck_note if len(table) else "<p>None.</p>"}</section>"""
 
 
 def _pulls(df: pd.DataFrame) -> list[dict[str, Any]]:
