@@ -90,7 +90,7 @@ def test_every_command_explains_itself(command):
 def test_missing_keys_are_one_line_errors_with_a_failure_exit(tmp_path):
     result = run("export", "--out", str(tmp_path / "x.csv"))
     assert result.returncode == 1
-    assert result.stderr.startswith("wa-toolkit: error: toolkit: no API key")
+    assert result.stderr.startswith("wa-toolkit: error: no API key")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+#: The ``provider`` of an error that concerns no one provider (no key for any of them, say).
+NO_PROVIDER = "toolkit"
+
+
 class ToolkitError(Exception):
     """Base of every error the toolkit raises on purpose."""
 
@@ -130,7 +134,12 @@ class PaginationError(ToolkitError):
 
     def __init__(self, message: str, *, provider: str) -> None:
         self.provider = provider
-        super().__init__(f"{provider}: {message}")
+        super().__init__(_prefixed(provider, message))
+
+
+def _prefixed(provider: str, message: str) -> str:
+    """``"briq: message"``; an error of no one provider (``provider="toolkit"``) goes unprefixed."""
+    return message if provider == NO_PROVIDER else f"{provider}: {message}"
 
 
 class PullTimeoutError(ToolkitError):
@@ -172,7 +181,7 @@ def _compose(
     messages: Sequence[str],
     attempts: int | None,
 ) -> str:
-    parts = [f"{provider}: {message}"]
+    parts = [_prefixed(provider, message)]
     details = []
     if status is not None:
         details.append(f"HTTP {status}")

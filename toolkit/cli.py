@@ -461,7 +461,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     Checked before any request: a filter of a provider that is not pulled (it would be
     silently ignored), and a reversed time range (it would silently match nothing).
     """
-    from ._errors import AuthenticationError
+    from ._errors import NO_PROVIDER, AuthenticationError
     from .providers import PROVIDERS, keyed_providers
 
     keyed = keyed_providers()
@@ -474,7 +474,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                    if name not in pulled}
         if not pulled:
             raise AuthenticationError("no API key: set WASSIST_API_KEY and/or BRIQ_API_KEY "
-                                      "(or try `wa-toolkit demo`)", provider="toolkit")
+                                      "(or try `wa-toolkit demo`)", provider=NO_PROVIDER)
     for name, reason in why_not.items():
         given = [flag for dest, flag in _FILTERS[name].items() if getattr(args, dest) is not None]
         if given:

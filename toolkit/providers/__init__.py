@@ -51,10 +51,10 @@ def load_conversations(
     if providers is None:
         chosen: dict[str, dict[str, Any]] = {name: {} for name in keyed_providers()}
         if not chosen:
-            from .._errors import AuthenticationError
+            from .._errors import NO_PROVIDER, AuthenticationError
 
             names = " or ".join(provider.env_key for provider in PROVIDERS.values())
-            raise AuthenticationError(f"no API key: set {names}", provider="toolkit")
+            raise AuthenticationError(f"no API key: set {names}", provider=NO_PROVIDER)
     else:
         chosen = named_options(providers)
     unknown = [name for name in chosen if name not in LOADERS]
