@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import time
 
 import pandas as pd
 import pytest
+import requests
 
 import toolkit as tk
 from toolkit import _clock
@@ -309,3 +312,34 @@ def test_channel_names_given_once_stay_through_refreshes_and_full_pulls(make_san
         assert frame["channel_name"].astype(object).tolist() == expected.tolist()
     # Every other field is what a full pull returns.
     assert_same(refreshed.drop(columns="channel_name"), after.drop(columns="channel_name"))
+
+
+def test_a_failing_refresh_leaves_no_request_in_flight(make_sandbox):
+    """The unread read fails at once while the activity read beside it is slow: tk.refresh
+    raises only once the activity read has ended, so nothing it started still talks to the server."""
+    sandbox = make_sandbox(seed=13)
+    previous = full_pull(sandbox, "wassist")
+    lock = threading.Lock()
+    in_flight = [0]
+
+    class Session(requests.Session):
+        def get(self, url, **kwargs):
+            if "hasUnread=true" in url:
+                refused = requests.Response()
+                refused.status_code, refused._content = 401, b'{"detail": "no"}'
+                refused._content_consumed = True
+                refused.headers["Content-Type"] = "application/json"
+                return refused
+            with lock:
+                in_flight[0] += 1
+            try:
+                time.sleep(0.3)  # a slow activity read
+                return super().get(url, **kwargs)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+    with pytest.raises(tk.AuthenticationError):
+        tk.refresh(previous, {"wassist": {**settings(sandbox, "wassist"), "session": Session()}},
+                   progress=False)
+    assert in_flight[0] == 0

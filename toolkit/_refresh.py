@@ -370,6 +370,10 @@ class _Background:
             raise self._error
         return self._value
 
+    def wait(self) -> None:
+        """Wait for the call to end, whatever its outcome (bounded by the client's deadline)."""
+        self._thread.join()
+
 
 def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params,
                   since: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
@@ -399,6 +403,10 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params,
         pending = _Background(lambda: side.read_complete("activity", activity))
         try:
             unread = reader.read_complete("unread", ListQuery(unread_params))
+        except Exception:
+            # A refresh that fails leaves nothing it started talking to the server.
+            pending.wait()
+            raise
         finally:
             reader.options = replace(reader.options, max_workers=workers)
         active = pending.result()
