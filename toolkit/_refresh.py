@@ -319,18 +319,15 @@ class _Reader(ListReader):
              keys_read: set[Any] | None = None) -> tuple[pd.DataFrame, PullReport]:
         return super().read(query, label, speculate=speculate and self.long_list, keys_read=keys_read)
 
-    def alongside(self, workers: int) -> _Reader:
-        """A reader on the same client, for a list read at the same time as this reader's.
-
-        It takes ``workers`` of this reader's request slots, so that together they keep at
-        most ``max_workers`` requests in flight.
-        """
-        whole = self.options.workers
-        self.options = replace(self.options, max_workers=max(1, whole - workers))
-        return _Reader(self.provider, self.client, replace(self.options, max_workers=workers))
+    def sharing(self, workers: int) -> _Reader:
+        """A reader on the same client with ``workers`` request slots, for one of the lists
+        read at the same time (their slots add up to ``max_workers``)."""
+        shared = _Reader(self.provider, self.client, replace(self.options, max_workers=workers))
+        shared.long_list = self.long_list
+        return shared
 
     def absorb(self, other: ListReader) -> None:
-        """Take in what ``other`` (from :meth:`alongside`) read: its pass reports and unreadable values."""
+        """Take in what ``other`` (from :meth:`sharing`) read: its pass reports and unreadable values."""
         self.reports.update(other.reports)
         self.tally.counts.update(other.tally.counts)
 
@@ -399,18 +396,19 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params,
         # Both lists at once, each with its share of the request slots: the activity read is
         # short, the unread list long. A message arriving meanwhile shows in both; the
         # version fetched later wins (keep_latest), as in a full pull.
-        side = reader.alongside(max(1, round(workers * ACTIVITY_SHARE)))
-        pending = _Background(lambda: side.read_complete("activity", activity))
+        activity_slots = max(1, round(workers * ACTIVITY_SHARE))
+        activity_reader = reader.sharing(activity_slots)
+        unread_reader = reader.sharing(workers - activity_slots)
+        pending = _Background(lambda: activity_reader.read_complete("activity", activity))
         try:
-            unread = reader.read_complete("unread", ListQuery(unread_params))
+            unread = unread_reader.read_complete("unread", ListQuery(unread_params))
         except Exception:
             # A refresh that fails leaves nothing it started talking to the server.
             pending.wait()
             raise
-        finally:
-            reader.options = replace(reader.options, max_workers=workers)
         active = pending.result()
-        reader.absorb(side)
+        reader.absorb(activity_reader)
+        reader.absorb(unread_reader)
     # The server's count, asked now (after every read) and awaited after the merge below.
     counted = _Background(lambda: reader.total(params))
     fetched = keep_latest([active, unread])
