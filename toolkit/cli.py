@@ -737,8 +737,8 @@ def _watch(args: argparse.Namespace) -> int:
         options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      channel_names=args.channel_names, tz=args.tz).run()
-    from .sandbox import HistoryConfig, Sandbox, SandboxConfig, SimulatedInbox
-    from .sandbox import channel_names as sandbox_channel_names
+    from .demo import demo_channel_names, demo_inbox
+    from .sandbox import Sandbox, SandboxConfig
 
     config = SandboxConfig(seed=args.seed)
     filters = _filter_options(args)
@@ -746,12 +746,11 @@ def _watch(args: argparse.Namespace) -> int:
     # The inbox the demo shows, after a few simulated days of customers and agents (not the
     # sandbox's raw seeded data, which no team's inbox resembles), its senders named as
     # data/briq_channel_names.csv names them.
-    inbox = SimulatedInbox(HistoryConfig(seed=args.seed, days=WATCH_SANDBOX_DAYS, wassist_conversations=800,
-                                         briq_conversations=1000, channels=4))
+    inbox = demo_inbox(args.seed, days=WATCH_SANDBOX_DAYS)
     inbox.advance(inbox.end)
     sandbox = Sandbox(config)
     sandbox.reset_data(inbox.threads)
-    channel_names = {**sandbox_channel_names("briq", args.seed, 4), **(args.channel_names or {})}
+    channel_names = demo_channel_names(args.seed, args.channel_names)
     with sandbox:
         keys = {"wassist": config.wassist_key, "briq": config.briq_key}
         # The sandbox keeps no request budget, so the watch needs none either.

@@ -7,11 +7,37 @@ on 127.0.0.1, so it needs no keys and no network.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-__all__ = ["pull_sandbox", "run_demo"]
+if TYPE_CHECKING:
+    from .sandbox import SimulatedInbox
+
+__all__ = ["pull_sandbox", "run_demo", "demo_inbox", "demo_channel_names"]
+
+#: Channels per provider of the demo's inbox.
+DEMO_CHANNELS = 4
+
+
+def demo_inbox(seed: int = 7, days: int = 28) -> SimulatedInbox:
+    """The demo's inbox (800 Wassist and 1,000 Briq threads) set to simulate ``days`` days.
+
+    Returns a :class:`toolkit.sandbox.SimulatedInbox`: iterate its ``snapshots()`` for the
+    daily history, or ``advance(inbox.end)`` for the final state alone.
+    """
+    from .sandbox import HistoryConfig, SimulatedInbox
+
+    return SimulatedInbox(HistoryConfig(seed=seed, days=days, wassist_conversations=800,
+                                        briq_conversations=1000, channels=DEMO_CHANNELS))
+
+
+def demo_channel_names(seed: int = 7, channel_names: dict[str, str] | None = None) -> dict[str, str]:
+    """Names of the demo's Briq senders (as ``data/briq_channel_names.csv`` has seed 7's),
+    then ``channel_names`` over them."""
+    from .sandbox import channel_names as sandbox_channel_names
+
+    return {**sandbox_channel_names("briq", seed, DEMO_CHANNELS), **(channel_names or {})}
 
 
 def pull_sandbox(seed: int = 7, fault_rate: float = 0.0, progress: bool | None = None,
@@ -66,19 +92,15 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
     from .channels import name_channels
     from .excel import to_excel
     from .history import load_snapshots, save_snapshot, snapshot_files
-    from .sandbox import HistoryConfig, SimulatedInbox
-    from .sandbox import channel_names as sandbox_channel_names
     from .sandbox._history import SIMULATED
 
-    channels = 4
-    names = {**sandbox_channel_names("briq", seed, channels), **(channel_names or {})}
+    names = demo_channel_names(seed, channel_names)
     out.mkdir(exist_ok=True)
     history_root = out / "history"
     if history_root.is_dir():
         for path in snapshot_files(history_root):
             path.unlink()
-    inbox = SimulatedInbox(HistoryConfig(seed=seed, wassist_conversations=800, briq_conversations=1000,
-                                         channels=channels))
+    inbox = demo_inbox(seed)
     for moment, frame in inbox.snapshots():
         save_snapshot(name_channels(frame, names), history_root, snapshot_at=moment)
     combined = name_channels(pull_sandbox(seed, fault_rate, progress, conversations=inbox.threads), names)
