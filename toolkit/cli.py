@@ -215,36 +215,30 @@ Keys come from WASSIST_API_KEY and BRIQ_API_KEY, servers from WASSIST_BASE_URL a
 """
 
 
+def _checked_number(text: str, kind: type, what: str, accepted: Callable[[Any], bool], bounds: str) -> Any:
+    """``text`` read as ``kind``; ``ArgumentTypeError`` naming ``what`` it should be, or its ``bounds``."""
+    try:
+        number = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not accepted(number):
+        raise argparse.ArgumentTypeError(f"{bounds}, got {text!r}")
+    return number
+
+
 def _count(text: str) -> int:
     """A whole number of at least 1."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return number
+    return int(_checked_number(text, int, "a whole number", lambda n: n >= 1, "must be at least 1"))
 
 
 def _port(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {text!r}")
-    return number
+    return int(_checked_number(text, int, "a port number", lambda n: 0 <= n <= 65535, "a port is 0 to 65535"))
 
 
 def _seconds(text: str) -> float:
     """A number of at least zero."""
-    try:
-        number = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= number < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be zero or more, got {text!r}")
-    return number
+    return float(_checked_number(text, float, "a number", lambda n: 0 <= n < float("inf"),
+                                 "must be zero or more"))
 
 
 def _deadline(text: str) -> float | None:
