@@ -220,6 +220,16 @@ def test_stdout_closed_before_the_start(sandbox, tmp_path):
 # -- signals -------------------------------------------------------------------------------
 
 
+def assert_ended_by_the_signal(process, code: int, message: str, path: Path, before: bytes) -> None:
+    """Within 15 s (far below the 30 s request timeout), the signal's exit code and one line;
+    the previous file untouched and nothing left beside it."""
+    exit_code, _, stderr = finish(process, timeout=15)
+    assert exit_code == code, stderr
+    assert stderr.strip().splitlines()[-1] == f"wa-toolkit: {message}"
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == [path.name]
+
+
 @pytest.mark.parametrize("signum, code, message", SIGNALS)
 def test_a_signal_during_a_stalled_pull_ends_it_at_once(silent_server, tmp_path, signum, code, message):
     """Ctrl-C, cron's or a container's SIGTERM, a closed terminal: while requests hang."""
@@ -229,11 +239,7 @@ def test_a_signal_during_a_stalled_pull_ends_it_at_once(silent_server, tmp_path,
     assert silent_server.connected.wait(60), "the pull never started"
     process.send_signal(signum)
     # Far below the 30 s request timeout: the command must not wait for the stalled request.
-    exit_code, _, stderr = finish(process, timeout=15)
-    assert exit_code == code, stderr
-    assert stderr.strip().splitlines()[-1] == f"wa-toolkit: {message}"
-    assert path.read_bytes() == before
-    assert os.listdir(path.parent) == [path.name]
+    assert_ended_by_the_signal(process, code, message, path, before)
 
 
 @pytest.mark.parametrize("signum, code, message", SIGNALS)
@@ -244,11 +250,7 @@ def test_a_signal_while_the_file_is_written_leaves_no_partial_file(sandbox, tmp_
                     environment(sandbox.base_url, sandbox))
     wait_for(writing.exists, "the CSV being written")
     process.send_signal(signum)
-    exit_code, _, stderr = finish(process, timeout=15)
-    assert exit_code == code, stderr
-    assert stderr.strip().splitlines()[-1] == f"wa-toolkit: {message}"
-    assert path.read_bytes() == before
-    assert os.listdir(path.parent) == [path.name]
+    assert_ended_by_the_signal(process, code, message, path, before)
 
 
 def test_an_interrupted_write_in_python_leaves_the_previous_file(tmp_path, monkeypatch):
