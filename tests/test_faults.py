@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import pickle
 import signal
 import socket
 import subprocess
@@ -26,7 +25,6 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit import _values
 
 from .helpers import FAST_RETRY
 
@@ -410,47 +408,6 @@ def test_progress_on_a_broken_stderr_never_stops_a_python_pull(make_sandbox, mon
         df = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=True)
     assert len(df) == 900
     assert len([w for w in caught if "progress" in str(w.message)]) <= 1
-
-
-# -- a private pandas function that changed ------------------------------------------------
-
-RECORDS = [{"id": "a", "n": 1, "t": None}, {"id": "b", "n": float("nan")}, {"t": "x", "extra": [1]},
-           {}, {"id": "c", "n": 2.5, "t": "y"}]
-KEYS = ["id", "n", "t", "missing"]
-
-#: Imports the package with pandas' dicts_to_array changed (as a pandas release might).
-CHANGED_PANDAS = """
-import pickle, sys
-import numpy as np
-import pandas._libs.lib as lib
-change = sys.argv[1]
-if change == "raises":
-    def changed(*args, **kwargs):
-        raise RuntimeError("signature changed")
-    lib.dicts_to_array = changed
-elif change == "other-shape":
-    lib.dicts_to_array = lambda records, keys: np.empty((len(keys), len(records)), dtype=object)
-elif change == "gone":
-    del lib.dicts_to_array
-import toolkit
-from toolkit import _values
-with open(sys.argv[2], "wb") as out:
-    pickle.dump(_values.fields(pickle.loads(bytes.fromhex(sys.argv[3])), sys.argv[4:]), out)
-"""
-
-
-@pytest.mark.parametrize("change", ["raises", "other-shape", "gone"])
-def test_a_changed_private_pandas_function_does_not_break_import(tmp_path, change):
-    result_path = tmp_path / "fields.pickle"
-    result = subprocess.run([sys.executable, "-c", CHANGED_PANDAS, change, str(result_path),
-                             pickle.dumps(RECORDS).hex(), *KEYS], capture_output=True, text=True, cwd=ROOT,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
-    fallback = pickle.loads(result_path.read_bytes())
-    # The same values the fast path and the one-key-at-a-time path give here.
-    expected = {key: _values.field(RECORDS, key) for key in KEYS}
-    assert repr(fallback) == repr(expected) == repr(_values.fields(RECORDS, KEYS))
-    assert fallback["n"][1] is not None and fallback["missing"] == [None] * len(RECORDS)
 
 
 def test_a_refused_connection_is_reported_as_refused_not_as_a_timeout():

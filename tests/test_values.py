@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit._values import Tally, booleans, counts, field, fields, phones, seconds, strings, timestamps
+from toolkit._values import Tally, booleans, counts, field, phones, seconds, strings, timestamps
+from toolkit.providers._common import continuity_key, continuity_keys, record_id
 
 FORCE_SLOW = [[]]  # a JSON array is unreadable for every reader and defeats type inference
 
@@ -145,19 +146,24 @@ def test_a_long_column_takes_the_same_path_as_a_short_one():
     assert parsed.is_monotonic_increasing
 
 
-JSON_VALUES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=5)
-RECORDS = st.lists(st.dictionaries(st.sampled_from(["a", "b", "c"]), JSON_VALUES | st.dictionaries(
-    st.sampled_from(["a", "x"]), JSON_VALUES, max_size=2), max_size=3), max_size=20)
+IDS = st.none() | st.integers() | st.booleans() | st.builds(lambda word, left, right: left + word + right,
+                                                          st.sampled_from(["", "c1", "c 2"]), SPACES, SPACES)
+# Text most of the time, so that whole pages of text ids and times (the shortcut) are drawn.
+ACTIVITY = st.text(max_size=4) | st.text(max_size=4) | st.none() | st.integers() | st.just({"at": "x"})
 
 
-@settings(max_examples=150, deadline=None)
-@given(RECORDS, st.booleans())
-def test_fields_reads_what_field_reads_key_by_key(records, with_a_non_object):
-    if with_a_non_object:
-        records = [*records, "not an object"]
-    together = fields(records, ["a", "b", "c"])
-    for key in ("a", "b", "c"):
-        one_by_one = field(records, key)
-        assert len(together[key]) == len(one_by_one)
-        # Identity, not equality: a NaN sent in JSON must come back as that NaN, absent as None.
-        assert all(left is right for left, right in zip(together[key], one_by_one, strict=True))
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.builds(lambda value: {"id": value}, IDS), st.just({}), st.just("not an object")),
+                max_size=12), st.data())
+def test_a_pages_continuity_keys_are_each_rows_own_key(records, data):
+    # The whole-page shortcut (text ids, text times) must give exactly the per-row keys.
+    activity = data.draw(st.lists(ACTIVITY, min_size=len(records), max_size=len(records)))
+    expected = [continuity_key(record_id(record), moment)
+                for record, moment in zip(records, activity, strict=True)]
+    assert continuity_keys(records, activity) == expected
+
+
+def test_the_usual_page_keys_ids_as_stripped_text_with_their_times():
+    records = [{"id": " c1 "}, {"id": "c2"}]
+    assert continuity_keys(records, ["t1", "t2"]) == [("c1", "t1"), ("c2", "t2")]
+    assert continuity_keys([{"id": "  "}, {"id": "c2"}], ["t1", "t2"]) == [None, ("c2", "t2")]

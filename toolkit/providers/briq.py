@@ -18,7 +18,7 @@ from .._deadline import DEFAULT_DEADLINE
 from .._errors import ResponseFormatError
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page
-from .._schema import BOOLEAN, conform, empty_frame
+from .._schema import BOOLEAN, empty_frame, frame_of
 from .._values import Tally, booleans, counts, field, fields, phones, strings, timestamps
 from ._common import append_text, continuity_keys, detail_texts, drop_non_objects, provider_column
 from ._load import load
@@ -111,7 +111,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
                            "unread_count", "last_message_at", "window"])
     window = fields(top["window"], ["open", "expires_at"])
     unread = counts(top["unread_count"], tally, "unread_count")
-    frame = pd.DataFrame({
+    return frame_of({
         "provider": provider_column(NAME, len(records)),
         "conversation_id": strings(top["id"], tally, "id"),
         "contact_phone": phones(top["recipient_phone"], tally, "recipient_phone"),
@@ -123,9 +123,8 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "last_message_at": timestamps(top["last_message_at"], tally, "last_message_at"),
         "window_open": booleans(window["open"], tally, "window.open"),
         "window_expires_at": timestamps(window["expires_at"], tally, "window.expires_at"),
-        "fetched_at": times.array,
-    })
-    return conform(frame)
+        "fetched_at": times,
+    }, len(records))
 
 
 @dataclass(frozen=True)

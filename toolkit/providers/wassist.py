@@ -21,7 +21,7 @@ from .._errors import ResponseFormatError
 from .._frames import contains, utc_instant
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page
-from .._schema import BOOLEAN, INT, TIMESTAMP, conform, empty_frame
+from .._schema import BOOLEAN, TIMESTAMP, conform, empty_frame, frame_of
 from .._values import (
     WHITESPACE,
     Tally,
@@ -115,7 +115,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     offsets = pd.to_timedelta(np.where(is_open & ~too_long, remaining, np.nan), unit="s")
     expires = (fetched + offsets).astype(TIMESTAMP)
 
-    frame = pd.DataFrame({
+    return frame_of({
         "provider": provider_column(NAME, len(records)),
         "conversation_id": strings(top["id"], tally, "id"),
         "contact_phone": phones(contact["phoneNumber"], tally, "contact.phoneNumber"),
@@ -123,16 +123,13 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "channel_id": strings(agent_ids, tally, "activeAgent"),
         "is_active": booleans(top["active"], tally, "active"),
         "is_human_takeover": booleans(top["isHumanTakeover"], tally, "isHumanTakeover"),
-        "has_unread": pd.array([pd.NA] * len(records), dtype=BOOLEAN),
-        "unread_count": pd.array([pd.NA] * len(records), dtype=INT),
         "last_message_at": timestamps(_inner(top["lastMessage"], "createdAt", "created_at"), tally,
                                       "lastMessage"),
         "window_open": window_open.array,
         "window_expires_at": expires.array,
         "fetched_at": fetched.array,
         "channel_name": strings(_agent_names(top["activeAgent"]), tally, "activeAgent.name"),
-    })
-    return conform(frame)
+    }, len(records))
 
 
 def _agent_names(agents: list[Any]) -> list[Any]:

@@ -213,8 +213,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Serve in a background thread; :attr:`base_url` is then known."""
         handler = type("Handler", (_Handler,), {"sandbox": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _SandboxHTTPServer((self.host, self.port), handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
         self._thread.start()
@@ -396,6 +395,18 @@ class Sandbox:
             if conversation.id == conversation_id:
                 return conversation
         raise KeyError(f"{provider} has no conversation {conversation_id!r}")
+
+
+class _SandboxHTTPServer(ThreadingHTTPServer):
+    """The standard threading server with a production-sized listen backlog.
+
+    The standard library's default backlog is 5 connections: a client opening 16 at once
+    overflows it, the kernel drops the extra handshakes and the client waits a one-second
+    retransmission timer, which no real API server (backlogs in the hundreds) would impose.
+    """
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 class _Handler(BaseHTTPRequestHandler):
