@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .pages import Page
 
@@ -123,7 +124,7 @@ class OffsetPlan:
         self.guess = PageShape(page_size, page_size, lean=True)
         self.widened = False
         self._offsets: list[int] = []  # of the pages seen with ids, sorted
-        self._seen: dict[int, tuple[int, frozenset]] = {}  # offset -> (rows, continuity keys)
+        self._seen: dict[int, tuple[int, set[Any]]] = {}  # offset -> (rows, continuity keys)
         self.max_workers = max(1, int(max_workers))
         self.max_repair_rounds = max_repair_rounds
         self._opening = self.max_workers if speculate else 1
@@ -196,7 +197,8 @@ class OffsetPlan:
 
     def _watch_for_gaps(self, page: Page) -> None:
         """Widen the overlap once a page and a neighbour meant to overlap it share no row."""
-        keys = frozenset(key for key in page.keys if key is not None)
+        keys = set(page.keys)
+        keys.discard(None)
         if self.widened or not keys or page.offset in self._seen:
             return
         place = bisect.bisect(self._offsets, page.offset)
