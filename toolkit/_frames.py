@@ -134,12 +134,21 @@ def most_recent_first(frame: pd.DataFrame) -> pd.DataFrame:
     Conversations without activity come last; among equal times, rows without an id come
     after the others. The same order as ``sort_values(["last_message_at",
     "conversation_id"], ascending=[False, True], na_position="last", kind="stable")``, at
-    a fraction of its cost: the times are sorted as integers, and only rows that share a
-    time are ordered by their ids (text comparison is the costly part, and ties are few).
+    a fraction of its cost (see :func:`recency_order`).
     """
     if len(frame) < 2:
         return frame
-    at = frame["last_message_at"]
+    return frame.take(recency_order(frame["last_message_at"], frame["conversation_id"]))
+
+
+def recency_order(at: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Positions that put rows in :func:`most_recent_first` order, from their times and ids.
+
+    The times are sorted as integers, and only rows that share a time are ordered by their
+    ids (text comparison is the costly part, and ties are few).
+    """
+    if len(at) < 2:
+        return np.arange(len(at))
     if not isinstance(at.dtype, pd.DatetimeTZDtype):
         at = pd.to_datetime(at, utc=True)
     ticks = at.array.asi8  # NaT reads as the smallest integer
@@ -151,19 +160,17 @@ def most_recent_first(frame: pd.DataFrame) -> pd.DataFrame:
     tied = ordered_key[1:] == ordered_key[:-1]
     if tied.sum() > len(order) // 8:
         # Ties everywhere (times to the minute, copies of rows): Arrow's two-key sort is cheaper.
-        keys = pa.table({"at": pa.array(at), "id": pa.array(frame["conversation_id"].astype("str"),
-                                                            type=pa.large_string())})
-        return frame.take(pc.sort_indices(keys, sort_keys=[("at", "descending"), ("id", "ascending")])
-                          .to_numpy())
+        keys = pa.table({"at": pa.array(at), "id": pa.array(ids.astype("str"), type=pa.large_string())})
+        return pc.sort_indices(keys, sort_keys=[("at", "descending"), ("id", "ascending")]).to_numpy()
     if tied.any():
         in_tie = np.zeros(len(order), dtype=bool)
         in_tie[1:] |= tied
         in_tie[:-1] |= tied
         spots = np.flatnonzero(in_tie)
         rows = order[spots]
-        ids = frame["conversation_id"].take(rows).to_numpy(dtype=object, na_value=None)
-        no_id = np.fromiter((value is None for value in ids), dtype=bool, count=len(ids))
-        ranks = np.unique(np.where(no_id, "", ids).astype(str), return_inverse=True)[1]
+        tied_ids = ids.take(rows).to_numpy(dtype=object, na_value=None)
+        no_id = np.fromiter((value is None for value in tied_ids), dtype=bool, count=len(tied_ids))
+        ranks = np.unique(np.where(no_id, "", tied_ids).astype(str), return_inverse=True)[1]
         # lexsort is stable and sorts by its last key first: time (already grouped), then id.
         order[spots] = rows[np.lexsort((ranks, no_id, ordered_key[spots]))]
-    return frame.take(order)
+    return order

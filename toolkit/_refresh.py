@@ -62,9 +62,9 @@ import numpy as np
 import pandas as pd
 
 from ._clock import utc_now
-from ._frames import contains, duration, most_recent_first
+from ._frames import contains, duration, most_recent_first, recency_order
 from ._paging import PullReport
-from ._schema import BOOLEAN, INT, conform, empty_frame
+from ._schema import BOOLEAN, COLUMNS, INT, conform, empty_frame
 from .history import SNAPSHOT_COLUMN
 from .providers import PROVIDERS, named_options
 from .providers._load import ListReader, keep_latest, load, warn_unreadable
@@ -217,7 +217,7 @@ def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], 
                            "belongs to (df.attrs['snapshots'])."))
             mine &= pd.to_datetime(frame[SNAPSHOT_COLUMN], utc=True) == pd.Timestamp(moment)
         chosen = mine.to_numpy(dtype=bool, na_value=False)
-        rows[name] = conform(frame if chosen.all() else frame[chosen])[list(empty_frame().columns)]
+        rows[name] = conform(frame if chosen.all() else frame[chosen])[list(COLUMNS)]
     return records, rows
 
 
@@ -269,10 +269,10 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     since = pd.Timestamp(record["started_at"]) - SAFETY_LAG
     reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
     with reader:
-        fetched, carried, total = _read_changes(reader, rows, params, since)
+        fetched, previous, carried, total = _read_changes(reader, rows, params, since)
         requests = reader.client.stats.requests
     warn_unreadable(provider, reader.tally, stacklevel=4)  # tk.refresh's caller
-    merged = _ordered(fetched, carried)
+    merged = _merged(fetched, previous, carried)
     if total is None or len(merged) != total:
         why = ("the server reported no total" if total is None else
                f"the merged list has {len(merged)} conversations but the server reports {total}")
@@ -284,7 +284,7 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
         "passes": {name: _jsonable(report.as_dict()) for name, report in reader.reports.items()},
         "unreadable_values": dict(reader.tally.counts),
     }
-    info = {"rows_fetched": len(fetched), "rows_carried": len(carried), "requests": requests,
+    info = {"rows_fetched": len(fetched), "rows_carried": int(carried.sum()), "requests": requests,
             "full_pull": False, "reason": None, "since": since.isoformat()}
     return _Result(merged, new_record, info)
 
@@ -298,7 +298,7 @@ def _full_pull(provider: Provider, params: Params, api_key: str | None, base_url
     requests = requests_before + int(pull.get("requests", 0))
     info = {"rows_fetched": len(frame), "rows_carried": 0, "requests": requests, "full_pull": True,
             "reason": reason, "since": None}
-    return _Result(conform(frame)[list(empty_frame().columns)], pull, info)
+    return _Result(conform(frame)[list(COLUMNS)], pull, info)
 
 
 # -- reading lists -------------------------------------------------------------------------
@@ -372,9 +372,14 @@ class _Background:
         self._thread.join()
 
 
-def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params,
-                  since: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
-    """What changed since ``since`` (fetched), the previous rows that did not (carried), and the total."""
+def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd.Timestamp
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int | None]:
+    """What changed since ``since`` and what did not, and the server's total.
+
+    Returns the fetched rows; every previous row as it would be carried (windows as of
+    now, see :func:`_as_carried`) with a mask of the ones that are (not fetched again,
+    still in the list); and the total.
+    """
     provider = reader.provider
     unread_params = provider.unread_params(params)
     # The previous frame foretells the unread list's length: one that fills a wave opens with one.
@@ -382,7 +387,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params,
     if unread_params == params:
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.latest("unread", ListQuery(params))
-        return provider.mark_unread(whole, params, None), empty_frame(), total
+        return provider.mark_unread(whole, params, None), empty_frame(), np.zeros(0, dtype=bool), total
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.changed_since(listed, since)
     workers = reader.options.workers
@@ -414,41 +419,48 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params,
     fetched = keep_latest([active, unread])
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
-    carried = _carried(rows, fetched, utc_now(), active_is_window=provider.active_is_window)
+    previous = _as_carried(rows, utc_now(), active_is_window=provider.active_is_window)
+    carried = (~contains(previous["conversation_id"], fetched["conversation_id"].dropna())
+               & provider.still_listed(previous, params).to_numpy(dtype=bool))
     fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]
-    carried = carried[provider.still_listed(carried, params).to_numpy(dtype=bool)]
-    return fetched, carried, counted.result()
+    return fetched, previous, carried, counted.result()
 
 
-def _ordered(fetched: pd.DataFrame, carried: pd.DataFrame) -> pd.DataFrame:
-    """Fetched and carried rows (no id in both) in a full pull's order: most recently active first."""
-    columns = list(empty_frame().columns)
-    combined = pd.concat([conform(fetched)[columns], carried[columns]], ignore_index=True)
-    return most_recent_first(combined).reset_index(drop=True)
+def _merged(fetched: pd.DataFrame, previous: pd.DataFrame, carried: np.ndarray) -> pd.DataFrame:
+    """Fetched rows and the carried previous ones in a full pull's order: most recently active first.
+
+    Both come ordered so (a full pull's frame and :func:`keep_latest`'s), so the order is a
+    merge of two sorted runs; the merged frame is taken in one pass over both, without first
+    copying out the carried rows (a refresh carries nearly the whole inbox).
+    """
+    columns = list(COLUMNS)
+    combined = pd.concat([conform(fetched)[columns], previous[columns]], ignore_index=True)
+    kept = np.concatenate([np.arange(len(fetched)), len(fetched) + np.flatnonzero(carried)])
+    order = recency_order(combined["last_message_at"].take(kept), combined["conversation_id"].take(kept))
+    return combined.take(kept[order]).reset_index(drop=True)
 
 
-def _carried(rows: pd.DataFrame, fetched: pd.DataFrame, as_of: pd.Timestamp, *,
-             active_is_window: bool) -> pd.DataFrame:
-    """Previous rows the refresh did not fetch, their windows as of ``as_of``.
+def _as_carried(rows: pd.DataFrame, as_of: pd.Timestamp, *, active_is_window: bool) -> pd.DataFrame:
+    """Previous rows as a refresh carries the ones it does not fetch: windows as of ``as_of``.
 
     Every conversation with unread messages is in the unread list, so a carried one has
     none (it was read, if it had any). With ``active_is_window``, ``is_active`` closes with
     the window, and a closed window has no expiry (Wassist's reading of its seconds left).
     """
-    fetched_ids = fetched["conversation_id"].dropna()
-    carried = rows[~contains(rows["conversation_id"], fetched_ids)].reset_index(drop=True)
-    expired = (carried["window_open"].eq(True) & (carried["window_expires_at"] <= as_of)).to_numpy(
+    expired = (rows["window_open"].eq(True) & (rows["window_expires_at"] <= as_of)).to_numpy(
         dtype=bool, na_value=False)
+    changes: dict[str, Any] = {}
     if expired.any():
-        carried["window_open"] = carried["window_open"].mask(expired, False)
+        changes["window_open"] = rows["window_open"].mask(expired, False)
         if active_is_window:
-            carried["window_expires_at"] = carried["window_expires_at"].mask(expired)
-            carried["is_active"] = carried["is_active"].mask(expired, False)
-    carried["has_unread"] = pd.array(np.zeros(len(carried), dtype=bool), dtype=BOOLEAN)
-    counted = carried["unread_count"].notna()
-    carried["unread_count"] = carried["unread_count"].mask(counted, 0).astype(INT)
-    carried["fetched_at"] = pd.Series(as_of, index=carried.index).astype(carried["fetched_at"].dtype)
-    return carried
+            changes["window_expires_at"] = rows["window_expires_at"].mask(expired)
+            changes["is_active"] = rows["is_active"].mask(expired, False)
+    changes["has_unread"] = pd.array(np.zeros(len(rows), dtype=bool), dtype=BOOLEAN)
+    counted = rows["unread_count"].notna()
+    changes["unread_count"] = rows["unread_count"].mask(counted, 0).astype(INT)
+    changes["fetched_at"] = pd.Series(as_of, index=rows.index).astype(rows["fetched_at"].dtype)
+    # assign shares the unchanged columns with rows (copy-on-write): nothing else is copied.
+    return rows.assign(**changes)
 
 
 def _names_kept(frame: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
