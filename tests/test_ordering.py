@@ -1,13 +1,15 @@
-"""The frame-level helpers the loaders and the refresh share, against pandas' own answers."""
+"""The frame-level helpers the loaders, parsers and the refresh share, against pandas' own answers."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from toolkit import _schema
 from toolkit._frames import contains, most_recent_first
-from toolkit._schema import TIMESTAMP
+from toolkit._schema import COLUMNS, TIMESTAMP
 
 # Few distinct values, so that ties in time, repeated ids and missing values are common.
 times = st.one_of(st.none(), st.integers(0, 5).map(lambda minute: pd.Timestamp("2026-11-30", tz="UTC")
@@ -49,3 +51,26 @@ def test_contains_answers_as_isin(values, candidates):
     expected = column.isin([value for value in candidates if value is not None]).to_numpy(dtype=bool)
     assert contains(column, candidates).tolist() == expected.tolist()
     assert contains(column, pd.Series(candidates, dtype="str")).tolist() == expected.tolist()
+
+
+# -- building a frame from columns ----------------------------------------------------------
+
+
+def test_frame_of_fills_left_out_columns_as_missing_and_casts_the_rest_like_conform():
+    built = _schema.frame_of({
+        "conversation_id": pd.Series(["c1", None], index=[7, 3]),  # values taken by position
+        "unread_count": [2, None],  # not in the schema dtype: cast as conform casts
+        "last_message_at": ["2026-11-30T10:00:00Z", None],
+    }, 2)
+    assert list(built.columns) == list(COLUMNS)
+    assert all(built[name].dtype == dtype for name, dtype in COLUMNS.items())
+    assert built["conversation_id"].tolist()[0] == "c1" and pd.isna(built["conversation_id"].iloc[1])
+    assert built["unread_count"].iloc[0] == 2 and pd.isna(built["unread_count"].iloc[1])
+    assert built["last_message_at"].iloc[0] == pd.Timestamp("2026-11-30T10:00:00Z")
+    assert built["channel_name"].isna().all() and built["is_human_takeover"].isna().all()
+    assert isinstance(built.index, pd.RangeIndex) and built.index.tolist() == [0, 1]
+
+
+def test_frame_of_refuses_a_column_the_toolkit_does_not_have():
+    with pytest.raises(ValueError, match="not columns of the toolkit"):
+        _schema.frame_of({"conversation_id": ["c1"], "conversationId": ["c1"]}, 1)
