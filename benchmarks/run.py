@@ -476,7 +476,7 @@ import toolkit as tk
 imported = time.perf_counter() - started
 tk.load_briq(sys.argv[3], sys.argv[2], progress=False)  # warm: connections, lazy imports, caches
 best = None
-for _ in range(3):
+for _ in range(5):
     cpu = time.process_time()
     frame = tk.load_briq(sys.argv[3], sys.argv[2], progress=False)
     spent = time.process_time() - cpu
@@ -556,7 +556,7 @@ def client_section(results: Results, size: int, baseline: Path | None) -> None:
                 textwrap.dedent(f"""\
         A whole pull of {size:,} Briq conversations from the sandbox (in its own process, no
         latency) in a fresh process: the process CPU time of the pull (request threads, parsing,
-        paging, proof, sweep, merge), best of three pulls after a warm-up, over the pages of data
+        paging, proof, sweep, merge), best of five pulls after a warm-up, over the pages of data
         (`ceil(rows / {PAGE_SIZE})`, the same for both) and over the requests sent. The import time
         is the fastest `import toolkit` of five fresh processes. The baseline is a checkout of the
         code before this work (`--baseline DIR`), measured by the same script in the same run. The

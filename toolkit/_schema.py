@@ -154,7 +154,7 @@ def _conforms(frame: pd.DataFrame) -> bool:
     index = frame.index
     return (list(frame.columns[:len(names)]) == names and frame.columns.is_unique
             and isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
-            and all(frame.dtypes.iloc[:len(names)].to_numpy() == list(COLUMNS.values())))
+            and list(frame.dtypes.iloc[:len(names)]) == list(COLUMNS.values()))
 
 
 def _cast(column: pd.Series, dtype: object) -> pd.Series:
