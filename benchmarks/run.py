@@ -468,6 +468,9 @@ def _peak_of_pull(size: int) -> dict[str, Any]:
 
 
 # A pull in a fresh process: CPU seconds of this process (the sandbox runs in another) per request.
+#: Fresh processes per tree in the client section, taking turns.
+CPU_ROUNDS = 4
+
 _CPU_SCRIPT = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -476,7 +479,7 @@ import toolkit as tk
 imported = time.perf_counter() - started
 tk.load_briq(sys.argv[3], sys.argv[2], progress=False)  # warm: connections, lazy imports, caches
 best = None
-for _ in range(5):
+for _ in range(3):
     cpu = time.process_time()
     frame = tk.load_briq(sys.argv[3], sys.argv[2], progress=False)
     spent = time.process_time() - cpu
@@ -531,8 +534,14 @@ def client_section(results: Results, size: int, baseline: Path | None) -> None:
     trees = {"this tree": ROOT, **({f"baseline ({baseline})": baseline} if baseline else {})}
     rows = []
     with sandbox_process(briq=size) as base_url:
+        # The trees take turns, a fresh process each, so that a change in the machine's speed
+        # during the section (shared hosts drift by tens of percent) reaches both alike.
+        measured: dict[str, list[tuple[float, int, int]]] = {label: [] for label in trees}
+        for _ in range(CPU_ROUNDS):
+            for label, tree in trees.items():
+                measured[label].append(client_cost(tree, base_url))
         for label, tree in trees.items():
-            spent, requests_sent, pulled = client_cost(tree, base_url)
+            spent, requests_sent, pulled = min(measured[label])
             data_pages = math.ceil(pulled / PAGE_SIZE)
             rows.append({"code": label, "requests per pull": requests_sent,
                          "client CPU s per pull": round(spent, 3),
@@ -555,8 +564,9 @@ def client_section(results: Results, size: int, baseline: Path | None) -> None:
     results.add("Client: CPU per page and import time", markdown(table) + "\n\n" + markdown(breakdown),
                 textwrap.dedent(f"""\
         A whole pull of {size:,} Briq conversations from the sandbox (in its own process, no
-        latency) in a fresh process: the process CPU time of the pull (request threads, parsing,
-        paging, proof, sweep, merge), best of five pulls after a warm-up, over the pages of data
+        latency): the process CPU time of the pull (request threads, parsing, paging, proof,
+        sweep, merge), the best of {CPU_ROUNDS * 3} pulls ({CPU_ROUNDS} fresh processes taking turns with
+        the baseline's, three pulls each after a warm-up), over the pages of data
         (`ceil(rows / {PAGE_SIZE})`, the same for both) and over the requests sent. The import time
         is the fastest `import toolkit` of five fresh processes. The baseline is a checkout of the
         code before this work (`--baseline DIR`), measured by the same script in the same run. The

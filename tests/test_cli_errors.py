@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -244,3 +245,13 @@ def test_the_report_summary_counts_at_risk_within_the_asked_horizon(keys, tmp_pa
     pulled = tk.read_csv(tmp_path / "r" / "conversations.csv")
     expected = len(tk.at_risk(pulled, within="4h"))
     assert f"{expected:,} unread conversations lose their window within 4h" in printed
+
+
+def test_a_sandbox_port_in_use_is_named_with_a_way_out(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, line = fail(capsys, "sandbox", "--port", str(port))
+    assert code == 2
+    assert f"--port {port}" in line and "already in use" in line and "--port 0" in line

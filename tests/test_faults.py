@@ -410,6 +410,28 @@ def test_progress_on_a_broken_stderr_never_stops_a_python_pull(make_sandbox, mon
     assert len([w for w in caught if "progress" in str(w.message)]) <= 1
 
 
+@pytest.mark.parametrize(("answer", "attempts"),
+                         [(socket.EAI_NONAME, 1), (socket.EAI_AGAIN, FAST_RETRY.max_attempts)])
+def test_a_name_that_does_not_exist_is_reported_at_once_and_a_resolver_hiccup_is_retried(
+        monkeypatch, answer, attempts):
+    # The resolver's two answers, as getaddrinfo gives them: "no such name" does not pass
+    # with waiting; "try again" may.
+    resolve = socket.getaddrinfo
+
+    def resolver(host, *args, **kwargs):
+        if host == "api.example.invalid":
+            raise socket.gaierror(answer, "the resolver's answer")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with pytest.raises(tk.ApiError) as raised:
+        tk.load_briq("some-key", "https://api.example.invalid", progress=False, retry=FAST_RETRY)
+    assert raised.value.attempts == attempts
+    assert "some-key" not in str(raised.value)
+    if answer == socket.EAI_NONAME:
+        assert "does not exist" in str(raised.value) and "check the base URL" in str(raised.value)
+
+
 def test_a_refused_connection_is_reported_as_refused_not_as_a_timeout():
     with socket.socket() as probe:  # a port nobody listens on: bound, never listening
         probe.bind(("127.0.0.1", 0))

@@ -113,7 +113,7 @@ def test_watch_shows_local_time_and_a_lived_in_sandbox(capsys):
     assert "round 1: full pull at " in out and " EAT, requests" in out
     # The sandbox serves an inbox after simulated days of work: a few percent unread, as a
     # team's inbox has, not the raw seeded data's third.
-    unread_share = int(out.split(" unread (")[1].split("%")[0])
+    unread_share = float(out.split(" unread (")[1].split("%")[0])
     assert 0 < unread_share < 20
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 
 import matplotlib
 
@@ -209,3 +210,66 @@ def test_readable_names_channels_and_times_in_the_index(pulled):
     local = tk.readable(timeline.to_frame("closing"), tz=DAR)
     assert local.index.name == "Interval start (EAT)"
     assert list(local.index) == timeline.index.tz_convert(DAR).strftime("%Y-%m-%d %H:%M").tolist()
+
+
+def test_count_axes_tick_whole_numbers_only(pulled):
+    import matplotlib.pyplot as plt
+
+    # Three windows: matplotlib alone would tick every 0.5 and label 2.5 as "2".
+    as_of = pulled["fetched_at"].max()
+    closing = pulled[pulled["window_open"].fillna(False)
+                     & (pulled["window_expires_at"] > as_of + pd.Timedelta(minutes=5))
+                     & (pulled["window_expires_at"] < as_of + pd.Timedelta(hours=23))]
+    assert len(closing) >= 3
+    figure, ax = plt.subplots()
+    tk.plot_expiry_timeline(closing.head(3), as_of=as_of, ax=ax)
+    figure.canvas.draw()
+    ticks = [tick for tick in ax.get_yticks() if ax.get_ylim()[0] <= tick <= ax.get_ylim()[1]]
+    labels = {tick: label.get_text()
+              for tick, label in zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)}
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
+    assert all(labels[tick] == f"{int(tick):,}" for tick in ticks)
+    plt.close(figure)
+
+
+def test_trend_charts_of_snapshots_minutes_apart_keep_a_readable_clock(pulled, tmp_path):
+    import matplotlib.pyplot as plt
+
+    moment = pulled["fetched_at"].max()
+    for minutes in (0, 3):
+        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(minutes=minutes))
+    history = tk.load_snapshots(tmp_path)
+    for plot in (tk.plot_unread_trend, tk.plot_wait_trend, tk.plot_closed_unread):
+        figure, ax = plt.subplots()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            plot(history, ax=ax)
+            figure.canvas.draw()
+        assert not [str(warning.message) for warning in caught], plot.__name__  # matplotlib's locator gave up
+        low, high = ax.get_xlim()
+        assert high - low <= 5, plot.__name__  # days, not the years matplotlib widens one moment to
+        labels = [label.get_text() for label in ax.get_yticklabels()]
+        assert "-0" not in labels and "−0" not in labels, (plot.__name__, labels)
+        # A line of one point draws nothing without a marker.
+        assert all(line.get_marker() == "o" for line in ax.get_lines() if len(line.get_xdata()) == 1)
+        plt.close(figure)
+
+
+def test_the_backlog_total_says_whose_unread_messages_it_counts(pulled):
+    page = tk.build_report(pulled)
+    section = page[page.index("Unread backlog by provider</h2>"):page.index("Reply windows by time left")]
+    assert "Wassist sends no count of unread messages" in section
+    assert "Wassist sends no count" not in tk.build_report(pulled[pulled["provider"] == "briq"])
+
+
+def test_an_empty_at_risk_list_says_when_the_next_window_closes(pulled):
+    as_of = pulled["fetched_at"].max()
+    unread_open = pulled[pulled["has_unread"].fillna(False) & pulled["window_open"].fillna(False)]
+    left = (unread_open["window_expires_at"] - as_of).dropna()
+    later = left[left > pd.Timedelta(0)]
+    assert len(later), "the sandbox's data has unread open windows"
+    # A horizon shorter than the soonest window: the list is empty, the next closing is named.
+    within = f"{max(1, int(later.min().total_seconds() // 2))}s"
+    page = tk.build_report(pulled, within=within)
+    assert "None right now. The next unread conversation's window closes in" in page
+    assert f"{int((later <= pd.Timedelta(hours=24)).sum()):,} close within 24" in page

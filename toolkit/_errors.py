@@ -160,8 +160,9 @@ class PullTimeoutError(ToolkitError):
         self.provider = provider
         self.deadline = deadline
         super().__init__(f"{provider}: the pull did not finish within its deadline of {deadline:g} s "
-                         "(the server stalled or answered too slowly); pass a larger deadline= "
-                         "(--deadline) to allow longer, or deadline=None for none")
+                         "(the server could not be reached, stalled or answered too slowly); allow "
+                         "longer with deadline= in Python or --deadline on the command line "
+                         "(deadline=None: no limit)")
 
 
 class SnapshotError(ToolkitError):

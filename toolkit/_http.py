@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -370,6 +371,8 @@ class HttpClient:
             self.stats.record("connection-error")
             self.deadline.check()
             why = str(exc) if isinstance(exc, _ConnectFailed) else f"connection failed ({type(exc).__name__})"
+            if isinstance(exc, _ConnectFailed) and exc.lasting:
+                self._give_up(url, attempt, _Retryable(why))  # a name that does not exist stays so
             raise _Retryable(why) from exc
         with response:
             status = response.status_code
@@ -529,7 +532,7 @@ class _DirectSession:
         except urllib3.exceptions.NewConnectionError as exc:
             # Checked first: urllib3 derives it from its connect timeout, but a refused
             # connection or an unknown host is not a timeout.
-            raise _ConnectFailed(_connect_failure(exc)) from exc
+            raise _ConnectFailed(_connect_failure(exc), lasting=_name_unknown(exc)) from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise requests.Timeout(type(exc).__name__) from exc
         except urllib3.exceptions.HTTPError as exc:
@@ -542,11 +545,21 @@ class _DirectSession:
 
 
 class _ConnectFailed(requests.ConnectionError):
-    """No connection could be opened; its one argument says why in a few words."""
+    """No connection could be opened; its one argument says why in a few words.
+
+    ``lasting`` marks a failure that waiting cannot mend (the server's name does not
+    exist): it is reported at once instead of being retried.
+    """
+
+    def __init__(self, why: str, *, lasting: bool = False) -> None:
+        super().__init__(why)
+        self.lasting = lasting
 
 
 def _connect_failure(error: urllib3.exceptions.NewConnectionError) -> str:
     """Why a connection could not be opened, in a few words (never the URL)."""
+    if _name_unknown(error):
+        return "the server's name does not exist (check the base URL)"
     if isinstance(error, urllib3.exceptions.NameResolutionError):
         return "the server's name did not resolve"
     cause = error.__context__ or error.__cause__
@@ -555,6 +568,14 @@ def _connect_failure(error: urllib3.exceptions.NewConnectionError) -> str:
     if isinstance(cause, OSError) and cause.strerror:
         return f"could not connect: {cause.strerror.lower()}"
     return "could not connect"
+
+
+def _name_unknown(error: urllib3.exceptions.NewConnectionError) -> bool:
+    """The resolver answered that the name does not exist (not that it could not be asked)."""
+    cause = error.__context__ or error.__cause__
+    unknown = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    return (isinstance(error, urllib3.exceptions.NameResolutionError) and isinstance(cause, socket.gaierror)
+            and cause.errno in unknown)
 
 
 # Retries are the client's own (RetryPolicy); one instance serves every request.

@@ -7,6 +7,7 @@ Errors end in one line on stderr (never a traceback, never a key) and a non-zero
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 import time
@@ -115,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     _names_flag(snapshot)
     snapshot.add_argument(
         "--incremental", action="store_true",
-        help="refresh the latest snapshot in --root instead of pulling everything: requests in proportion "
-             "to what changed (a full pull when there is none, it was taken with other filters, or the last "
-             "full pull is older than --full-every)")
+        help="refresh the latest snapshot in --root instead of pulling everything: requests for what "
+             "changed and for the unread list, not for the whole inbox (a full pull when there is none, it "
+             "was taken with other filters, or the last full pull is older than --full-every)")
     snapshot.add_argument(
         "--full-every", type=_duration, default="24h", metavar="DURATION",
         help="with --incremental, pull in full once the last full pull is this old (default: 24h)")
@@ -577,6 +578,7 @@ def _summary(df: Any, within: str = "2h") -> str:
     import pandas as pd
 
     from . import metrics
+    from .display import format_share
     from .report import headline
 
     numbers = headline(df, within=within)
@@ -585,8 +587,9 @@ def _summary(df: Any, within: str = "2h") -> str:
     for provider, row in per_provider.iterrows():
         count = row["unread_messages"]
         messages = "" if pd.isna(count) else f", {int(count):,} unread messages"
+        share = format_share(row["unread_share"])
         lines.append(f"  {provider}: {row['conversations']:,} conversations, "
-                     f"{row['unread_conversations']:,} unread ({row['unread_share']:.0%}){messages}")
+                     f"{row['unread_conversations']:,} unread ({share}){messages}")
     lines.append(f"{numbers['open_windows']:,} reply windows open; "
                  f"{numbers['closing_within_1h']:,} close within 1 h")
     lines.append(f"{numbers['at_risk']:,} unread conversations lose their window within {within}; "
@@ -771,7 +774,13 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
                            briq_envelope=args.briq_envelope, latency=args.latency, fault_rate=args.fault_rate,
                            churn_rate=args.churn_rate, max_page_size=args.max_page_size,
                            rate_limit=args.rate_limit)
-    sandbox = Sandbox(config, port=args.port).start()
+    try:
+        sandbox = Sandbox(config, port=args.port).start()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise UsageError(f"--port {args.port}: the port is already in use; choose another, "
+                         "or --port 0 for any free one") from None
     print(f"sandbox serving Wassist and Briq at {sandbox.base_url} (Ctrl-C to stop)")
     print("point the loaders at it with:")
     for name, value in sandbox.environment().items():

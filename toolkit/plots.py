@@ -13,7 +13,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import metrics
 from ._tz import resolve_tz
@@ -25,7 +25,17 @@ __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry
 #: Okabe-Ito, colour-blind safe.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 #: Axis numbers with thousands separators.
-_THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
+_THOUSANDS = FuncFormatter(lambda value, _: f"{round(value) + 0:,}")  # + 0: never "-0"
+
+
+def _counts_on(axis: Any) -> None:
+    """A count axis, once the data is drawn: from 0 to at least 1, ticks on whole numbers only
+    (a tick at 2.5 would read "2"), thousands separated."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(_THOUSANDS)
+    low, high = axis.get_view_interval()
+    if high < 1:  # nothing to count: an axis of -0.05 to 0.05 would label "-0", "0", "0"
+        (axis.axes.set_xlim if axis.axis_name == "x" else axis.axes.set_ylim)(0, 1)
 #: Bars that stand for every provider together.
 NEUTRAL = "#5B6B7F"
 #: Each provider keeps its colour in every chart.
@@ -113,7 +123,7 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
         ax.set_yticks(positions, labels)
         ax.set_xlim(0, float(summary["conversations"].max()) * 1.32)
         ax.legend(loc="lower right", frameon=False, fontsize=9)
-        ax.xaxis.set_major_formatter(_THOUSANDS)
+        _counts_on(ax.xaxis)
     ax.set_xlabel("conversations")
     named = [column.replace("_", " ") for column in columns if column != "provider" or len(columns) == 1]
     ax.set_title("Unread backlog by " + " and ".join(name.replace("channel id", "channel") for name in named))
@@ -146,7 +156,7 @@ def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: An
     channels = channel_names_of(df)
     ax.set_yticks(positions, [_key_label(label, [by or ""], channels) for label in summary.index])
     ax.invert_yaxis()  # first group on top, in the order of the tables
-    ax.xaxis.set_major_formatter(_THOUSANDS)
+    _counts_on(ax.xaxis)
     ax.set_xlabel("conversations")
     ax.set_title("Reply windows by time left")
     ax.legend(title="time left in the window", ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.16),
@@ -187,7 +197,7 @@ def plot_expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", 
         ax.set_xlabel(f"closing time ({zone_label(zone, first)}), from {first:%a %d %b %H:%M}")
     else:
         ax.set_xlabel("hours ahead")
-    ax.yaxis.set_major_formatter(_THOUSANDS)
+    _counts_on(ax.yaxis)
     ax.set_ylabel("windows closing")
     ax.set_title(f"Reply windows closing in the next {pd.Timedelta(horizon) / pd.Timedelta(hours=1):g} hours")
     _tidy(ax, "y")
@@ -239,7 +249,7 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
             va="top", color="#555555")
     ax.set_xticks(positions, WAIT_BAND_LABELS, fontsize=8)
     ax.set_xlim(-0.5, len(WAIT_BAND_LABELS) - 0.5)
-    ax.yaxis.set_major_formatter(_THOUSANDS)
+    _counts_on(ax.yaxis)
     ax.set_xlabel("time since the customer's last message")
     ax.set_ylabel("unread conversations")
     ax.set_title("How long unread conversations have waited")
@@ -285,10 +295,26 @@ def _local_times(times: Any, zone: str) -> pd.DatetimeIndex:
 
 
 def _date_axis(ax: plt.Axes, zone: str, moment: Any) -> None:
-    locator = mdates.AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    """Snapshot times along x, days written with their month; a single moment gets a day around it."""
+    low, high = ax.xaxis.get_data_interval()
+    if high - low < 1 / 24:
+        # One snapshot time (or several within the hour): matplotlib would widen the axis to
+        # years around it; half a day either side keeps the ticks in hours.
+        middle = (low + high) / 2
+        ax.set_xlim(middle - 0.5, middle + 0.5)
+    _dated(ax.xaxis)
     ax.set_xlabel(f"snapshot time ({zone_label(zone, moment)})")
+
+
+def _dated(axis: Any) -> None:
+    """Concise date ticks that name the month on day ticks ("08 Nov", not "08")."""
+    # minticks 3: a few days of bars get a tick a day (the default of 5 falls back to hours).
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    formatter = mdates.ConciseDateFormatter(locator, show_offset=False)
+    # Day ticks, the first of a month among them, and midnight among hour ticks: "02 Dec".
+    formatter.formats[2] = formatter.zero_formats[2] = formatter.zero_formats[3] = "%d %b"
+    axis.set_major_locator(locator)
+    axis.set_major_formatter(formatter)
 
 
 def _legend_beside(ax: plt.Axes, entries: int) -> None:
@@ -338,7 +364,7 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
                     label=_key_label(key, columns, channels) if columns else "all")
         _legend_beside(ax, wide.shape[1])
         _date_axis(ax, zone, trend.index.get_level_values(0).max())
-    ax.yaxis.set_major_formatter(_THOUSANDS)
+    _counts_on(ax.yaxis)
     ax.set_ylabel("unread conversations")
     ax.set_ylim(bottom=0)
     named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
@@ -371,11 +397,15 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
                    label=_key_label(key, columns, channels) if columns else str(key))
             bottom += counts.to_numpy()
         _legend_beside(ax, table.shape[1])
-        locator = mdates.AutoDateLocator(maxticks=8)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+        if not table.to_numpy().any():
+            ax.text(0.5, 0.5, "No reply window closed with unread messages", ha="center", va="center",
+                    transform=ax.transAxes, color="#555555")
+        low, high = ax.xaxis.get_data_interval()
+        if high - low < 2:  # a day or two of bars: a few days around them, not hours between
+            ax.set_xlim(low - 1.5, high + 1.5)
+        _dated(ax.xaxis)
         ax.set_xlabel("day the window closed (UTC)")
-    ax.yaxis.set_major_formatter(_THOUSANDS)
+    _counts_on(ax.yaxis)
     ax.set_ylabel("windows closed unread")
     ax.set_title("Reply windows lost per day (a template is needed)")
     _tidy(ax, "y")
@@ -413,8 +443,9 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
             for style, name in zip(("-", "--", ":", "-."), names, strict=False):
                 words = _percentile_words(name)
                 label = words if by is None else f"{_key_label(key, columns, channels)}, {words}"
-                ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6,
-                        color=PALETTE[number % len(PALETTE)], label=label)
+                # Markers: a lone snapshot shows as a dot, not as an invisible line.
+                ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6, marker="o",
+                        markersize=3, color=PALETTE[number % len(PALETTE)], label=label)
             number += 1
         ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
         ax.text(0.01, 24, "24 h: window closes", transform=ax.get_yaxis_transform(), fontsize=8, va="bottom",

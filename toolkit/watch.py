@@ -24,7 +24,7 @@ from . import metrics
 from ._http import RateLimit
 from ._refresh import LOADER_SETTINGS, refresh
 from ._tz import resolve_tz
-from .display import zone_label
+from .display import format_share, zone_label
 from .providers import PROVIDERS, load_conversations
 
 __all__ = ["Watch", "render", "budget_pause"]
@@ -63,7 +63,7 @@ def render(df: pd.DataFrame, *, now: pd.Timestamp, within: str, status: str, row
     lines = [
         status,
         f"{int(summary['conversations']):,} conversations, {int(summary['unread_conversations']):,} unread "
-        f"({summary['unread_share']:.0%}) · {open_windows:,} windows open, "
+        f"({format_share(summary['unread_share'])}) · {open_windows:,} windows open, "
         f"{int(buckets['<1h']):,} close within 1 h",
         f"At risk: {len(risky):,} unread conversation(s) lose their window within {within}",
     ]
