@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import metrics
 from ._tz import resolve_tz
-from .display import PROVIDER_LABELS, channel_names_of, zone_label
+from .display import PROVIDER_LABELS, channel_names_of, format_share, zone_label
 
 __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
            "plot_unread_wait", "plot_at_risk", "plot_unread_trend", "plot_closed_unread", "plot_wait_trend"]
@@ -118,8 +118,8 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
         ax.barh(positions, read, left=unread, color=PALETTE[5], alpha=0.45, label="read")
         for position, count, total, share in zip(positions, unread, summary["conversations"],
                                                  summary["unread_share"], strict=False):
-            ax.text(total, position, f" {count:,} of {total:,} ({share:.0%})", va="center", fontsize=8,
-                    color="#333333")
+            ax.text(total, position, f" {count:,} of {total:,} ({format_share(share)})", va="center",
+                    fontsize=8, color="#333333")
         ax.set_yticks(positions, labels)
         ax.set_xlim(0, float(summary["conversations"].max()) * 1.32)
         ax.legend(loc="lower right", frameon=False, fontsize=9)

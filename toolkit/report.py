@@ -335,8 +335,9 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
     note = ('<p class="note"><strong>Simulated history:</strong> these snapshots come from a model of an '
             "inbox, not from past pulls; the latest one is the pull above.</p>") if simulated else ""
     first, last = moments.min().tz_convert(zone), moments.max().tz_convert(zone)
+    span = f"{first:%d %b %Y}" if first.date() == last.date() else f"{first:%d %b %Y} – {last:%d %b %Y}"
     return f"""<section><h2>Trends over {moments.nunique():,} snapshots{label}
-({first:%d %b %Y} – {last:%d %b %Y})</h2>{note}
+({span})</h2>{note}
 <div class="charts">{"".join(f'<img alt="trend chart" src="{uri}">' for uri in charts)}</div>
 <h3>Still unread across consecutive snapshots</h3>
 {_table(table, tz=zone) + stuck_note if len(table) else "<p>None.</p>"}</section>"""
