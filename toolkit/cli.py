@@ -622,8 +622,10 @@ def _demo(args: argparse.Namespace) -> int:
 
     _check_output_folder(args.out, "--out")
     tz = resolve_tz(args.tz)
-    return _wrote(*run_demo(args.out, args.seed, args.fault_rate, args.progress, tz=tz,
-                            channel_names=args.channel_names))
+    _wrote(*run_demo(args.out, args.seed, args.fault_rate, args.progress, tz=tz,
+                     channel_names=args.channel_names))
+    print(f"wrote {args.out / 'history'} (the simulated history's daily snapshots, for report --history)")
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
