@@ -26,16 +26,6 @@ __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 #: Axis numbers with thousands separators.
 _THOUSANDS = FuncFormatter(lambda value, _: f"{round(value) + 0:,}")  # + 0: never "-0"
-
-
-def _counts_on(axis: Any) -> None:
-    """A count axis, once the data is drawn: from 0 to at least 1, ticks on whole numbers only
-    (a tick at 2.5 would read "2"), thousands separated."""
-    axis.set_major_locator(MaxNLocator(integer=True))
-    axis.set_major_formatter(_THOUSANDS)
-    low, high = axis.get_view_interval()
-    if high < 1:  # nothing to count: an axis of -0.05 to 0.05 would label "-0", "0", "0"
-        (axis.axes.set_xlim if axis.axis_name == "x" else axis.axes.set_ylim)(0, 1)
 #: Bars that stand for every provider together.
 NEUTRAL = "#5B6B7F"
 #: Each provider keeps its colour in every chart.
@@ -43,6 +33,16 @@ PROVIDER_COLOURS = {"wassist": PALETTE[0], "briq": PALETTE[1]}
 #: Buckets from calm to urgent: closed is grey, the soonest closings the warmest.
 BUCKET_COLOURS = {"closed": "#999999", "<1h": "#D55E00", "1-4h": "#E69F00", "4-12h": "#56B4E9",
                   "12-24h": "#0072B2"}
+
+
+def _counts_on(axis: Any) -> None:
+    """A count axis, once the data is drawn: from 0 to at least 1, ticks on whole numbers only
+    (a tick at 2.5 would read "2"), thousands separated."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(_THOUSANDS)
+    _, high = axis.get_view_interval()
+    if high < 1:  # nothing to count: an axis of -0.05 to 0.05 would label "-0", "0", "0"
+        (axis.axes.set_xlim if axis.axis_name == "x" else axis.axes.set_ylim)(0, 1)
 
 
 def _axes(ax: Any) -> plt.Axes:
