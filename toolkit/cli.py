@@ -798,13 +798,43 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _signed_values_joined(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
+    """``--every -5s`` as ``--every=-5s``, so that the value's own check explains what is wrong.
+
+    argparse takes a value that starts with a minus sign for an option and says only
+    "expected one argument"; joined to its option, the value reaches the option's reader.
+    """
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    taking_values: set[str] = set()
+    parsers = [parser]
+    while parsers:
+        current = parsers.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+            elif action.option_strings and action.nargs is None and action.const is None:
+                taking_values.update(action.option_strings)
+    joined: list[str] = []
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        following = tokens[position + 1] if position + 1 < len(tokens) else ""
+        if token in taking_values and len(following) > 1 and following[0] == "-" and following[1].isdigit():
+            joined.append(f"{token}={following}")
+            position += 2
+        else:
+            joined.append(token)
+            position += 1
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wa-toolkit`` and ``python -m toolkit``; returns the exit code."""
     # A closed stdout or stderr never stops a command, and a stop signal ends it at once
     # without a half-written file (see toolkit/_process.py and the README's "Signals and failures").
     with stop_on_signals("wa-toolkit"), forgiving_streams():
         parser = build_parser()
-        args, unknown = parser.parse_known_args(argv)
+        args, unknown = parser.parse_known_args(_signed_values_joined(parser, argv))
         if unknown:
             # Said by the command's own parser, so the hint names that command's --help.
             commands = next(action for action in parser._actions
