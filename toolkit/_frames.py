@@ -124,8 +124,7 @@ def contains(column: pd.Series, values: Iterable[Any]) -> np.ndarray:
     if not len(candidates) or not len(column):
         return np.zeros(len(column), dtype=bool)
     found = pc.is_in(pa.array(column.astype("str"), type=pa.large_string()), value_set=candidates)
-    return found.to_numpy(zero_copy_only=False).astype(bool) if found.null_count == 0 else \
-        pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def most_recent_first(frame: pd.DataFrame) -> pd.DataFrame:

@@ -532,7 +532,7 @@ class _DirectSession:
         except urllib3.exceptions.NewConnectionError as exc:
             # Checked first: urllib3 derives it from its connect timeout, but a refused
             # connection or an unknown host is not a timeout.
-            raise _ConnectFailed(_connect_failure(exc), lasting=_name_unknown(exc)) from exc
+            raise _connect_failure(exc) from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise requests.Timeout(type(exc).__name__) from exc
         except urllib3.exceptions.HTTPError as exc:
@@ -556,26 +556,22 @@ class _ConnectFailed(requests.ConnectionError):
         self.lasting = lasting
 
 
-def _connect_failure(error: urllib3.exceptions.NewConnectionError) -> str:
-    """Why a connection could not be opened, in a few words (never the URL)."""
-    if _name_unknown(error):
-        return "the server's name does not exist (check the base URL)"
+#: The resolver's answers that a name does not exist (not that it could not be asked).
+_NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _connect_failure(error: urllib3.exceptions.NewConnectionError) -> _ConnectFailed:
+    """Why a connection could not be opened, in a few words (never the URL), as the error to raise."""
+    cause = error.__context__ or error.__cause__
     if isinstance(error, urllib3.exceptions.NameResolutionError):
-        return "the server's name did not resolve"
-    cause = error.__context__ or error.__cause__
+        if isinstance(cause, socket.gaierror) and cause.errno in _NAME_UNKNOWN:
+            return _ConnectFailed("the server's name does not exist (check the base URL)", lasting=True)
+        return _ConnectFailed("the server's name did not resolve")
     if isinstance(cause, ConnectionRefusedError):
-        return "the server refused the connection"
+        return _ConnectFailed("the server refused the connection")
     if isinstance(cause, OSError) and cause.strerror:
-        return f"could not connect: {cause.strerror.lower()}"
-    return "could not connect"
-
-
-def _name_unknown(error: urllib3.exceptions.NewConnectionError) -> bool:
-    """The resolver answered that the name does not exist (not that it could not be asked)."""
-    cause = error.__context__ or error.__cause__
-    unknown = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
-    return (isinstance(error, urllib3.exceptions.NameResolutionError) and isinstance(cause, socket.gaierror)
-            and cause.errno in unknown)
+        return _ConnectFailed(f"could not connect: {cause.strerror.lower()}")
+    return _ConnectFailed("could not connect")
 
 
 # Retries are the client's own (RetryPolicy); one instance serves every request.

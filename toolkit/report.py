@@ -7,6 +7,7 @@ import html
 import io
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,8 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     risk_table = risky[risk_columns].head(AT_RISK_ROWS).reset_index(drop=True)
     more = (f'<p class="note">The {AT_RISK_ROWS:,} soonest of {len(risky):,}; the CSV has every '
             "conversation.</p>" if len(risky) > AT_RISK_ROWS else "")
-    summary = _with_total(metrics.unread_summary(df), metrics.unread_summary(df, by=None))
+    per_provider = metrics.unread_summary(df)
+    summary = _with_total(per_provider, metrics.unread_summary(df, by=None))
     expiry = _with_total(metrics.expiry_summary(df, as_of=moment),
                          metrics.expiry_summary(df, by=None, as_of=moment))
     fetched = df["fetched_at"]
@@ -223,7 +225,7 @@ from {html.escape(where)}</p>
 {_table(risk_table, tz=zone) if len(risk_table) else _none_at_risk(df, moment)}{more}</section>
 <section><h2>Charts</h2><div class="charts">{charts_html}</div></section>
 <section><h2>Unread backlog by provider</h2>{_table(summary, tz=zone, total_last=True)}
-{_counts_note(summary)}</section>
+{_counts_note(per_provider)}</section>
 <section><h2>Reply windows by time left</h2>{_table(expiry, tz=zone, total_last=True)}</section>
 {_trends_section(history, zone) if history is not None else ""}
 </main><footer class="wrap">A reply window is WhatsApp's 24 hours after the customer's last message; once it
@@ -243,16 +245,20 @@ def _none_at_risk(df: pd.DataFrame, moment: pd.Timestamp) -> str:
             f"{len(later):,} close within 24 h.</p>")
 
 
-def _counts_note(summary: pd.DataFrame) -> str:
-    """Under the backlog table: whose unread messages the total counts, when a provider sends no counts."""
-    providers = summary[summary["provider"] != "All providers"]
-    silent = providers["unread_messages"].isna() & (providers["conversations"] > 0)
-    uncounted = providers.loc[silent, "provider"]
-    if uncounted.empty or providers["unread_messages"].isna().all():
+def _counts_note(per_provider: pd.DataFrame) -> str:
+    """Under the backlog table (one row per provider): whose unread messages the total counts,
+    when a provider sends no counts."""
+    silent = per_provider["unread_messages"].isna() & (per_provider["conversations"] > 0)
+    if not silent.any() or per_provider["unread_messages"].isna().all():
         return ""
-    names = " and ".join(str(name) for name in uncounted)
-    return (f'<p class="note">{html.escape(names)} sends no count of unread messages: the unread messages '
+    return (f'<p class="note">{_sends_no_counts(per_provider.index[silent])}: the unread messages '
             "of all providers add up the others only.</p>")
+
+
+def _sends_no_counts(providers: Iterable[Any]) -> str:
+    """``"Wassist sends no count of unread messages"``, for the providers whose rows have none."""
+    names = " and ".join(PROVIDER_LABELS.get(name, str(name)) for name in dict.fromkeys(providers))
+    return html.escape(f"{names} sends no count of unread messages")
 
 
 def _with_total(by_provider: pd.DataFrame, everything: pd.DataFrame) -> pd.DataFrame:
@@ -317,9 +323,10 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
     if len(stuck) > shown:
         notes.append(f"The {shown:,} longest runs of {len(stuck):,}.")
     stuck = stuck.head(shown)
-    if stuck["unread_count"].isna().any():
-        notes.append("Wassist sends no count of unread messages: its rows leave that column empty.")
-    stuck_note = f'<p class="note">{html.escape(" ".join(notes))}</p>' if notes else ""
+    uncounted = stuck.loc[stuck["unread_count"].isna(), "provider"]
+    if len(uncounted):
+        notes.append(f"{_sends_no_counts(uncounted)}: its rows leave that column empty.")
+    stuck_note = f'<p class="note">{" ".join(notes)}</p>' if notes else ""
     names = channel_names_of(history)
     table = pd.DataFrame({
         "provider": stuck["provider"],

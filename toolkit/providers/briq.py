@@ -184,7 +184,7 @@ class Briq(Provider):
         # The unread list ignores status=open: only the open windows are in the list then.
         if params.get("status") == "open":
             return frame["window_open"].fillna(False)
-        return pd.Series(True, index=frame.index)
+        return super().still_listed(frame, params)
 
     error_texts = staticmethod(error_texts)
 
