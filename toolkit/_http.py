@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import http.client
 import json
 import logging
 import os
 import random
+import select
 import socket
+import ssl
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +33,6 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 import pandas as pd
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
@@ -299,7 +302,7 @@ class HttpClient:
         self._rng_lock = threading.Lock()
         self._pacer = shared_pacer(provider, api_key, rate_limit) if rate_limit else None
         self._owns_session = session is None
-        self.session: requests.Session | _DirectSession = (
+        self.session: requests.Session | _StdlibSession = (
             session if session is not None else _own_session(pool_size, self.base_url))
         _warn_if_plain_http(provider, self.base_url)
 
@@ -469,79 +472,190 @@ class HttpClient:
                        url=redact(url)) from failure
 
 
-class _DirectResponse:
-    """A urllib3 response with the part of ``requests.Response`` that :class:`HttpClient` reads.
+class _StdlibResponse:
+    """An ``http.client`` response with the part of ``requests.Response`` that :class:`HttpClient` reads.
 
-    Failures while reading the body become the ``requests`` errors ``requests`` would raise,
-    so one error path serves both kinds of session.
+    The body is inflated when the server compressed it (``gzip`` or ``deflate``, which
+    the request offers), a piece at a time, so that the body-size limit also stops a small
+    body that inflates to a huge one. Failures while reading become the ``requests``
+    errors ``requests`` would raise, so one error path serves both kinds of session.
     """
 
-    def __init__(self, raw: urllib3.BaseHTTPResponse) -> None:
+    def __init__(self, raw: http.client.HTTPResponse, connection: http.client.HTTPConnection,
+                 idle: deque[http.client.HTTPConnection], keep: int) -> None:
         self._raw = raw
+        self._connection = connection
+        self._idle = idle
+        self._keep = keep
         self._consumed = False
         self.status_code = raw.status
         self.headers = raw.headers
 
     def iter_content(self, chunk_size: int) -> Any:
+        raw = self._raw
+        inflater = _inflater(self.headers.get("Content-Encoding"))
         try:
-            yield from self._raw.stream(chunk_size, decode_content=True)
-        except urllib3.exceptions.HTTPError as exc:
+            while data := raw.read(chunk_size):
+                if inflater is None:
+                    yield data
+                    continue
+                piece = inflater.decompress(data, chunk_size)
+                yield piece
+                while inflater.unconsumed_tail:
+                    yield inflater.decompress(inflater.unconsumed_tail, chunk_size)
+            if raw.length:
+                # http.client ends a read at the connection's end without complaint even
+                # when Content-Length promised more.
+                raise http.client.IncompleteRead(b"", raw.length)
+            if inflater is not None:
+                yield inflater.flush()
+        except (OSError, http.client.HTTPException, zlib.error) as exc:
             raise requests.ConnectionError(type(exc).__name__) from exc
         self._consumed = True
 
-    def __enter__(self) -> _DirectResponse:
+    def __enter__(self) -> _StdlibResponse:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         # As requests does: a connection whose body was not read to the end is not reused.
-        if not self._consumed:
+        if self._consumed and not self._raw.will_close and len(self._idle) < self._keep:
+            self._idle.append(self._connection)
+        else:
             self._raw.close()
-        self._raw.release_conn()
+            self._connection.close()
 
 
-class _DirectSession:
-    """urllib3's connection pool, used directly for the sessions the toolkit makes itself.
+def _inflater(encoding: str | None) -> Any:
+    """A decompressor for a body sent with ``Content-Encoding: encoding``, ``None`` for none.
+
+    ``deflate`` is meant to be zlib-wrapped; window bits 47 read zlib and gzip headers alike.
+    """
+    if not encoding or encoding.strip().lower() == "identity":
+        return None
+    if encoding.strip().lower() in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(wbits=47)
+    raise requests.ConnectionError(f"unsupported Content-Encoding {encoding[:40]!r}")
+
+
+class _StdlibSession:
+    """Keep-alive connections from the standard library's ``http.client``, for the sessions
+    the toolkit makes itself.
 
     ``requests`` spends more CPU per request (hooks, cookie jars, adapters, settings merges,
-    a CA-path check on every send) than decoding and converting the page it fetched; the
-    toolkit needs none of that: it builds its own URLs, sends one header set, follows no
-    redirects and retries by itself. Only used without a proxy (see :func:`_own_session`).
+    a CA-path check on every send) than decoding and converting the page it fetched, and
+    urllib3 beneath it still spends as much again as ``http.client`` itself (its response
+    wrapper, buffers, pool bookkeeping). The toolkit needs none of that: it builds its own
+    URLs, sends one header set, follows no redirects and retries by itself. Only used
+    without a proxy (see :func:`_own_session`).
+
+    Parameters
+    ----------
+    pool_size : int
+        Idle connections kept per origin; more are opened when more requests run at once.
+    ca_bundle : str
+        A CA file or directory for HTTPS.
     """
 
     def __init__(self, pool_size: int, ca_bundle: str) -> None:
-        certificates = {"ca_cert_dir": ca_bundle} if os.path.isdir(ca_bundle) else {"ca_certs": ca_bundle}
-        self._pools = urllib3.PoolManager(num_pools=2, maxsize=max(1, pool_size), retries=False,
-                                          cert_reqs="CERT_REQUIRED", **certificates)  # type: ignore[arg-type]
-        # The pool of each origin, looked up once: the manager's own lookup parses the
-        # whole URL and builds a pool key on every request (a tenth of a request's CPU).
-        self._by_origin: dict[str, urllib3.HTTPConnectionPool] = {}
+        self._keep = max(1, pool_size)
+        self._ca_bundle = ca_bundle
+        self._tls: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+        # Idle connections per origin; deque's append and pop are atomic, so threads share it.
+        self._idle: dict[str, deque[http.client.HTTPConnection]] = {}
+        self._origins: dict[str, tuple[str, str, int | None]] = {}
 
     def get(self, url: str, *, headers: dict[str, str], timeout: float, allow_redirects: bool = False,
-            stream: bool = True) -> _DirectResponse:
+            stream: bool = True) -> _StdlibResponse:
         scheme, _, rest = url.partition("://")
         host, slash, path = rest.partition("/")
         origin = f"{scheme}://{host}"
+        idle = self._idle.get(origin)
+        if idle is None:
+            idle = self._idle.setdefault(origin, deque())
+        connection = self._idle_connection(idle)
+        if connection is None:
+            connection = self._connection(origin, timeout)
+        if connection.sock is None:
+            self._connect(connection, timeout)
+        else:
+            connection.sock.settimeout(timeout)
         try:
-            pool = self._by_origin.get(origin)
-            if pool is None:
-                pool = self._by_origin.setdefault(origin, self._pools.connection_from_url(origin))
-            raw = pool.urlopen("GET", slash + path or "/", headers={**_DIRECT_HEADERS, **headers},
-                               timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                               redirect=allow_redirects, retries=_NO_RETRIES, preload_content=False,
-                               assert_same_host=False)
-        except urllib3.exceptions.NewConnectionError as exc:
-            # Checked first: urllib3 derives it from its connect timeout, but a refused
-            # connection or an unknown host is not a timeout.
-            raise _connect_failure(exc) from exc
-        except urllib3.exceptions.TimeoutError as exc:
+            connection.request("GET", slash + path or "/", headers={**_OFFERED_ENCODINGS, **headers})
+            raw = connection.getresponse()
+        except TimeoutError as exc:
+            connection.close()
             raise requests.Timeout(type(exc).__name__) from exc
-        except urllib3.exceptions.HTTPError as exc:
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
             raise requests.ConnectionError(type(exc).__name__) from exc
-        return _DirectResponse(raw)
+        return _StdlibResponse(raw, connection, idle, self._keep)
+
+    def _idle_connection(self, idle: deque[http.client.HTTPConnection]) -> http.client.HTTPConnection | None:
+        """An idle connection the server has not closed meanwhile, if there is one."""
+        while idle:
+            try:
+                connection = idle.pop()
+            except IndexError:
+                return None
+            if connection.sock is None or not _readable(connection.sock):
+                return connection
+            # Readable while idle: the server closed it (or sent what nobody asked for).
+            connection.close()
+        return None
+
+    def _connection(self, origin: str, timeout: float) -> http.client.HTTPConnection:
+        where = self._origins.get(origin)
+        if where is None:
+            parts = urlsplit(origin)
+            where = self._origins.setdefault(origin, (parts.scheme, parts.hostname or "", parts.port))
+        scheme, hostname, port = where
+        if scheme == "https":
+            return http.client.HTTPSConnection(hostname, port, timeout=timeout, context=self._tls_context())
+        return http.client.HTTPConnection(hostname, port, timeout=timeout)
+
+    def _connect(self, connection: http.client.HTTPConnection, timeout: float) -> None:
+        connection.timeout = timeout
+        try:
+            connection.connect()
+        except socket.gaierror as exc:
+            if exc.errno in _NAME_UNKNOWN:
+                raise _ConnectFailed("the server's name does not exist (check the base URL)",
+                                     lasting=True) from exc
+            raise _ConnectFailed("the server's name did not resolve") from exc
+        except ConnectionRefusedError as exc:
+            raise _ConnectFailed("the server refused the connection") from exc
+        except TimeoutError as exc:
+            raise requests.Timeout(type(exc).__name__) from exc
+        except ssl.SSLError as exc:
+            raise _ConnectFailed(f"the TLS handshake failed: {exc.reason or type(exc).__name__}") from exc
+        except OSError as exc:
+            raise _ConnectFailed(f"could not connect: {exc.strerror.lower()}" if exc.strerror
+                                 else "could not connect") from exc
+
+    def _tls_context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._tls is None:
+                bundle = self._ca_bundle
+                self._tls = (ssl.create_default_context(capath=bundle) if os.path.isdir(bundle)
+                             else ssl.create_default_context(cafile=bundle))
+            return self._tls
 
     def close(self) -> None:
-        self._by_origin.clear()
-        self._pools.clear()
+        for idle in list(self._idle.values()):
+            while idle:
+                try:
+                    idle.pop().close()
+                except IndexError:
+                    break
+        self._idle.clear()
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether ``sock`` has something to read right now (on an idle connection: its end)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _ConnectFailed(requests.ConnectionError):
@@ -560,38 +674,22 @@ class _ConnectFailed(requests.ConnectionError):
 _NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
-def _connect_failure(error: urllib3.exceptions.NewConnectionError) -> _ConnectFailed:
-    """Why a connection could not be opened, in a few words (never the URL), as the error to raise."""
-    cause = error.__context__ or error.__cause__
-    if isinstance(error, urllib3.exceptions.NameResolutionError):
-        if isinstance(cause, socket.gaierror) and cause.errno in _NAME_UNKNOWN:
-            return _ConnectFailed("the server's name does not exist (check the base URL)", lasting=True)
-        return _ConnectFailed("the server's name did not resolve")
-    if isinstance(cause, ConnectionRefusedError):
-        return _ConnectFailed("the server refused the connection")
-    if isinstance(cause, OSError) and cause.strerror:
-        return _ConnectFailed(f"could not connect: {cause.strerror.lower()}")
-    return _ConnectFailed("could not connect")
+# Compressed bodies are welcome, as requests would say; _StdlibResponse inflates them.
+_OFFERED_ENCODINGS = {"Accept-Encoding": "gzip, deflate"}
+_Response = requests.Response | _StdlibResponse
 
 
-# Retries are the client's own (RetryPolicy); one instance serves every request.
-_NO_RETRIES = urllib3.Retry(total=False, redirect=False)
-# What requests would add to the toolkit's own headers.
-_DIRECT_HEADERS = {"Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
-_Response = requests.Response | _DirectResponse
-
-
-def _own_session(pool_size: int, base_url: str) -> requests.Session | _DirectSession:
-    """The session of a client given none: urllib3 directly, or ``requests`` behind a proxy.
+def _own_session(pool_size: int, base_url: str) -> requests.Session | _StdlibSession:
+    """The session of a client given none: ``http.client`` directly, or ``requests`` behind a proxy.
 
     The environment's proxy settings (which ``requests`` reads) decide: with a proxy for
-    ``base_url``, a ``requests`` session that goes through it; without, urllib3's pool.
+    ``base_url``, a ``requests`` session that goes through it; without, :class:`_StdlibSession`.
     Either honours ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, else ``requests``' bundle.
     """
     if get_environ_proxies(base_url):
         return _pooled_session(pool_size, base_url)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    return _DirectSession(pool_size, bundle or DEFAULT_CA_BUNDLE_PATH)
+    return _StdlibSession(pool_size, bundle or DEFAULT_CA_BUNDLE_PATH)
 
 
 def _pooled_session(pool_size: int, base_url: str) -> requests.Session:

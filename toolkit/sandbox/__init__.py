@@ -7,10 +7,10 @@
 
 from ._data import Conversation, channel_names, make_conversations
 from ._endpoints import BRIQ_PATH, WASSIST_PATH
-from ._faults import FAULTS, SCRIPTED
+from ._faults import ENCODINGS, FAULTS, SCRIPTED
 from ._history import HistoryConfig, SimulatedInbox, simulate_history, write_history
 from ._server import CHURN_KINDS, RequestRecord, Sandbox, SandboxConfig
 
 __all__ = ["Sandbox", "SandboxConfig", "RequestRecord", "Conversation", "make_conversations", "channel_names",
-           "FAULTS", "SCRIPTED", "CHURN_KINDS", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig",
+           "ENCODINGS", "FAULTS", "SCRIPTED", "CHURN_KINDS", "WASSIST_PATH", "BRIQ_PATH", "HistoryConfig",
            "SimulatedInbox", "simulate_history", "write_history"]

@@ -24,6 +24,9 @@ FAULTS = ("429", "429-body", "429-bare", "500", "502", "503", "reset", "truncate
 SCRIPTED = ("html", "success-false", "wrong-envelope", "not-json", "non-utf8", "huge")
 #: Faults that change how an answer is written, not what it says.
 CUTS = ("truncate", "truncate-short")
+#: How an honest answer can travel, each as real servers send it (forced only): compressed
+#: (``Content-Encoding``) or in chunks without a ``Content-Length``.
+ENCODINGS = ("gzip", "deflate", "chunked")
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,10 @@ class FaultInjector:
 
     def force(self, *responses: str) -> None:
         """Answer the next requests with these faults or scripted responses, in order."""
-        unknown = [name for name in responses if name not in FAULTS + SCRIPTED]
+        known = FAULTS + SCRIPTED + ENCODINGS
+        unknown = [name for name in responses if name not in known]
         if unknown:
-            raise ValueError(f"unknown responses {unknown}; known: {FAULTS + SCRIPTED}")
+            raise ValueError(f"unknown responses {unknown}; known: {known}")
         with self._lock:
             self._forced.extend(responses)
 

@@ -25,10 +25,12 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ssl import SSLContext
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -136,8 +138,10 @@ class Sandbox:
     """
 
     def __init__(self, config: SandboxConfig | None = None, *, port: int = 0,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", tls: SSLContext | None = None) -> None:
         self.config = config or SandboxConfig()
+        #: A server-side TLS context (certificate loaded): serve HTTPS instead of HTTP.
+        self.tls = tls
         self.host = host
         self.port = port
         self.requests: list[RequestRecord] = []
@@ -215,6 +219,8 @@ class Sandbox:
         """Serve in a background thread; :attr:`base_url` is then known."""
         handler = type("Handler", (_Handler,), {"sandbox": self})
         self._server = _SandboxHTTPServer((self.host, self.port), handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
         self._thread.start()
@@ -236,7 +242,7 @@ class Sandbox:
     @property
     def base_url(self) -> str:
         """The server root, e.g. ``http://127.0.0.1:8765`` (both providers share it)."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls is not None else 'http'}://{self.host}:{self.port}"
 
     def environment(self) -> dict[str, str]:
         """Environment variables that point both loaders at this sandbox."""
@@ -499,6 +505,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_raw(status, payload, "application/json", fault, headers, cut=len(payload) // 2)
         elif fault == "truncate-short":
             self._send_raw(status, payload[: len(payload) // 2], "application/json", fault, headers)
+        elif fault in ("gzip", "deflate"):
+            packed = zlib.compressobj(wbits=31 if fault == "gzip" else 15)
+            self._send_raw(status, packed.compress(payload) + packed.flush(), "application/json", fault,
+                           {**(headers or {}), "Content-Encoding": fault})
+        elif fault == "chunked":
+            self._send_chunked(status, payload, fault, headers)
         else:
             self._send_raw(status, payload, "application/json", fault, headers)
 
@@ -521,6 +533,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _send_chunked(self, status: int, payload: bytes, fault: str | None,
+                      headers: dict[str, str] | None = None) -> None:
+        """``payload`` in pieces of 1,000 bytes, with ``Transfer-Encoding: chunked``."""
+        self._log(status, fault)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("X-Request-Id", self._request_id)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        for start in range(0, len(payload), 1000):
+            piece = payload[start:start + 1000]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
 
     def _log(self, status: int, fault: str | None) -> None:
         provider, path, params, key_accepted = self._seen
