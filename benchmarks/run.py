@@ -487,19 +487,25 @@ for _ in range(3):
 print(imported, best, frame.attrs["pull"]["requests"], len(frame))
 """
 
-# Where a page's client CPU goes, each part alone: the GET on a bare urllib3 pool, decoding the
+# Where a page's client CPU goes, each part alone: the GET on a bare http.client connection, decoding the
 # body as the toolkit does (orjson), and the toolkit's conversion of the rows (in batches of
 # 100 pages, as a pull does).
 _PARTS_SCRIPT = """
 import sys, time
-import pandas as pd, urllib3
+import http.client, urllib.parse
+import pandas as pd
 from toolkit._http import _loads
 from toolkit.providers.briq import parse_conversations
 from toolkit.sandbox import BRIQ_PATH
-pool, pages = urllib3.PoolManager(maxsize=1), int(sys.argv[3])
+server, pages = urllib.parse.urlsplit(sys.argv[1]), int(sys.argv[3])
+connection = http.client.HTTPConnection(server.hostname, server.port)
+
+def get(path):
+    connection.request("GET", path, headers={"X-API-Key": sys.argv[2]})
+    return connection.getresponse().read()
+
 cpu = time.process_time()
-bodies = [pool.request("GET", f"{sys.argv[1]}{BRIQ_PATH}?limit=100&offset={k * 100}",
-                       headers={"X-API-Key": sys.argv[2]}).data for k in range(pages)]
+bodies = [get(f"{BRIQ_PATH}?limit=100&offset={k * 100}") for k in range(pages)]
 get = (time.process_time() - cpu) / pages
 cpu = time.process_time()
 decoded = [_loads(body) for body in bodies]
@@ -553,7 +559,7 @@ def client_section(results: Results, size: int, baseline: Path | None) -> None:
                                check=True, cwd=ROOT).stdout.split()
     table = pd.DataFrame(rows)
     get_ms, loads_ms, parse_ms = (round(float(value) * 1000, 2) for value in parts)
-    breakdown = pd.DataFrame([{"part, per page (this tree)": "GET on a bare urllib3 pool, body read",
+    breakdown = pd.DataFrame([{"part, per page (this tree)": "GET on a bare http.client connection",
                                "CPU ms": get_ms},
                               {"part, per page (this tree)": "decoding the body (orjson)",
                                "CPU ms": loads_ms},

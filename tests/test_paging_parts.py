@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import toolkit as tk
 from toolkit._paging import (
+    ContinuityProof,
     OffsetPlan,
     Page,
     PageBatcher,
@@ -136,6 +137,27 @@ def test_the_proof_flags_exactly_the_pulls_its_rule_cannot_join_to_the_end(pull)
     assert (found is None) == (expected is None)
     if found is not None and expected is not None:
         assert found.offset + found.size == expected.offset + expected.size
+
+
+@settings(max_examples=150, deadline=None)
+@given(pulls(), st.randoms(use_true_random=False))
+def test_the_proof_built_as_pages_arrive_answers_as_the_whole_set_does(pull, rng):
+    # A pull asks the proof after its pages are in and again after each repair round;
+    # pages without ids are mixed in (they join the page before them in the list).
+    pages = list(pull.pages)
+    for _ in range(rng.randint(0, 2)):
+        offset = rng.randrange(0, 90)
+        pages.insert(rng.randrange(len(pages) + 1), Page(offset, pull.shape.asked, [{}], [None], None, None,
+                                                         MOMENT, sequence=500 + offset))
+    proof = ContinuityProof()
+    for number, arrived in enumerate(pages, start=1):
+        proof.add(arrived)
+        if any(item.offset == 0 for item in pages[:number]) and rng.random() < 0.5:
+            found = proof.frontier(pull.shape)
+            expected = unproven_frontier(pages[:number], pull.shape)
+            assert (found is None) == (expected is None)
+            if found is not None and expected is not None:
+                assert found.offset + found.size == expected.offset + expected.size
 
 
 @settings(max_examples=100, deadline=None)

@@ -54,6 +54,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -316,8 +317,10 @@ class _Reader(ListReader):
     long_list = False
 
     def read(self, query: ListQuery, label: str, *, speculate: bool = False,
-             keys_read: set[Any] | None = None) -> tuple[pd.DataFrame, PullReport]:
-        return super().read(query, label, speculate=speculate and self.long_list, keys_read=keys_read)
+             keys_read: set[Any] | None = None,
+             digester: Executor | None = None) -> tuple[Callable[[], pd.DataFrame], PullReport]:
+        return super().read(query, label, speculate=speculate and self.long_list, keys_read=keys_read,
+                            digester=digester)
 
     def sharing(self, workers: int) -> _Reader:
         """A reader on the same client with ``workers`` request slots, for one of the lists

@@ -25,7 +25,7 @@ from .batches import PageBatcher
 from .loop import OffsetPuller
 from .pages import FetchPage, Page, PullReport, records_of
 from .plan import OffsetPlan, PageShape, overlap_for
-from .proof import check_offsets_honoured, unproven_frontier
+from .proof import ContinuityProof, check_offsets_honoured, unproven_frontier
 
 __all__ = [
     "FetchPage",
@@ -35,6 +35,7 @@ __all__ = [
     "PageBatcher",
     "PageShape",
     "PullReport",
+    "ContinuityProof",
     "check_offsets_honoured",
     "overlap_for",
     "records_of",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 
 from .pages import Page
 
@@ -19,12 +20,20 @@ class PageBatcher:
         ``digest(pages)``; ``None`` keeps every page's rows and hands nothing on.
     batch : int
         Pages per call, except the last call (:meth:`flush`).
+    executor : Executor, optional
+        Runs each call instead of the calling thread; it must run them one at a time, in
+        order (one thread). The calling thread is then free to take the next pages and to
+        move on once they are all in: the last batch is converted while the next request
+        is on the wire. :meth:`wait` waits for every call and raises what one raised.
     """
 
-    def __init__(self, digest: Callable[[list[Page]], None] | None, batch: int = 100) -> None:
+    def __init__(self, digest: Callable[[list[Page]], None] | None, batch: int = 100,
+                 executor: Executor | None = None) -> None:
         self.digest = digest
         self.batch = max(1, batch)
+        self.executor = executor
         self._waiting: list[Page] = []
+        self._handed: list[Future[None]] = []
 
     def add(self, page: Page) -> None:
         """Take an arrived page; hand on a full batch."""
@@ -37,7 +46,21 @@ class PageBatcher:
     def flush(self) -> None:
         """Hand on every page still waiting."""
         waiting, self._waiting = self._waiting, []
-        if waiting and self.digest is not None:
-            self.digest(waiting)
-            for page in waiting:
-                page.release()  # raw JSON is several times the size of its typed rows
+        if not waiting or self.digest is None:
+            return
+        if self.executor is None:
+            self._digest(waiting)
+        else:
+            self._handed.append(self.executor.submit(self._digest, waiting))
+
+    def wait(self) -> None:
+        """Wait until every page handed on is digested; raise the first error a digest raised."""
+        handed, self._handed = self._handed, []
+        for call in handed:
+            call.result()
+
+    def _digest(self, pages: list[Page]) -> None:
+        assert self.digest is not None
+        self.digest(pages)
+        for page in pages:
+            page.release()  # raw JSON is several times the size of its typed rows

@@ -14,6 +14,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ from .._errors import PaginationError, PullTimeoutError, ResponseFormatError
 from .batches import PageBatcher
 from .pages import FetchPage, Page, PullReport
 from .plan import OffsetPlan
-from .proof import check_offsets_honoured, unproven_frontier
+from .proof import ContinuityProof, check_offsets_honoured
 
 #: ``on_page(done, planned)``: pages arrived, and pages the pass is expected to need
 #: (``None`` while unknown). Called only from the thread that called :meth:`OffsetPuller.pull`.
@@ -183,6 +184,10 @@ class OffsetPuller:
         Digested pages keep their keys and size but drop their raw rows.
     digest_batch : int
         Pages per call of ``digest``, except the last call.
+    digest_executor : Executor, optional
+        One thread that runs ``digest`` instead of the calling thread (see
+        :class:`PageBatcher`): :meth:`pull` then returns as soon as the pages are in and
+        proven, before the last batches are digested; :meth:`wait_digested` waits for them.
     deadline : Deadline, optional
         When the pass must be over: it stops waiting then, with :class:`PullTimeoutError`,
         even for a request that has not come back.
@@ -205,6 +210,7 @@ class OffsetPuller:
         speculate: bool = False,
         digest: Callable[[list[Page]], None] | None = None,
         digest_batch: int = 100,
+        digest_executor: Executor | None = None,
         deadline: Deadline | None = None,
         opening_workers: int | None = None,
     ) -> None:
@@ -218,6 +224,8 @@ class OffsetPuller:
         self.speculate = speculate
         self.digest = digest
         self.digest_batch = digest_batch
+        self.digest_executor = digest_executor
+        self._batcher: PageBatcher | None = None
         self.deadline = deadline if deadline is not None else Deadline(None, provider)
         self.opening_workers = opening_workers
         self.report = PullReport(page_size_asked=page_size)
@@ -237,6 +245,7 @@ class OffsetPuller:
         plan = OffsetPlan(self.page_size, self.max_workers, speculate=self.speculate,
                           max_repair_rounds=self.max_repair_rounds)
         pass_ = _Pass(self, plan)
+        self._batcher = pass_.batcher
         crew = _Crew(self._fetch, plan, self.max_workers, self.opening_workers)
         crew.add(plan.opening_offsets())
         crew.start()
@@ -249,6 +258,12 @@ class OffsetPuller:
         self.report.finished_at = pd.Timestamp.now(tz="UTC")
         pass_.batcher.flush()
         return sorted(pass_.pages, key=lambda page: (page.offset, page.sequence))
+
+    def wait_digested(self) -> None:
+        """Wait until ``digest`` has had every page (at once without ``digest_executor``);
+        raises what a digest raised."""
+        if self._batcher is not None:
+            self._batcher.wait()
 
     def _fetch(self, offset: int) -> Page:
         """One request, on a crew thread."""
@@ -267,8 +282,9 @@ class _Pass:
         self.puller = puller
         self.plan = plan
         self.report = puller.report
-        self.batcher = PageBatcher(puller.digest, puller.digest_batch)
+        self.batcher = PageBatcher(puller.digest, puller.digest_batch, puller.digest_executor)
         self.pages: list[Page] = []
+        self.proof = ContinuityProof()
         self._planned_at_least = 0
 
     def receive(self, crew: _Crew, *, budgeted: bool) -> None:
@@ -293,6 +309,7 @@ class _Pass:
 
     def _arrived(self, page: Page) -> None:
         self.pages.append(page)
+        self.proof.add(page)
         self.report.record(page)
         if self.plan.shape is not None:
             self.report.page_size_served = self.plan.shape.served
@@ -321,7 +338,7 @@ class _Pass:
         provider = self.puller.provider
         for round_number in range(1, self.puller.max_repair_rounds + 1):
             check_offsets_honoured(self.pages, provider)
-            frontier = unproven_frontier(self.pages, shape)
+            frontier = self.proof.frontier(shape)
             if frontier is None:
                 return
             self.report.repair_rounds = round_number
@@ -331,7 +348,7 @@ class _Pass:
             crew.add(offsets, chain=False)  # a round is only these pages
             self.receive(crew, budgeted=False)
         check_offsets_honoured(self.pages, provider)
-        if unproven_frontier(self.pages, shape) is not None:
+        if self.proof.frontier(shape) is not None:
             raise PaginationError(
                 f"pages still did not line up after {self.puller.max_repair_rounds} rounds of re-fetching; "
                 "the list changed faster than it could be read", provider=provider)

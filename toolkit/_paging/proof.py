@@ -33,41 +33,87 @@ def unproven_frontier(pages: Sequence[Page], shape: PageShape) -> Page | None:
     Page or None
         The page to re-fetch from, or ``None`` when nothing is left to prove.
     """
-    if not any(page.offset == 0 for page in pages):
-        raise ValueError("a proof needs a page read from the top (offset 0)")
-    read = sorted((page for page in pages if page.size), key=lambda page: (page.offset, page.sequence))
-    if any(page.offset == 0 and not page.size for page in pages):
-        return None  # the list was empty when its top was read: no row stayed in it throughout
-    parent = list(range(len(read)))
+    proof = ContinuityProof()
+    for page in pages:
+        proof.add(page)
+    return proof.frontier(shape)
 
-    def root(index: int) -> int:
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
 
-    owner: dict[Any, int] = {}
-    for index, page in enumerate(read):
-        known = [key for key in page.keys if key is not None]
-        if not known and index:
-            # Rows without ids cannot prove anything: take the page as it comes.
-            parent[root(index)] = root(index - 1)
-        for key in known:
-            if key in owner:
-                parent[root(index)] = root(owner[key])
-            else:
-                owner[key] = index
-    tops = {root(index) for index, page in enumerate(read) if page.offset == 0}
-    joined = [page for index, page in enumerate(read) if root(index) in tops]
-    if any(shape.ends_at(page) for page in joined):
-        return None
-    furthest = max(joined, key=lambda page: page.offset + page.size)
-    beyond = any(page.offset > furthest.offset for page in read)
-    if not beyond and any(_contradicts_total(page) for page in pages):
-        # A server claiming rows it never serves: nothing non-empty lies beyond the proven
-        # part, so the rows that exist are all there is.
-        return None
-    return furthest
+class ContinuityProof:
+    """:func:`unproven_frontier`, built up a page at a time as the pages arrive.
+
+    Joining pages by the rows they share is a walk over every row; done as each page
+    arrives, it runs while later pages are on the wire, and the question asked once
+    they are all in (:meth:`frontier`) costs a walk over the pages only. Pages that share
+    a row are joined whatever order they come in, so the answer is that of
+    :func:`unproven_frontier` over the same pages.
+    """
+
+    def __init__(self) -> None:
+        self._pages: list[Page] = []
+        self._parent: list[int] = []
+        # The first page holding each row's key.
+        self._owner: dict[Any, int] = {}
+        self._keyless: set[int] = set()
+
+    def add(self, page: Page) -> None:
+        """Take one more page of the pass (a re-fetched one too)."""
+        index = len(self._pages)
+        self._pages.append(page)
+        self._parent.append(index)
+        if not page.size:
+            return
+        owner = self._owner
+        known = False
+        for key in page.keys:
+            if key is None:
+                continue
+            known = True
+            first = owner.setdefault(key, index)
+            if first != index:
+                _join(self._parent, index, first)
+        if not known:
+            self._keyless.add(index)
+
+    def frontier(self, shape: PageShape) -> Page | None:
+        """``None`` when the pages so far prove the list whole; else the page to re-fetch from."""
+        pages = self._pages
+        if not any(page.offset == 0 for page in pages):
+            raise ValueError("a proof needs a page read from the top (offset 0)")
+        if any(page.offset == 0 and not page.size for page in pages):
+            return None  # the list was empty when its top was read: no row stayed in it throughout
+        read = sorted((index for index, page in enumerate(pages) if page.size),
+                      key=lambda index: (pages[index].offset, pages[index].sequence))
+        parent = self._parent
+        if self._keyless:
+            # Rows without ids cannot prove anything: such a page is taken as it comes, joined
+            # to the page before it in the list (which later pages can change: on a copy).
+            parent = parent.copy()
+            for place, index in enumerate(read):
+                if place and index in self._keyless:
+                    _join(parent, index, read[place - 1])
+        tops = {_root(parent, index) for index in read if pages[index].offset == 0}
+        joined = [pages[index] for index in read if _root(parent, index) in tops]
+        if any(shape.ends_at(page) for page in joined):
+            return None
+        furthest = max(joined, key=lambda page: page.offset + page.size)
+        beyond = any(pages[index].offset > furthest.offset for index in read)
+        if not beyond and any(_contradicts_total(page) for page in pages):
+            # A server claiming rows it never serves: nothing non-empty lies beyond the proven
+            # part, so the rows that exist are all there is.
+            return None
+        return furthest
+
+
+def _root(parent: list[int], index: int) -> int:
+    while parent[index] != index:
+        parent[index] = parent[parent[index]]
+        index = parent[index]
+    return index
+
+
+def _join(parent: list[int], one: int, other: int) -> None:
+    parent[_root(parent, one)] = _root(parent, other)
 
 
 def _contradicts_total(page: Page) -> bool:

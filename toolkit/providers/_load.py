@@ -8,8 +8,10 @@ a page reader and an end test, and gets pages back to parse.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -128,62 +130,83 @@ class ListReader:
         # A list read to its end rarely wastes pages guessed ahead; a list with an end test
         # (like a sweep) usually needs one page and guesses nothing.
         keys_read: set[Any] = set()
-        first, report = self.read(query, name, speculate=query.is_last is None, keys_read=keys_read)
-        frames = [first]
-        self.reports[name] = report
-        since = _sweep_start(report)
-        for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
-            sweep = self.provider.changed_since(query.params, since)
-            if sweep is None:
-                break
-            sweep = ListQuery(sweep.params, is_last=TopUnmoved(keys_read, sweep.is_last))
-            swept_keys: set[Any] = set()
-            swept, sweep_report = self.read(sweep, f"{name} (sweep)", keys_read=swept_keys)
-            frames.append(swept)
-            self.reports[f"{name} sweep {round_number}"] = sweep_report
-            # Rows read again as they were read before are no change (keys: id and activity as sent).
-            changed = swept_keys - keys_read - {None}
-            keys_read |= swept_keys
-            if not changed:
-                break
-            since = _sweep_start(sweep_report)
+        # One thread converts every pass's pages, in order: each pass ends once its pages
+        # are in, and the next pass's first request is on the wire while the last batch is
+        # converted (that batch would otherwise leave no request in flight for its length).
+        digester = ThreadPoolExecutor(1, thread_name_prefix="toolkit-digest")
+        try:
+            first, report = self.read(query, name, speculate=query.is_last is None, keys_read=keys_read,
+                                      digester=digester)
+            passes = [first]
+            self.reports[name] = report
+            since = _sweep_start(report)
+            for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
+                sweep = self.provider.changed_since(query.params, since)
+                if sweep is None:
+                    break
+                sweep = ListQuery(sweep.params, is_last=TopUnmoved(keys_read, sweep.is_last))
+                swept_keys: set[Any] = set()
+                swept, sweep_report = self.read(sweep, f"{name} (sweep)", keys_read=swept_keys,
+                                                digester=digester)
+                passes.append(swept)
+                self.reports[f"{name} sweep {round_number}"] = sweep_report
+                # Rows read again as they were read before are no change (keys: id and activity as sent).
+                changed = swept_keys - keys_read - {None}
+                keys_read |= swept_keys
+                if not changed:
+                    break
+                since = _sweep_start(sweep_report)
+            frames = [rows() for rows in passes]
+        finally:
+            digester.shutdown(wait=True, cancel_futures=True)
         return pd.concat(frames, ignore_index=True)
 
     def read(self, query: ListQuery, label: str, *, speculate: bool = False,
-             keys_read: set[Any] | None = None) -> tuple[pd.DataFrame, PullReport]:
+             keys_read: set[Any] | None = None,
+             digester: Executor | None = None) -> tuple[Callable[[], pd.DataFrame], PullReport]:
         """Every row of one list (up to its end test), checked for continuity, parsed while pages arrive.
 
-        Returns every row of every page fetched (a re-fetched page's rows too) and what the
-        pull observed. ``speculate`` asks for the first pages at once (see
-        :class:`~toolkit._paging.OffsetPuller`); it is ignored when the client keeps a
-        request budget, which guesses would waste. ``keys_read``, when given, gains the
-        continuity key of every row read (see :class:`TopUnmoved`).
+        Returns what the pull observed and a function that gives every row of every page
+        fetched (a re-fetched page's rows too), once they are parsed. ``speculate`` asks for
+        the first pages at once (see :class:`~toolkit._paging.OffsetPuller`); it is ignored
+        when the client keeps a request budget, which guesses would waste. ``keys_read``,
+        when given, gains the continuity key of every row read (see :class:`TopUnmoved`)
+        before the pages are handed back. ``digester``, one thread, parses the pages instead
+        of the calling thread, which then returns once the pages are in.
         """
         provider, client = self.provider, self.client
+        keys_lock = threading.Lock()
 
         def fetch(offset: int, limit: int) -> Page:
             response = client.get_json(provider.path, {**query.params, "limit": limit, "offset": offset})
-            return provider.read_page(response, offset, limit)
+            page = provider.read_page(response, offset, limit)
+            if keys_read is not None:
+                with keys_lock:
+                    keys_read.update(page.keys)
+            return page
 
         parsed: list[pd.DataFrame] = []
 
         def digest(pages: list[Page]) -> None:
             parsed.append(provider.parse(*records_of(pages), self.tally))
-            if keys_read is not None:
-                for page in pages:
-                    keys_read.update(page.keys)
 
         with self.progress.bar(label) as bar:
             puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
                                   max_workers=self.options.workers, is_last=query.is_last,
                                   on_page=bar.update if bar else None, deadline=client.deadline,
                                   speculate=speculate and not client.paced, digest=digest,
+                                  digest_executor=digester,
                                   opening_workers=self.opening_workers if query.is_last else None)
             puller.pull()
-        parsed = [frame for frame in parsed if len(frame)]
-        if not parsed:
-            return empty_frame(), puller.report
-        return (pd.concat(parsed, ignore_index=True) if len(parsed) > 1 else parsed[0]), puller.report
+
+        def rows() -> pd.DataFrame:
+            puller.wait_digested()
+            frames = [frame for frame in parsed if len(frame)]
+            if not frames:
+                return empty_frame()
+            return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+        return rows, puller.report
 
     def provenance(self, params: Params, started: pd.Timestamp, rows: int) -> dict[str, Any]:
         """What a load did, for ``df.attrs["pull"]``: JSON-friendly, never the key."""
