@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit import _schema
-from toolkit._frames import contains, most_recent_first
+from toolkit._frames import contains, interleaved_order, most_recent_first
 from toolkit._schema import COLUMNS, TIMESTAMP
 
 # Few distinct values, so that ties in time, repeated ids and missing values are common.
@@ -42,6 +43,35 @@ def test_most_recent_first_with_ties_everywhere_still_orders_as_pandas_sorts():
     expected = frame.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
                                  na_position="last", kind="stable")
     assert most_recent_first(frame)["row"].tolist() == expected["row"].tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(times, ids), max_size=40), st.lists(st.tuples(times, ids), max_size=60),
+       st.lists(st.booleans(), min_size=60, max_size=60))
+def test_two_ordered_parts_interleave_as_pandas_sorts_them_whole(first_rows, second_rows, picked):
+    # The refresh's merge: fetched rows (in order) among the carried subset of a previous frame (in order).
+    first = most_recent_first(frame_of(first_rows)).reset_index(drop=True)
+    second = most_recent_first(frame_of(second_rows)).reset_index(drop=True)
+    second["row"] += len(first_rows)
+    rows = np.flatnonzero(picked[:len(second)])
+    order = interleaved_order(first["last_message_at"], first["conversation_id"],
+                              second["last_message_at"], second["conversation_id"], rows)
+    both = pd.concat([first, second.take(rows)], ignore_index=True)
+    expected = both.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
+                                na_position="last", kind="stable")
+    assert both.take(order)["row"].tolist() == expected["row"].tolist()
+
+
+def test_a_part_out_of_order_is_left_to_a_whole_sort():
+    start = pd.Timestamp("2026-11-30", tz="UTC")
+    ordered = frame_of([(start + pd.Timedelta(minutes=2), "a"), (start, "b")])
+    shuffled = frame_of([(start, "b"), (start + pd.Timedelta(minutes=2), "a")])
+    ids_out_of_order = frame_of([(start, "b"), (start, "a")])
+    for part in (shuffled, ids_out_of_order):
+        assert interleaved_order(ordered["last_message_at"], ordered["conversation_id"],
+                                 part["last_message_at"], part["conversation_id"]) is None
+        assert interleaved_order(part["last_message_at"], part["conversation_id"],
+                                 ordered["last_message_at"], ordered["conversation_id"]) is None
 
 
 @settings(max_examples=200, deadline=None)

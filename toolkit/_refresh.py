@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 from ._clock import utc_now
-from ._frames import contains, duration, most_recent_first, recency_order
+from ._frames import contains, duration, interleaved_order, most_recent_first, recency_order
 from ._paging import PullReport
 from ._schema import BOOLEAN, COLUMNS, INT, conform, empty_frame
 from .history import SNAPSHOT_COLUMN
@@ -315,6 +315,9 @@ class _Reader(ListReader):
     """
 
     long_list = False
+    # A refresh reads a few dozen pages: converted a wave at a time, most are converted
+    # while the rest are on the wire, instead of all of them after the last one.
+    digest_batch = 16
 
     def read(self, query: ListQuery, label: str, *, speculate: bool = False,
              keys_read: set[Any] | None = None,
@@ -327,6 +330,7 @@ class _Reader(ListReader):
         read at the same time (their slots add up to ``max_workers``)."""
         shared = _Reader(self.provider, self.client, replace(self.options, max_workers=workers))
         shared.long_list = self.long_list
+        shared.digest_batch = self.digest_batch
         return shared
 
     def absorb(self, other: ListReader) -> None:
@@ -434,13 +438,18 @@ def _merged(fetched: pd.DataFrame, previous: pd.DataFrame, carried: np.ndarray) 
 
     The merged frame is taken in one pass over both, without first copying out the carried
     rows (a refresh carries nearly the whole inbox). Both usually come in that order already
-    (:func:`keep_latest`'s and a pull's), which the stable sort of the times runs through
-    in near-linear time.
+    (:func:`keep_latest`'s and a pull's): the fetched rows then find their places among the
+    carried ones (:func:`~toolkit._frames.interleaved_order`) instead of all being sorted again.
     """
     columns = list(COLUMNS)
-    combined = pd.concat([conform(fetched)[columns], previous[columns]], ignore_index=True)
-    kept = np.concatenate([np.arange(len(fetched)), len(fetched) + np.flatnonzero(carried)])
-    order = recency_order(combined["last_message_at"].take(kept), combined["conversation_id"].take(kept))
+    fetched = conform(fetched)[columns]
+    combined = pd.concat([fetched, previous[columns]], ignore_index=True)
+    carried_rows = np.flatnonzero(carried)
+    kept = np.concatenate([np.arange(len(fetched)), len(fetched) + carried_rows])
+    order = interleaved_order(fetched["last_message_at"], fetched["conversation_id"],
+                              previous["last_message_at"], previous["conversation_id"], carried_rows)
+    if order is None:  # a previous frame re-sorted by its user: sort the whole again
+        order = recency_order(combined["last_message_at"].take(kept), combined["conversation_id"].take(kept))
     return combined.take(kept[order]).reset_index(drop=True)
 
 
