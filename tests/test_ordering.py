@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from toolkit import _schema
 from toolkit._frames import contains, interleaved_order, most_recent_first
 from toolkit._schema import COLUMNS, TIMESTAMP
+from toolkit.providers._load import keep_latest
 
 # Few distinct values, so that ties in time, repeated ids and missing values are common.
 times = st.one_of(st.none(), st.integers(0, 5).map(lambda minute: pd.Timestamp("2026-11-30", tz="UTC")
@@ -60,6 +61,25 @@ def test_two_ordered_parts_interleave_as_pandas_sorts_them_whole(first_rows, sec
     expected = both.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
                                 na_position="last", kind="stable")
     assert both.take(order)["row"].tolist() == expected["row"].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(times, ids, st.integers(0, 3)), min_size=1, max_size=50), st.integers(1, 3))
+def test_keep_latest_keeps_each_conversations_last_fetched_row_in_recency_order(rows, parts):
+    arrived = pd.Timestamp("2026-12-01", tz="UTC")
+    frame = _schema.conform(pd.DataFrame({
+        "last_message_at": pd.Series([at for at, _, _ in rows], dtype=TIMESTAMP),
+        "conversation_id": pd.Series([name for _, name, _ in rows], dtype="str"),
+        "fetched_at": pd.Series([arrived + pd.Timedelta(seconds=second) for _, _, second in rows],
+                                dtype=TIMESTAMP),
+        "unread_count": pd.Series(range(len(rows)), dtype="Int64"),  # tells rows apart
+    }))
+    pieces = [frame.iloc[start::parts] for start in range(parts)]
+    # Stated in pandas: the last fetched row of each id (ties: the later piece), rows without an id all kept.
+    both = pd.concat(pieces, ignore_index=True).sort_values("fetched_at", kind="stable")
+    named = both[both["conversation_id"].notna()].drop_duplicates("conversation_id", keep="last")
+    expected = most_recent_first(pd.concat([named, both[both["conversation_id"].isna()]]))
+    assert keep_latest(pieces)["unread_count"].tolist() == expected["unread_count"].tolist()
 
 
 def test_a_part_out_of_order_is_left_to_a_whole_sort():

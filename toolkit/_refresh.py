@@ -421,8 +421,10 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         active = pending.result()
         reader.absorb(activity_reader)
         reader.absorb(unread_reader)
-    # The server's count, asked now (after every read) and awaited after the merge below.
-    counted = _Background(lambda: reader.total(params))
+    # The server's count: the last page of the activity read told it when that read is the
+    # list itself from the top (Briq's); otherwise asked now, awaited after the merge below.
+    told = _last_total(reader, "activity") if activity is not None and activity.params == params else None
+    counted = _Background(lambda: told if told is not None else reader.total(params))
     fetched = keep_latest([active, unread])
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
@@ -431,6 +433,16 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
                & provider.still_listed(previous, params).to_numpy(dtype=bool))
     fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]
     return fetched, previous, carried, counted.result()
+
+
+def _last_total(reader: _Reader, name: str) -> int | None:
+    """The total the last page of list ``name`` (its last sweep, else its first pass) reported."""
+    passes = [report for label, report in reader.reports.items()
+              if label == name or label.startswith(f"{name} sweep ")]
+    for report in reversed(passes):  # in the order read: the first pass, then the sweeps
+        if report.totals_reported:
+            return report.totals_reported[-1]
+    return None
 
 
 def _merged(fetched: pd.DataFrame, previous: pd.DataFrame, carried: np.ndarray) -> pd.DataFrame:

@@ -14,12 +14,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import _collector
 from .._clock import utc_now
 from .._errors import DataQualityWarning
-from .._frames import most_recent_first
+from .._frames import recency_order
 from .._http import HttpClient
 from .._paging import OffsetPuller, Page, PullReport, records_of
 from .._progress import Progress
@@ -261,18 +262,23 @@ class TopUnmoved:
 def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One row per conversation, the latest fetched; most recently active first.
 
-    Rows without an id are all kept: nothing says two of them are the same.
+    Rows without an id are all kept: nothing says two of them are the same. The rows are
+    chosen and ordered by their positions; the frame is taken once, at the end.
     """
     frames = [frame for frame in frames if len(frame)]
     if not frames:
         return empty_frame()
-    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if not combined["fetched_at"].is_monotonic_increasing:  # pages are parsed in arrival order, so usually so
-        combined = combined.sort_values("fetched_at", kind="stable")
-    has_id = combined["conversation_id"].notna()
-    latest = combined[has_id].drop_duplicates("conversation_id", keep="last")
-    combined = pd.concat([latest, combined[~has_id]]) if (~has_id).any() else latest
-    return conform(most_recent_first(combined))
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    positions = np.arange(len(combined))
+    fetched_at = combined["fetched_at"]
+    if not fetched_at.is_monotonic_increasing:  # pages are parsed in arrival order, so usually so
+        positions = fetched_at.sort_values(kind="stable").index.to_numpy()
+    ids = combined["conversation_id"].take(positions)
+    has_id = ids.notna().to_numpy()
+    latest = has_id & ~ids.duplicated(keep="last").to_numpy()
+    kept = np.concatenate([positions[latest], positions[~has_id]])
+    order = recency_order(combined["last_message_at"].take(kept), combined["conversation_id"].take(kept))
+    return conform(combined.take(kept[order]).reset_index(drop=True))
 
 
 def warn_unreadable(provider: Provider, tally: Tally, *, stacklevel: int = 2) -> None:
