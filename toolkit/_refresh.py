@@ -54,7 +54,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -64,7 +63,6 @@ import pandas as pd
 
 from ._clock import utc_now
 from ._frames import contains, duration, interleaved_order, most_recent_first, recency_order
-from ._paging import PullReport
 from ._schema import BOOLEAN, COLUMNS, INT, conform, empty_frame
 from .history import SNAPSHOT_COLUMN
 from .providers import PROVIDERS, named_options
@@ -310,20 +308,19 @@ class _Reader(ListReader):
 
     Every page sent beyond the one that reaches the end is a wasted request; a refresh's
     reads from the top of a list usually need one to a dozen pages, so they open with few
-    requests in flight, as sweeps do (:class:`ListReader`). A list the previous frame says is long
-    (``long_list``) opens with a full wave of pages, as a full pull does.
+    requests in flight, as sweeps do (:class:`ListReader`). A list the previous frame says
+    fills a wave of pages (``long_list``: the unread list, or the activity read when the
+    previous frame already holds that many rows active since the read's start) opens with
+    a full wave, as a full pull does, end test or not.
     """
 
     long_list = False
-    # A refresh reads a few dozen pages: converted a wave at a time, most are converted
+    # A refresh reads a few dozen pages: converted a few at a time, most are converted
     # while the rest are on the wire, instead of all of them after the last one.
-    digest_batch = 16
+    digest_batch = 8
 
-    def read(self, query: ListQuery, label: str, *, speculate: bool = False,
-             keys_read: set[Any] | None = None,
-             digester: Executor | None = None) -> tuple[Callable[[], pd.DataFrame], PullReport]:
-        return super().read(query, label, speculate=speculate and self.long_list, keys_read=keys_read,
-                            digester=digester)
+    def speculates(self, query: ListQuery) -> bool:
+        return self.long_list
 
     def sharing(self, workers: int) -> _Reader:
         """A reader on the same client with ``workers`` request slots, for one of the lists
@@ -395,6 +392,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.latest("unread", ListQuery(params))
         return provider.mark_unread(whole, params, None), empty_frame(), np.zeros(0, dtype=bool), total
+    # The carried rows' windows as of now, worked out while the lists are on the wire.
+    carrying = _Background(lambda: _as_carried(rows, utc_now(), active_is_window=provider.active_is_window))
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.changed_since(listed, since)
     workers = reader.options.workers
@@ -411,6 +410,9 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         activity_slots = max(1, round(workers * ACTIVITY_SHARE))
         activity_reader = reader.sharing(activity_slots)
         unread_reader = reader.sharing(workers - activity_slots)
+        # Rows already known to be active since then fill the activity read's first wave at least.
+        known_active = int((rows["last_message_at"] >= since).sum())
+        activity_reader.long_list = known_active >= reader.options.page_size * activity_slots
         pending = _Background(lambda: activity_reader.read_complete("activity", activity))
         try:
             unread = unread_reader.read_complete("unread", ListQuery(unread_params))
@@ -428,7 +430,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     fetched = keep_latest([active, unread])
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
-    previous = _as_carried(rows, utc_now(), active_is_window=provider.active_is_window)
+    previous = carrying.result()
     carried = (~contains(previous["conversation_id"], fetched["conversation_id"].dropna())
                & provider.still_listed(previous, params).to_numpy(dtype=bool))
     fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]

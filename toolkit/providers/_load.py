@@ -134,15 +134,13 @@ class ListReader:
         pandas.DataFrame
             Every row fetched, duplicates included (:func:`keep_latest` merges them).
         """
-        # A list read to its end rarely wastes pages guessed ahead; a list with an end test
-        # (like a sweep) usually needs one page and guesses nothing.
         keys_read: set[Any] = set()
         # One thread converts every pass's pages, in order: each pass ends once its pages
         # are in, and the next pass's first request is on the wire while the last batch is
         # converted (that batch would otherwise leave no request in flight for its length).
         digester = ThreadPoolExecutor(1, thread_name_prefix="toolkit-digest")
         try:
-            first, report = self.read(query, name, speculate=query.is_last is None, keys_read=keys_read,
+            first, report = self.read(query, name, speculate=self.speculates(query), keys_read=keys_read,
                                       digester=digester)
             passes = [first]
             self.reports[name] = report
@@ -167,6 +165,12 @@ class ListReader:
         finally:
             digester.shutdown(wait=True, cancel_futures=True)
         return pd.concat(frames, ignore_index=True)
+
+    def speculates(self, query: ListQuery) -> bool:
+        """Whether the first pass over ``query``'s list asks for its first pages at once: a
+        list read to its end rarely wastes pages guessed ahead; a list with an end test (like
+        a sweep) usually needs one page."""
+        return query.is_last is None
 
     def read(self, query: ListQuery, label: str, *, speculate: bool = False,
              keys_read: set[Any] | None = None,
