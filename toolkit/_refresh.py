@@ -392,8 +392,6 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.latest("unread", ListQuery(params))
         return provider.mark_unread(whole, params, None), empty_frame(), np.zeros(0, dtype=bool), total
-    # The carried rows' windows as of now, worked out while the lists are on the wire.
-    carrying = _Background(lambda: _as_carried(rows, utc_now(), active_is_window=provider.active_is_window))
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.changed_since(listed, since)
     workers = reader.options.workers
@@ -430,7 +428,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     fetched = keep_latest([active, unread])
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
-    previous = carrying.result()
+    previous = _as_carried(rows, utc_now(), active_is_window=provider.active_is_window)
     carried = (~contains(previous["conversation_id"], fetched["conversation_id"].dropna())
                & provider.still_listed(previous, params).to_numpy(dtype=bool))
     fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]
