@@ -283,7 +283,10 @@ def timestamps(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
             except pa.ArrowException:
                 pass  # an impossible date somewhere: pandas finds and counts it
             else:
-                return pd.Series(parsed.to_pandas(), dtype=TIMESTAMP)
+                # Through naive NumPy times, localised: a tenth of to_pandas()'s fixed cost,
+                # which a one-page sweep pays in full.
+                naive = pd.array(parsed.to_numpy(zero_copy_only=False), dtype=f"datetime64[{TIMESTAMP.unit}]")
+                return pd.Series(naive.tz_localize("UTC"), dtype=TIMESTAMP)
     # Blank text is an absent value (the document's non-nullable strings use it), not a bad one.
     text = [value if isinstance(value, str) and value.strip() else None for value in values]
     not_text = sum(1 for value in values if value is not None and not isinstance(value, str))

@@ -84,6 +84,9 @@ def continuity_keys(records: Sequence[Any], activity: Sequence[Any]) -> list[tup
 
 def as_fetched_times(times: Any) -> pd.Series:
     """Arrival times (a sequence of timestamps, or a datetime array) as a UTC timestamp column."""
+    if isinstance(times, pd.Series) and times.dtype == TIMESTAMP and isinstance(times.index, pd.RangeIndex) \
+            and times.index.start == 0 and times.index.step == 1:
+        return times  # already so (what records_of gives)
     if isinstance(getattr(times, "dtype", None), pd.DatetimeTZDtype):
         return pd.Series(times).reset_index(drop=True).dt.tz_convert("UTC").astype(TIMESTAMP)
     return pd.Series(pd.to_datetime(pd.Series(list(times), dtype=object), utc=True)).astype(TIMESTAMP)
