@@ -316,8 +316,7 @@ class _Reader(ListReader):
 
     long_list = False
     # A refresh reads a few dozen pages: converted 32 at a time (a conversion costs a few ms
-    # whatever its size), most are converted
-    # while the rest are on the wire, instead of all of them after the last one.
+    # whatever its size), most of them while the rest are on the wire.
     digest_batch = 32
 
     def speculates(self, query: ListQuery) -> bool:
