@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit._values import Tally, booleans, counts, field, phones, seconds, strings, timestamps
+from toolkit._schema import BOOLEAN
+from toolkit._values import Tally, booleans, counts, field, phones, positive, seconds, strings, timestamps
 from toolkit.providers._common import continuity_key, continuity_keys, record_id
 
 FORCE_SLOW = [[]]  # a JSON array is unreadable for every reader and defeats type inference
@@ -91,6 +92,13 @@ def test_counts_agree(values):
     fast, slow, fast_bad, slow_bad = both_paths(counts, values)
     assert_same(fast, slow)
     assert fast_bad == slow_bad
+
+
+@settings(max_examples=150, deadline=None)
+@given(optional(st.integers(min_value=-10, max_value=2**63 - 1)))
+def test_positive_answers_as_pandas_comparison(values):
+    numbers = counts(values, Tally(), "n")
+    pd.testing.assert_series_equal(positive(numbers), (numbers > 0).astype(BOOLEAN))
 
 
 @settings(max_examples=150, deadline=None)

@@ -18,8 +18,8 @@ from .._deadline import DEFAULT_DEADLINE
 from .._errors import ResponseFormatError
 from .._http import JsonResponse, RateLimit, RetryPolicy
 from .._paging import Page
-from .._schema import BOOLEAN, empty_frame, frame_of
-from .._values import Tally, booleans, counts, field, fields, phones, strings, timestamps
+from .._schema import empty_frame, frame_of
+from .._values import Tally, booleans, counts, field, fields, phones, positive, strings, timestamps
 from ._common import append_text, continuity_keys, detail_texts, drop_non_objects, provider_column
 from ._load import load
 from ._provider import ListQuery, Params, Provider, PullOptions, check_choice, check_text, present
@@ -118,7 +118,7 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
         "contact_name": strings(top["contact_profile_name"], tally, "contact_profile_name"),
         "channel_id": strings(top["sender_id"], tally, "sender_id"),
         "is_active": booleans(top["is_active"], tally, "is_active"),
-        "has_unread": (unread > 0).astype(BOOLEAN),
+        "has_unread": positive(unread),
         "unread_count": unread,
         "last_message_at": timestamps(top["last_message_at"], tally, "last_message_at"),
         "window_open": booleans(window["open"], tally, "window.open"),
