@@ -236,6 +236,80 @@ def test_on_the_wall_clock_the_moment_free_fields_match(make_sandbox):
     assert refreshed["fetched_at"].between(started, finished).all()
 
 
+@pytest.fixture
+def merges_ahead(monkeypatch):
+    """Each merge worked out ahead of the sweeps, next to the merge of everything read."""
+    from toolkit import _refresh
+
+    seen: list[tuple] = []
+    finished = _refresh._Speculation.finished
+
+    def checked(self, provider, params, listed, active, unread):
+        ahead = finished(self, provider, params, listed, active, unread)
+        everything = None if ahead is None else _refresh._settle(provider, self.rows, params, listed,
+                                                                   active, unread, self.as_of)
+        seen.append((ahead, everything))
+        return ahead
+
+    monkeypatch.setattr(_refresh._Speculation, "finished", checked)
+    return seen
+
+
+@pytest.mark.parametrize("provider", BOTH)
+def test_the_merge_worked_out_during_the_sweeps_equals_merging_everything(make_sandbox, merges_ahead,
+                                                                          provider):
+    sandbox = make_sandbox(seed=21, wassist_conversations=600, briq_conversations=600)
+    previous = full_pull(sandbox, provider)
+    for _ in range(3):
+        sandbox.churn(30, VISIBLE_CHURN)
+        tk.refresh(previous, {provider: settings(sandbox, provider)}, progress=False)
+    taken = [(ahead, everything) for ahead, everything in merges_ahead if ahead is not None]
+    assert taken, "the merge worked out ahead was never used"
+    for ahead, everything in taken:
+        pd.testing.assert_frame_equal(ahead.merged, everything.merged)
+        assert (ahead.rows_fetched, ahead.rows_carried) == (everything.rows_fetched, everything.rows_carried)
+
+
+def test_sweeps_that_find_changes_merge_everything_again(make_sandbox, merges_ahead):
+    # Live traffic on every request: the sweeps find moved rows, and the refresh still
+    # ends with every conversation once.
+    sandbox = make_sandbox(seed=22, briq_conversations=600, churn_rate=3.0, churn_kinds=VISIBLE_CHURN)
+    previous = full_pull(sandbox, "briq")
+    refreshed = tk.refresh(previous, {"briq": settings(sandbox, "briq")}, progress=False)
+    assert any(ahead is None for ahead, _ in merges_ahead)
+    assert refreshed["conversation_id"].is_unique
+    for ahead, everything in merges_ahead:
+        if ahead is not None:
+            pd.testing.assert_frame_equal(ahead.merged, everything.merged)
+
+
+def test_a_swept_row_older_than_the_row_merged_is_not_taken():
+    # The unread list read a conversation after the activity sweep did: the later read wins,
+    # as merging everything would have it; the work ahead must not put the older one back.
+    from toolkit import _refresh
+    from toolkit.providers import PROVIDERS
+
+    at = pd.Timestamp("2026-12-01 10:00", tz="UTC")
+
+    def rows(count: int, fetched: pd.Timestamp) -> pd.DataFrame:
+        return tk.conform(pd.DataFrame({
+            "provider": ["briq"], "conversation_id": ["c1"], "last_message_at": [at],
+            "has_unread": [count > 0], "unread_count": pd.array([count], dtype="Int64"),
+            "fetched_at": [fetched]}))
+
+    briq = PROVIDERS["briq"]
+    previous = rows(0, at)
+    first_active, swept_active = rows(0, at + pd.Timedelta(seconds=1)), rows(1, at + pd.Timedelta(seconds=2))
+    first_unread = rows(2, at + pd.Timedelta(seconds=3))
+    moment = at + pd.Timedelta(seconds=4)
+    settled = _refresh._settle(briq, previous, {}, {}, first_active, first_unread, moment)
+    ahead = _refresh._with_sweeps(settled, briq, {}, {}, swept_active, first_unread, first_unread.iloc[:0])
+    everything = _refresh._settle(briq, previous, {}, {}, pd.concat([first_active, swept_active]),
+                                  first_unread, moment)
+    assert int(everything.merged["unread_count"].iloc[0]) == 2
+    assert ahead is None or ahead.merged.equals(everything.merged)
+
+
 @pytest.mark.parametrize("kind", ["read-from-csv", "rebuilt", "empty"])
 def test_a_frame_without_a_pull_is_refused(make_sandbox, tmp_path, kind):
     sandbox = make_sandbox(seed=13)
