@@ -268,10 +268,10 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     since = pd.Timestamp(record["started_at"]) - SAFETY_LAG
     reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
     with reader:
-        settled, total = _read_changes(reader, rows, params, since)
+        fetched, previous, carried, total = _read_changes(reader, rows, params, since)
         requests = reader.client.stats.requests
     warn_unreadable(provider, reader.tally, stacklevel=4)  # tk.refresh's caller
-    merged = settled.merged
+    merged = _merged(fetched, previous, carried)
     if total is None or len(merged) != total:
         why = ("the server reported no total" if total is None else
                f"the merged list has {len(merged)} conversations but the server reports {total}")
@@ -283,7 +283,7 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
         "passes": {name: _jsonable(report.as_dict()) for name, report in reader.reports.items()},
         "unreadable_values": dict(reader.tally.counts),
     }
-    info = {"rows_fetched": settled.rows_fetched, "rows_carried": settled.rows_carried, "requests": requests,
+    info = {"rows_fetched": len(fetched), "rows_carried": int(carried.sum()), "requests": requests,
             "full_pull": False, "reason": None, "since": since.isoformat()}
     return _Result(merged, new_record, info)
 
@@ -376,20 +376,14 @@ class _Background:
         self._thread.join()
 
 
-@dataclass(frozen=True)
-class _Settled:
-    """A refresh's outcome before its count is checked: the merged frame, and how many of
-    its rows were fetched and how many carried."""
-
-    merged: pd.DataFrame
-    rows_fetched: int
-    rows_carried: int
-
-
 def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd.Timestamp
-                  ) -> tuple[_Settled, int | None]:
-    """What changed since ``since``, merged with what did not (see :func:`_settle`), and the
-    server's total."""
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int | None]:
+    """What changed since ``since`` and what did not, and the server's total.
+
+    Returns the fetched rows; every previous row as it would be carried (windows as of
+    now, see :func:`_as_carried`) with a mask of the ones that are (not fetched again,
+    still in the list); and the total.
+    """
     provider = reader.provider
     unread_params = provider.unread_params(params)
     # The previous frame foretells the unread list's length: one that fills a wave opens with one.
@@ -397,16 +391,10 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     if unread_params == params:
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.latest("unread", ListQuery(params))
-        fetched = provider.mark_unread(whole, params, None)
-        return _Settled(_merged(fetched, empty_frame(), np.zeros(0, dtype=bool)), len(fetched), 0), total
+        return provider.mark_unread(whole, params, None), empty_frame(), np.zeros(0, dtype=bool), total
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.changed_since(listed, since)
     workers = reader.options.workers
-
-    def settle(active: pd.DataFrame, unread: pd.DataFrame, as_of: pd.Timestamp) -> _Settled:
-        return _settle(provider, rows, params, listed, active, unread, as_of)
-
-    settled: _Settled | None = None
     if activity is None:
         active = empty_frame()
         unread = reader.read_complete("unread", ListQuery(unread_params))
@@ -423,149 +411,28 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         # Rows already known to be active since then fill the activity read's first wave at least.
         known_active = int((rows["last_message_at"] >= since).sum())
         activity_reader.long_list = known_active >= reader.options.page_size * activity_slots
-        ahead = _Speculation(settle, rows)
-        pending = _Background(lambda: activity_reader.read_complete("activity", activity,
-                                                                    on_first_pass=ahead.activity))
+        pending = _Background(lambda: activity_reader.read_complete("activity", activity))
         try:
-            unread = unread_reader.read_complete("unread", ListQuery(unread_params),
-                                                 on_first_pass=ahead.unread)
+            unread = unread_reader.read_complete("unread", ListQuery(unread_params))
         except Exception:
             # A refresh that fails leaves nothing it started talking to the server.
             pending.wait()
-            ahead.wait()
             raise
         active = pending.result()
         reader.absorb(activity_reader)
         reader.absorb(unread_reader)
-        settled = ahead.finished(provider, params, listed, active, unread)
     # The server's count: the last page of the activity read told it when that read is the
     # list itself from the top (Briq's); otherwise asked now, awaited after the merge below.
     told = _last_total(reader, "activity") if activity is not None and activity.params == params else None
     counted = _Background(lambda: told if told is not None else reader.total(params))
-    if settled is None:
-        settled = settle(active, unread, utc_now())
-    return settled, counted.result()
-
-
-def _settle(provider: Provider, rows: pd.DataFrame, params: Params, listed: Params, active: pd.DataFrame,
-            unread: pd.DataFrame, as_of: pd.Timestamp) -> _Settled:
-    """The fetched rows of both lists merged with the previous rows carried as they were.
-
-    The latest fetched version of each conversation, its unread state settled; every
-    previous row not fetched again and still in the list is carried, its window as of
-    ``as_of`` (see :func:`_as_carried`).
-    """
     fetched = keep_latest([active, unread])
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
-    previous = _as_carried(rows, as_of, active_is_window=provider.active_is_window)
+    previous = _as_carried(rows, utc_now(), active_is_window=provider.active_is_window)
     carried = (~contains(previous["conversation_id"], fetched["conversation_id"].dropna())
                & provider.still_listed(previous, params).to_numpy(dtype=bool))
     fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]
-    return _Settled(_merged(fetched, previous, carried), len(fetched), int(carried.sum()))
-
-
-class _Speculation:
-    """The merge, worked out from the two lists' first passes while their sweeps are on the wire.
-
-    A sweep re-reads the top of its list after the pass; usually it finds the rows the pass
-    read, as the pass read them (its end test says so), and nothing but their arrival time
-    is new. Then the merge worked out meanwhile only takes those rows' newer values
-    (:func:`_with_sweeps`); whenever that is not certain to equal merging everything again,
-    everything is merged again.
-    """
-
-    def __init__(self, settle: Callable[[pd.DataFrame, pd.DataFrame, pd.Timestamp], _Settled],
-                 rows: pd.DataFrame) -> None:
-        self._settle = settle
-        #: The previous frame's rows of the provider, and the moment their windows are carried to.
-        self.rows = rows
-        self.as_of: pd.Timestamp | None = None
-        self._lock = threading.Lock()
-        self._first: dict[str, Callable[[], pd.DataFrame]] = {}
-        self._work: _Background | None = None
-
-    def activity(self, rows: Callable[[], pd.DataFrame]) -> None:
-        """The activity read's first pass is in (called on its thread)."""
-        self._arrived("activity", rows)
-
-    def unread(self, rows: Callable[[], pd.DataFrame]) -> None:
-        """The unread list's first pass is in."""
-        self._arrived("unread", rows)
-
-    def _arrived(self, name: str, rows: Callable[[], pd.DataFrame]) -> None:
-        with self._lock:
-            self._first[name] = rows
-            if len(self._first) == 2:
-                first = dict(self._first)
-                self._work = _Background(lambda: self._worked_out(first["activity"](), first["unread"]()))
-
-    def _worked_out(self, active: pd.DataFrame, unread: pd.DataFrame) -> tuple[int, int, _Settled]:
-        self.as_of = utc_now()
-        return len(active), len(unread), self._settle(active, unread, self.as_of)
-
-    def wait(self) -> None:
-        """Let the work end (a refresh that failed)."""
-        with self._lock:
-            work = self._work
-        if work is not None:
-            work.wait()
-
-    def finished(self, provider: Provider, params: Params, listed: Params, active: pd.DataFrame,
-                 unread: pd.DataFrame) -> _Settled | None:
-        """The merge of ``active`` and ``unread`` (first passes and sweeps), or ``None`` when
-        the work ahead cannot give it exactly."""
-        with self._lock:
-            work = self._work
-        if work is None:
-            return None
-        try:
-            active_first, unread_first, settled = work.result()
-        except Exception:
-            return None  # merged again from everything; any real error shows there
-        return _with_sweeps(settled, provider, params, listed, active.iloc[active_first:],
-                            unread.iloc[:unread_first], unread.iloc[unread_first:])
-
-
-def _with_sweeps(settled: _Settled, provider: Provider, params: Params, listed: Params,
-                 active_swept: pd.DataFrame, unread_first: pd.DataFrame,
-                 unread_swept: pd.DataFrame) -> _Settled | None:
-    """``settled`` (from the first passes) with the sweeps' rows in, or ``None`` when that
-    would not equal merging everything again.
-
-    It does when every swept conversation is in the merge already, with the same last
-    activity (so the same place), was fetched later than the row it replaces, is still
-    listed, and leaves the unread list's ids as they were.
-    """
-    swept = pd.concat([active_swept, unread_swept], ignore_index=True)
-    if not len(swept):
-        return settled
-    if swept["conversation_id"].isna().any():
-        return None
-    if provider.needs_unread_pass(listed):
-        unread_ids = unread_first["conversation_id"].dropna()
-        if not contains(unread_swept["conversation_id"], unread_ids).all():
-            return None
-        swept = provider.mark_unread(swept.copy(), listed, unread_ids)
-    # The latest of each conversation swept, as keep_latest takes it.
-    swept = swept.sort_values("fetched_at", kind="stable").drop_duplicates("conversation_id", keep="last")
-    merged = settled.merged
-    places = pd.Index(merged["conversation_id"]).get_indexer(swept["conversation_id"])
-    if (places < 0).any():
-        return None
-    before = merged.take(places).reset_index(drop=True)
-    swept = swept.reset_index(drop=True)
-    if not (before["last_message_at"].equals(swept["last_message_at"])
-            and (swept["fetched_at"] > before["fetched_at"]).all()
-            and provider.still_listed(swept, params).all()):
-        return None
-    changes = {}
-    for name in COLUMNS:
-        if not before[name].equals(swept[name]):
-            column = merged[name].array.copy()
-            column[places] = swept[name].array
-            changes[name] = column
-    return _Settled(merged.assign(**changes), settled.rows_fetched, settled.rows_carried)
+    return fetched, previous, carried, counted.result()
 
 
 def _last_total(reader: _Reader, name: str) -> int | None:

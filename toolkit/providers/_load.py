@@ -120,9 +120,7 @@ class ListReader:
         unread_ids = unread["conversation_id"].dropna()
         return self.provider.mark_unread(keep_latest([rows, unread]), params, unread_ids)
 
-    def read_complete(self, name: str, query: ListQuery, *,
-                      on_first_pass: Callable[[Callable[[], pd.DataFrame]], None] | None = None
-                      ) -> pd.DataFrame:
+    def read_complete(self, name: str, query: ListQuery) -> pd.DataFrame:
         """One list, complete under live traffic: the chained pull, then sweeps.
 
         A conversation that gets a new message during the pull jumps to the top of the
@@ -130,10 +128,6 @@ class ListReader:
         the pull began (the provider's :meth:`~Provider.changed_since`), and repeats,
         bounded, while it keeps finding changes. Each pass's report is kept in
         :attr:`reports` under ``name`` (``"name sweep N"`` for the sweeps).
-
-        ``on_first_pass``, when given, is called (on this thread) with a function giving the
-        first pass's rows once that pass is in, before the sweeps; those rows come first in
-        the frame returned.
 
         Returns
         -------
@@ -150,8 +144,6 @@ class ListReader:
                                       digester=digester)
             passes = [first]
             self.reports[name] = report
-            if on_first_pass is not None:
-                on_first_pass(first)
             since = _sweep_start(report)
             for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
                 sweep = self.provider.changed_since(query.params, since)
@@ -218,18 +210,12 @@ class ListReader:
                                   opening_workers=self.opening_workers if query.is_last else None)
             puller.pull()
 
-        done: list[pd.DataFrame] = []
-        done_lock = threading.Lock()
-
         def rows() -> pd.DataFrame:
-            # Asked from more than one thread (a refresh works ahead): built once.
-            with done_lock:
-                if not done:
-                    puller.wait_digested()
-                    frames = [frame for frame in parsed if len(frame)]
-                    done.append(empty_frame() if not frames else
-                                pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
-                return done[0]
+            puller.wait_digested()
+            frames = [frame for frame in parsed if len(frame)]
+            if not frames:
+                return empty_frame()
+            return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
         return rows, puller.report
 
