@@ -141,8 +141,19 @@ def test_https_with_the_ca_bundle_the_environment_names(tls_sandbox, certificate
     assert len(frame) == 150 and frame["conversation_id"].is_unique
 
 
-def test_https_to_a_server_whose_certificate_is_not_trusted_says_so(tls_sandbox):
+def test_https_to_a_server_whose_certificate_is_not_trusted_says_so_at_once(tls_sandbox):
     with pytest.raises(tk.ApiError, match="TLS handshake failed: CERTIFICATE_VERIFY_FAILED") as caught:
-        briq(tls_sandbox, retry=tk.RetryPolicy(max_attempts=2, backoff_base=0.001, backoff_max=0.01))
+        briq(tls_sandbox, max_workers=1)
+    assert "REQUESTS_CA_BUNDLE" in str(caught.value)
+    assert caught.value.attempts == 1
     assert tls_sandbox.config.briq_key not in str(caught.value)
     assert tls_sandbox.list_requests() == []
+
+
+def test_https_to_a_plain_http_server_says_so_at_once(sandbox):
+    https = sandbox.base_url.replace("http://", "https://")
+    with pytest.raises(tk.ApiError, match="does not speak HTTPS") as caught:
+        tk.load_briq(sandbox.config.briq_key, https, progress=False, max_workers=1)
+    assert caught.value.attempts == 1
+    # The server failed, not a page: the message names the server, not a page's query.
+    assert "offset" not in str(caught.value)

@@ -273,3 +273,23 @@ def test_an_empty_at_risk_list_says_when_the_next_window_closes(pulled):
     page = tk.build_report(pulled, within=within)
     assert "None right now. The next unread conversation's window closes in" in page
     assert f"{int((later <= pd.Timedelta(hours=24)).sum()):,} close within 24" in page
+
+
+def test_the_backlog_legend_covers_no_bar_label(pulled):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(8, 3.5))
+    tk.plot_unread_backlog(pulled, ax=ax)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    labels = [text.get_window_extent(renderer) for text in ax.texts]
+    assert labels and not any(legend.overlaps(label) for label in labels)
+    plt.close(figure)
+
+
+def test_a_pull_within_one_second_is_shown_as_one_moment(pulled):
+    moment = pd.Timestamp("2026-12-02 02:16:35.250", tz="UTC")
+    page = tk.build_report(pulled.assign(fetched_at=moment))
+    assert "data pulled 2026-12-02 02:16:35 UTC" in page
+    assert "02:16:35 – 02:16:35" not in page

@@ -466,7 +466,9 @@ class HttpClient:
         if failure.error_body is not None:
             codes, messages = self._provider_says(failure.error_body)
         what = "rate limited" if failure.status == 429 else failure.reason
-        raise ApiError(f"gave up on {redact(url)}: {what}", provider=self.provider, status=failure.status,
+        # Without an answer from the server, the server is what failed, not the page asked for.
+        where = redact(url) if failure.status is not None else redact(self.base_url)
+        raise ApiError(f"gave up on {where}: {what}", provider=self.provider, status=failure.status,
                        request_id=failure.request_id, codes=[redact(c) for c in codes],
                        messages=[redact(m) for m in messages], attempts=attempt,
                        url=redact(url)) from failure
@@ -628,7 +630,11 @@ class _StdlibSession:
         except TimeoutError as exc:
             raise requests.Timeout(type(exc).__name__) from exc
         except ssl.SSLError as exc:
-            raise _ConnectFailed(f"the TLS handshake failed: {exc.reason or type(exc).__name__}") from exc
+            # A certificate that is not trusted, or a server that does not speak TLS on that
+            # port, stays so: reported at once, with what to check.
+            reason = exc.reason or type(exc).__name__
+            hint = _TLS_HINTS.get(reason, "")
+            raise _ConnectFailed(f"the TLS handshake failed: {reason}{hint}", lasting=True) from exc
         except OSError as exc:
             raise _ConnectFailed(f"could not connect: {exc.strerror.lower()}" if exc.strerror
                                  else "could not connect") from exc
@@ -670,6 +676,13 @@ class _ConnectFailed(requests.ConnectionError):
         self.lasting = lasting
 
 
+#: What to check, after the TLS handshake's reasons for failing that users meet most.
+_TLS_HINTS = {
+    "CERTIFICATE_VERIFY_FAILED": " (the server's certificate is not trusted: if its issuer is your "
+                                 "organisation's, set REQUESTS_CA_BUNDLE to that CA file)",
+    "WRONG_VERSION_NUMBER": " (the server does not speak HTTPS on this port: check the base URL's "
+                            "scheme and port)",
+}
 #: The resolver's answers that a name does not exist (not that it could not be asked).
 _NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 

@@ -142,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--report", type=Path, default=None, metavar="FILE.html",
                        help="rewrite this HTML report (atomically) after every refresh")
     watch.add_argument("--sandbox", action="store_true",
-                       help="watch the built-in sandbox (no keys): the demo's simulated inbox, Briq "
-                            "senders named, with live traffic between refreshes")
+                       help="watch the built-in sandbox (no keys): three simulated days of an inbox "
+                            "like the demo's, Briq senders named, with live traffic between refreshes")
     watch.add_argument("--seed", type=int, default=7, help="seed of the sandbox data (default: 7)")
     watch.add_argument("--rounds", type=_count, default=None, metavar="N",
                        help="stop after N refreshes (the first pull counts as one); default: until Ctrl-C")

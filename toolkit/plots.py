@@ -122,7 +122,8 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
                     fontsize=8, color="#333333")
         ax.set_yticks(positions, labels)
         ax.set_xlim(0, float(summary["conversations"].max()) * 1.32)
-        ax.legend(loc="lower right", frameon=False, fontsize=9)
+        # Below the axes: inside, it covered the end of the longest bar's label.
+        ax.legend(ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, fontsize=9)
         _counts_on(ax.xaxis)
     ax.set_xlabel("conversations")
     named = [column.replace("_", " ") for column in columns if column != "provider" or len(columns) == 1]

@@ -65,7 +65,8 @@ def render(df: pd.DataFrame, *, now: pd.Timestamp, within: str, status: str, row
         f"{int(summary['conversations']):,} conversations, {int(summary['unread_conversations']):,} unread "
         f"({format_share(summary['unread_share'])}) · {open_windows:,} windows open, "
         f"{int(buckets['<1h']):,} close within 1 h",
-        f"At risk: {len(risky):,} unread conversation(s) lose their window within {within}",
+        f"At risk: {len(risky):,} unread conversation{'' if len(risky) == 1 else 's'} "
+        f"{'loses its' if len(risky) == 1 else 'lose their'} window within {within}",
     ]
     if len(risky):
         named = "channel_name" in risky and risky["channel_name"].notna().any()
