@@ -131,6 +131,8 @@ class OffsetPlan:
         self.shape: PageShape | None = None
         self.end: int | None = None
         self.totals: list[int] = []
+        # The largest of them, kept as they come: asked after every page (request_budget).
+        self._largest_total = 0
         self.first_ended_list = False
         self._next: int | None = None
         self._chain_start: int | None = None
@@ -186,6 +188,7 @@ class OffsetPlan:
         """Learn from an arrived page: the shape (from the first), totals, the end, gaps."""
         if page.total is not None:
             self.totals.append(page.total)
+            self._largest_total = max(self._largest_total, page.total)
         self._watch_for_gaps(page)
         if self.shape is None:
             if page.offset == 0:
@@ -250,7 +253,6 @@ class OffsetPlan:
     def request_budget(self) -> int:
         """Requests a pass may make before the server counts as never letting the list end."""
         shape = self.shape or self.guess
-        totals = self.totals or [0]
         # Churn can legitimately double a plan; anything far beyond is a server that lies.
-        return (3 * (max(totals) // shape.stride + 1) + 4 * self.max_workers
+        return (3 * (self._largest_total // shape.stride + 1) + 4 * self.max_workers
                 + 2 * self.max_repair_rounds + 10)
