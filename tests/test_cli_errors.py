@@ -257,13 +257,14 @@ def test_a_sandbox_port_in_use_is_named_with_a_way_out(capsys):
     assert f"--port {port}" in line and "already in use" in line and "--port 0" in line
 
 
-@pytest.mark.parametrize(("argv", "value"), [
-    (["watch", "--sandbox", "--every", "-5s"], "-5s"),
-    (["report", "--within", "-2h"], "-2h"),
-    (["sandbox", "--port", "-5"], "-5"),
+@pytest.mark.parametrize(("argv", "value", "why"), [
+    (["watch", "--sandbox", "--every", "-5s"], "-5s", "must not be negative"),
+    (["report", "--within", "-2h"], "-2h", "must be longer than zero"),
+    (["sandbox", "--port", "-5"], "-5", "port"),
 ])
-def test_a_value_starting_with_a_minus_is_read_and_refused_for_what_it_is(argv, value, capsys):
+def test_a_value_starting_with_a_minus_is_read_and_refused_for_what_it_is(argv, value, why, capsys):
     # argparse alone would take "-5s" for an option and say only "expected one argument".
     code, line = fail(capsys, *argv)
     assert code == 2
     assert f"'{value}'" in line and "expected one argument" not in line
+    assert why in line

@@ -321,7 +321,7 @@ def _interval(text: str) -> Any:
 
     span = _timedelta(text, "30s, 5m or 1h")
     if span < pd.Timedelta(0):
-        raise argparse.ArgumentTypeError(f"expected a duration such as 30s, 5m or 1h, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
     return span
 
 
