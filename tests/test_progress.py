@@ -174,3 +174,17 @@ def test_errors_of_the_pull_still_reach_the_caller_with_progress_on(sandbox, mon
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     with pytest.raises(tk.AuthenticationError):
         tk.load_briq("wrong-key", sandbox.base_url, progress=True)
+
+
+def test_a_pull_held_up_by_retries_says_so_on_its_bar(make_sandbox, monkeypatch):
+    # Three rate-limited answers in a row, each asking for 0.6 s: no page for well over a
+    # second, and the bar says why instead of sitting still.
+    sandbox = make_sandbox(briq_conversations=150, retry_after=0.6)
+    sandbox.force("429", "429", "429")
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    frame = briq(sandbox, progress=True, max_workers=1)
+    text = stream.getvalue()
+    assert len(frame) == 150
+    assert "retrying: HTTP 429, attempt " in text
+    assert sandbox.config.briq_key not in text

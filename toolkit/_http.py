@@ -169,16 +169,29 @@ class RequestStats:
     pacing_wait_seconds: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _retrying: str | None = field(default=None, repr=False, compare=False)
 
     def record(self, outcome: str) -> None:
         with self._lock:
             self.requests += 1
             self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
 
-    def add_retry(self, waited: float) -> None:
+    def add_retry(self, waited: float, why: str | None = None) -> None:
         with self._lock:
             self.retries += 1
             self.retry_wait_seconds += waited
+            self._retrying = why
+
+    def settled(self) -> None:
+        """A request got its answer: no retry is pending any more."""
+        if self._retrying is not None:
+            with self._lock:
+                self._retrying = None
+
+    def retrying(self) -> str | None:
+        """What the latest retry is about (``"the server refused the connection, attempt 3
+        of 10"``), while no answer has come since; else ``None``. Never holds the key."""
+        return self._retrying
 
     def add_pacing(self, waited: float) -> None:
         if waited:
@@ -342,7 +355,9 @@ class HttpClient:
             attempt += 1
             self.deadline.check()
             try:
-                return self._attempt(url, attempt)
+                answer = self._attempt(url, attempt)
+                self.stats.settled()
+                return answer
             except _Retryable as failure:
                 if attempt >= self.retry.max_attempts:
                     self._give_up(url, attempt, failure)
@@ -350,7 +365,8 @@ class HttpClient:
                 left = self.deadline.remaining()
                 if left is not None and wait >= left:
                     raise self.deadline.error() from failure
-                self.stats.add_retry(wait)
+                self.stats.add_retry(wait, f"{failure.reason}, attempt {attempt + 1} of "
+                                           f"{self.retry.max_attempts}")
                 logger.debug("%s: %s for %s; retry %d in %.2fs", self.provider, failure.reason,
                              redact(url), attempt, wait)
                 if wait > 0:

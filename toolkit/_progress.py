@@ -131,6 +131,9 @@ class _Bar:
             total = max(total or 0, planned)
         if total is not None:
             total = max(total, done)  # more pages than foreseen: the list grew
+        if self.bar.postfix:  # a page came: whatever held them up is over
+            self.bar.postfix = ""
+            self._drawn_at = 0.0
         now = time.monotonic()
         if total == self.total and now - self._drawn_at < REDRAW_INTERVAL and done != total:
             return
@@ -142,6 +145,16 @@ class _Bar:
             self.total = self.bar.total = total
         self.bar.n = done
         self.bar.refresh(nolock=True)  # only this thread draws this bar: no lock to leave held
+
+    def note(self, text: str | None) -> None:
+        """Show ``text`` after the counts (``None``: nothing), e.g. why no page arrives."""
+        if self.bar is None or not self.owner.shown or (text or "") == (self.bar.postfix or ""):
+            return
+        self._guard(self._note, text or "")
+
+    def _note(self, text: str) -> None:
+        self.bar.postfix = text
+        self.bar.refresh(nolock=True)
 
     def close(self) -> None:
         # Also after a failure: closing is what takes the bar off tqdm's list of bars on

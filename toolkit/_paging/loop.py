@@ -25,6 +25,9 @@ from .pages import FetchPage, Page, PullReport
 from .plan import OffsetPlan
 from .proof import ContinuityProof, check_offsets_honoured
 
+#: Seconds without a page after which the calling thread tells ``on_wait``.
+WAIT_NOTE_SECONDS = 1.0
+
 #: ``on_page(done, planned)``: pages arrived, and pages the pass is expected to need
 #: (``None`` while unknown). Called only from the thread that called :meth:`OffsetPuller.pull`.
 OnPage = Callable[[int, int | None], None]
@@ -171,6 +174,9 @@ class OffsetPuller:
         ``on_page(done, planned)`` after each page, from the calling thread only: pages
         arrived, and pages the pass needs as the first page's total foresees (``None``
         while unknown, and for a pass that ``is_last`` ends).
+    on_wait : callable, optional
+        ``on_wait()`` from the calling thread each second that passes without a page (a
+        server being retried, say), so that a display can say why.
     max_repair_rounds : int
         Rounds of gap re-fetching before giving up with :class:`PaginationError`.
     speculate : bool
@@ -206,6 +212,7 @@ class OffsetPuller:
         max_workers: int,
         is_last: Callable[[Page], bool] | None = None,
         on_page: OnPage | None = None,
+        on_wait: Callable[[], None] | None = None,
         max_repair_rounds: int = 25,
         speculate: bool = False,
         digest: Callable[[list[Page]], None] | None = None,
@@ -220,6 +227,7 @@ class OffsetPuller:
         self.max_workers = max(1, int(max_workers))
         self.is_last = is_last
         self.on_page = on_page
+        self.on_wait = on_wait
         self.max_repair_rounds = max_repair_rounds
         self.speculate = speculate
         self.digest = digest
@@ -291,10 +299,16 @@ class _Pass:
         """Take arrivals until the crew runs out of work."""
         deadline = self.puller.deadline
         while True:
+            left = deadline.remaining()
             try:
-                arrival = crew.arrivals.get(timeout=deadline.remaining())
+                arrival = crew.arrivals.get(timeout=WAIT_NOTE_SECONDS if left is None
+                                            else min(left, WAIT_NOTE_SECONDS))
             except queue.Empty:
-                raise deadline.error() from None  # requests still out are abandoned (see pull)
+                if deadline.expired():
+                    raise deadline.error() from None  # requests still out are abandoned (see pull)
+                if self.puller.on_wait is not None:
+                    self.puller.on_wait()
+                continue
             if isinstance(arrival, _Idle):
                 return
             if isinstance(arrival, _Failed):

@@ -205,6 +205,7 @@ class ListReader:
             puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
                                   max_workers=self.options.workers, is_last=query.is_last,
                                   on_page=bar.update if bar else None, deadline=client.deadline,
+                                  on_wait=(lambda: bar.note(_retry_note(client))) if bar else None,
                                   speculate=speculate and not client.paced, digest=digest,
                                   digest_batch=self.digest_batch, digest_executor=digester,
                                   opening_workers=self.opening_workers if query.is_last else None)
@@ -283,6 +284,11 @@ def keep_latest(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     kept = np.concatenate([positions[latest], positions[~has_id]])
     order = recency_order(combined["last_message_at"].take(kept), combined["conversation_id"].take(kept))
     return conform(combined.take(kept[order]).reset_index(drop=True))
+
+
+def _retry_note(client: HttpClient) -> str | None:
+    why = client.stats.retrying()
+    return f"retrying: {why}" if why else None
 
 
 def warn_unreadable(provider: Provider, tally: Tally, *, stacklevel: int = 2) -> None:
