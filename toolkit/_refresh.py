@@ -327,7 +327,6 @@ class _Reader(ListReader):
         read at the same time (their slots add up to ``max_workers``)."""
         shared = _Reader(self.provider, self.client, replace(self.options, max_workers=workers))
         shared.long_list = self.long_list
-        shared.digest_batch = self.digest_batch
         return shared
 
     def absorb(self, other: ListReader) -> None:
