@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._schema import BOOLEAN, INT, TIMESTAMP
+from ._schema import BOOLEAN, INT, TIMESTAMP, utc_column
 
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -294,10 +294,7 @@ def timestamps(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
             except pa.ArrowException:
                 pass  # an impossible date somewhere: pandas finds and counts it
             else:
-                # Through naive NumPy times, localised: a tenth of to_pandas()'s fixed cost,
-                # which a one-page sweep pays in full.
-                naive = pd.array(parsed.to_numpy(zero_copy_only=False), dtype=_NAIVE_TIMES)
-                return pd.Series(naive.tz_localize("UTC"))
+                return utc_column(parsed.to_numpy(zero_copy_only=False))
     # Blank text is an absent value (the document's non-nullable strings use it), not a bad one.
     text = [value if isinstance(value, str) and value.strip() else None for value in values]
     not_text = sum(1 for value in values if value is not None and not isinstance(value, str))
@@ -305,10 +302,6 @@ def timestamps(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
     unparsed = int((parsed.isna() & pd.Series([v is not None for v in text])).sum())
     tally.add(name, not_text + unparsed)
     return _as_timestamp(parsed)
-
-
-#: TIMESTAMP without its zone, as NumPy spells it (a dtype object: pandas parses no string).
-_NAIVE_TIMES = np.dtype(f"datetime64[{TIMESTAMP.unit}]")
 
 
 def _as_timestamp(parsed: pd.Series) -> pd.Series:

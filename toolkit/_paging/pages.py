@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._schema import TIMESTAMP
+from .._schema import utc_column
 
 
 @dataclass
@@ -118,5 +118,4 @@ def records_of(pages: Iterable[Page]) -> tuple[list[Any], pd.Series]:
     # page's whole conversion (a one-page sweep pays it in full).
     micros = np.array([pd.Timestamp(page.fetched_at).value // 1000 if page.fetched_at is not None
                        else np.iinfo(np.int64).min for page in pages], dtype=np.int64)
-    naive = pd.array(np.repeat(micros, [page.size for page in pages]).view("M8[us]"), dtype="datetime64[us]")
-    return records, pd.Series(naive.tz_localize("UTC"), dtype=TIMESTAMP)
+    return records, utc_column(np.repeat(micros, [page.size for page in pages]).view("M8[us]"))
