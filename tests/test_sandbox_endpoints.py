@@ -6,6 +6,7 @@ not off the code under test.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +18,7 @@ from toolkit.sandbox import Sandbox, SandboxConfig
 from toolkit.sandbox._data import Conversation
 from toolkit.sandbox._endpoints import WASSIST_PATH, briq_conversations, refused, wassist_conversations
 from toolkit.sandbox._faults import FaultInjector, RequestBudget, altered, rate_limited, replacement
+from toolkit.sandbox._server import _encoded
 
 NOW = datetime(2026, 9, 29, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -219,3 +221,12 @@ def test_the_sandboxs_activity_index_lists_what_a_full_scan_lists(seed, churn, m
     assert with_index == scanned
     assert with_index[1]["count"] == sum(1 for c in sandbox.conversations["wassist"]
                                          if c.last_message_at is not None and c.last_message_at > after)
+
+
+@pytest.mark.parametrize("body", [
+    {"items": [{"id": "c1", "contact_profile_name": "Ибрагим 🌸", "unread_count": 3}], "total": 1},
+    {"count": 2**70, "note": "an integer beyond 64 bits, which the fast encoder refuses"},
+    {"text": "quote \" backslash \\ control \u0001 line\nbreak"},
+])
+def test_the_sandbox_writes_json_that_reads_back_as_the_body_it_was_given(body):
+    assert json.loads(_encoded(body).decode("utf-8")) == body
