@@ -40,6 +40,7 @@ from ._clock import utc_now
 from ._deadline import Deadline
 from ._errors import ApiError, AuthenticationError, ResponseFormatError
 from ._redact import redact, register_secret
+from ._wire import Answer, Connection
 
 logger = logging.getLogger("toolkit.http")
 
@@ -491,7 +492,8 @@ class HttpClient:
 
 
 class _StdlibResponse:
-    """An ``http.client`` response with the part of ``requests.Response`` that :class:`HttpClient` reads.
+    """An answer on one of :class:`_StdlibSession`'s connections, with the part of
+    ``requests.Response`` that :class:`HttpClient` reads.
 
     The body is inflated when the server compressed it (``gzip`` or ``deflate``, which
     the request offers), a piece at a time, so that the body-size limit also stops a small
@@ -499,21 +501,19 @@ class _StdlibResponse:
     errors ``requests`` would raise, so one error path serves both kinds of session.
     """
 
-    def __init__(self, raw: http.client.HTTPResponse, connection: http.client.HTTPConnection,
-                 idle: deque[http.client.HTTPConnection], keep: int) -> None:
-        self._raw = raw
+    def __init__(self, answer: Answer, connection: Connection, idle: deque[Connection], keep: int) -> None:
+        self._answer = answer
         self._connection = connection
         self._idle = idle
         self._keep = keep
-        self._consumed = False
-        self.status_code = raw.status
-        self.headers = raw.headers
+        self.status_code = answer.status
+        self.headers = answer.headers
 
     def iter_content(self, chunk_size: int) -> Any:
-        raw = self._raw
+        answer = self._answer
         inflater = _inflater(self.headers.get("Content-Encoding"))
         try:
-            while data := raw.read(chunk_size):
+            while data := answer.read(chunk_size):
                 if inflater is None:
                     yield data
                     continue
@@ -521,25 +521,19 @@ class _StdlibResponse:
                 yield piece
                 while inflater.unconsumed_tail:
                     yield inflater.decompress(inflater.unconsumed_tail, chunk_size)
-            if raw.length:
-                # http.client ends a read at the connection's end without complaint even
-                # when Content-Length promised more.
-                raise http.client.IncompleteRead(b"", raw.length)
             if inflater is not None:
                 yield inflater.flush()
         except (OSError, http.client.HTTPException, zlib.error) as exc:
             raise requests.ConnectionError(type(exc).__name__) from exc
-        self._consumed = True
 
     def __enter__(self) -> _StdlibResponse:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         # As requests does: a connection whose body was not read to the end is not reused.
-        if self._consumed and not self._raw.will_close and len(self._idle) < self._keep:
+        if self._answer.complete and not self._answer.will_close and len(self._idle) < self._keep:
             self._idle.append(self._connection)
         else:
-            self._raw.close()
             self._connection.close()
 
 
@@ -556,15 +550,16 @@ def _inflater(encoding: str | None) -> Any:
 
 
 class _StdlibSession:
-    """Keep-alive connections from the standard library's ``http.client``, for the sessions
+    """Kept-alive connections of the toolkit's own (:mod:`toolkit._wire`), for the sessions
     the toolkit makes itself.
 
     ``requests`` spends more CPU per request (hooks, cookie jars, adapters, settings merges,
     a CA-path check on every send) than decoding and converting the page it fetched, and
-    urllib3 beneath it still spends as much again as ``http.client`` itself (its response
-    wrapper, buffers, pool bookkeeping). The toolkit needs none of that: it builds its own
-    URLs, sends one header set, follows no redirects and retries by itself. Only used
-    without a proxy (see :func:`_own_session`).
+    urllib3 beneath it still spends as much again as ``http.client`` (its response wrapper,
+    buffers, pool bookkeeping), which itself spends as much on a request's head as the
+    rest of the exchange. The toolkit needs none of that: it builds its own URLs, sends one
+    header set, follows no redirects and retries by itself. Only used without a proxy (see
+    :func:`_own_session`).
 
     Parameters
     ----------
@@ -580,7 +575,7 @@ class _StdlibSession:
         self._tls: ssl.SSLContext | None = None
         self._lock = threading.Lock()
         # Idle connections per origin; deque's append and pop are atomic, so threads share it.
-        self._idle: dict[str, deque[http.client.HTTPConnection]] = {}
+        self._idle: dict[str, deque[Connection]] = {}
         self._origins: dict[str, tuple[str, str, int | None]] = {}
 
     def get(self, url: str, *, headers: dict[str, str], timeout: float, allow_redirects: bool = False,
@@ -593,23 +588,25 @@ class _StdlibSession:
             idle = self._idle.setdefault(origin, deque())
         connection = self._idle_connection(idle)
         if connection is None:
-            connection = self._connection(origin, timeout)
+            connection = self._connection(origin)
         if connection.sock is None:
             self._connect(connection, timeout)
         else:
             connection.sock.settimeout(timeout)
         try:
-            connection.request("GET", slash + path or "/", headers={**_OFFERED_ENCODINGS, **headers})
-            raw = connection.getresponse()
+            answer = connection.get(slash + path or "/", {**_OFFERED_ENCODINGS, **headers})
         except TimeoutError as exc:
             connection.close()
             raise requests.Timeout(type(exc).__name__) from exc
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             raise requests.ConnectionError(type(exc).__name__) from exc
-        return _StdlibResponse(raw, connection, idle, self._keep)
+        except ValueError:
+            connection.close()
+            raise
+        return _StdlibResponse(answer, connection, idle, self._keep)
 
-    def _idle_connection(self, idle: deque[http.client.HTTPConnection]) -> http.client.HTTPConnection | None:
+    def _idle_connection(self, idle: deque[Connection]) -> Connection | None:
         """An idle connection the server has not closed meanwhile, if there is one."""
         while idle:
             try:
@@ -622,20 +619,17 @@ class _StdlibSession:
             connection.close()
         return None
 
-    def _connection(self, origin: str, timeout: float) -> http.client.HTTPConnection:
+    def _connection(self, origin: str) -> Connection:
         where = self._origins.get(origin)
         if where is None:
             parts = urlsplit(origin)
             where = self._origins.setdefault(origin, (parts.scheme, parts.hostname or "", parts.port))
         scheme, hostname, port = where
-        if scheme == "https":
-            return http.client.HTTPSConnection(hostname, port, timeout=timeout, context=self._tls_context())
-        return http.client.HTTPConnection(hostname, port, timeout=timeout)
+        return Connection(hostname, port, self._tls_context() if scheme == "https" else None)
 
-    def _connect(self, connection: http.client.HTTPConnection, timeout: float) -> None:
-        connection.timeout = timeout
+    def _connect(self, connection: Connection, timeout: float) -> None:
         try:
-            connection.connect()
+            connection.connect(timeout)
         except socket.gaierror as exc:
             if exc.errno in _NAME_UNKNOWN:
                 raise _ConnectFailed("the server's name does not exist (check the base URL)",
@@ -709,7 +703,7 @@ _Response = requests.Response | _StdlibResponse
 
 
 def _own_session(pool_size: int, base_url: str) -> requests.Session | _StdlibSession:
-    """The session of a client given none: ``http.client`` directly, or ``requests`` behind a proxy.
+    """The session of a client given none: the toolkit's own connections, or ``requests`` behind a proxy.
 
     The environment's proxy settings (which ``requests`` reads) decide: with a proxy for
     ``base_url``, a ``requests`` session that goes through it; without, :class:`_StdlibSession`.

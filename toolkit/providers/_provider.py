@@ -162,14 +162,21 @@ class Provider(ABC):
         Raises
         ------
         AuthenticationError
-            No key, naming the variable to set.
+            No key, naming the variable to set; or a key no HTTP header can carry.
         """
         key = explicit if explicit is not None else self.environment_key()
         if not isinstance(key, str) or not key.strip():
             raise AuthenticationError(
                 f"no API key: pass api_key= or set the {self.env_key} environment variable",
                 provider=self.name)
-        return key.strip()
+        key = key.strip()
+        if not (key.isascii() and key.isprintable()):
+            # A key pasted with a line inside it, or with typographic characters: no header
+            # carries it, and the key itself must not appear in the message.
+            raise AuthenticationError(
+                "the API key holds a line break or a character other than printable ASCII: check "
+                f"how it was copied (pass api_key= or set {self.env_key})", provider=self.name)
+        return key
 
     def base_url(self, explicit: str | None) -> str:
         """The explicit server root, else the environment variable, else the production server.
