@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
+from toolkit._http import HttpClient
 from toolkit._paging import OffsetPuller, Page, PageShape
+from toolkit.providers import PROVIDERS
+from toolkit.providers._load import ListReader
+from toolkit.providers._provider import ListQuery, PullOptions
+from toolkit.providers.briq import OlderThan
 
 
 def serve(rows: list[dict]):
@@ -174,3 +179,40 @@ def test_a_list_with_an_end_test_starts_slow_and_grows_to_the_whole_crew():
     assert max(peaks[:3]) <= 3  # but not at the start
     # Row 4000 is on the 42nd page (96 new rows a page); past it, about one crew's worth of pages.
     assert long.report.pages <= 42 + 8 + 1
+
+
+@pytest.mark.parametrize("foreseen_long", [False, True])
+def test_a_reader_opens_a_list_with_an_end_test_wide_only_when_it_foresees_a_long_one(make_sandbox,
+                                                                                    foreseen_long):
+    """A refresh's activity read stops at an end test; when the previous frame says it fills a
+    wave (``speculate``), its first requests leave together, else a few at first."""
+    sandbox = make_sandbox(briq_conversations=3000, latency=0.05)
+    lock = threading.Lock()
+    in_flight = [0]
+    peaks: list[int] = []  # requests in flight as each one left
+
+    class CountingClient(HttpClient):
+        def get_json(self, path, params=None):
+            with lock:
+                in_flight[0] += 1
+                peaks.append(in_flight[0])
+            try:
+                return super().get_json(path, params)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+    provider = PROVIDERS["briq"]
+    client = CountingClient("briq", sandbox.base_url, sandbox.config.briq_key, answers=provider)
+    options = PullOptions(max_workers=8, progress=False)
+    listed = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=False)
+    oldest_wanted = listed["last_message_at"].iloc[1500]
+    peaks.clear()
+    with ListReader(provider, client, options) as reader:
+        reader.read(ListQuery(provider.params(), is_last=OlderThan(oldest_wanted)), "activity",
+                    speculate=foreseen_long)
+    if foreseen_long:
+        assert peaks[:8] == [1, 2, 3, 4, 5, 6, 7, 8]  # the whole crew at once
+    else:
+        assert peaks[:2] == [1, 1]  # the first page alone: the list may end on it
+    assert max(peaks) == 8  # the whole crew, once pages show the list goes on

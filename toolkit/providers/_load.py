@@ -201,14 +201,18 @@ class ListReader:
         def digest(pages: list[Page]) -> None:
             parsed.append(provider.parse(*records_of(pages), self.tally))
 
+        guess = speculate and not client.paced
         with self.progress.bar(label) as bar:
             puller = OffsetPuller(fetch, provider=provider.name, page_size=self.options.page_size,
                                   max_workers=self.options.workers, is_last=query.is_last,
                                   on_page=bar.update if bar else None, deadline=client.deadline,
                                   on_wait=(lambda: bar.note(_retry_note(client))) if bar else None,
-                                  speculate=speculate and not client.paced, digest=digest,
+                                  speculate=guess, digest=digest,
                                   digest_batch=self.digest_batch, digest_executor=digester,
-                                  opening_workers=self.opening_workers if query.is_last else None)
+                                  # A list with an end test opens with few requests, unless the
+                                  # caller foresees a long one (``speculate``).
+                                  opening_workers=self.opening_workers if query.is_last and not guess
+                                  else None)
             puller.pull()
 
         def rows() -> pd.DataFrame:
