@@ -244,7 +244,7 @@ def test_the_report_summary_counts_at_risk_within_the_asked_horizon(keys, tmp_pa
     printed = capsys.readouterr().out
     pulled = tk.read_csv(tmp_path / "r" / "conversations.csv")
     expected = len(tk.at_risk(pulled, within="4h"))
-    assert f"{expected:,} unread conversations lose their window within 4h" in printed
+    assert f"{expected:,} unread conversations lose their window within 4 h" in printed
 
 
 def test_a_sandbox_port_in_use_is_named_with_a_way_out(capsys):

@@ -440,4 +440,5 @@ def test_a_refused_connection_is_reported_as_refused_not_as_a_timeout():
             tk.load_briq("some-key", f"http://127.0.0.1:{port}", progress=False, retry=FAST_RETRY)
     message = str(raised.value)
     assert "refused the connection" in message and "timed out" not in message
+    assert "check the base URL's host and port" in message
     assert "some-key" not in message

@@ -161,3 +161,19 @@ def test_the_budget_pause_keeps_watch_within_half_of_wassists_budget():
     assert budget_pause({"wassist": 50}) == pd.Timedelta(minutes=1)
     assert budget_pause({"wassist": 10, "briq": 500}) == pd.Timedelta(seconds=12)  # Briq documents none
     assert budget_pause({}) == pd.Timedelta(0)
+
+
+def test_the_watch_names_a_channel_where_it_can_and_shows_a_short_id_elsewhere(sandbox):
+    from toolkit.watch import render
+
+    df = tk.load_conversations({
+        "wassist": {"api_key": sandbox.config.wassist_key, "base_url": sandbox.base_url, "rate_limit": None,
+                    "progress": False},
+        "briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url, "progress": False}})
+    now = df["fetched_at"].max()
+    risky = tk.at_risk(df, within="24h", as_of=now)
+    assert set(risky["provider"]) == {"wassist", "briq"}  # named Wassist agents, unnamed Briq senders
+    screen = render(df, now=now, within="24h", status="", rows=len(risky))
+    for _, row in risky.iterrows():
+        shown = row["channel_name"] if pd.notna(row["channel_name"]) else row["channel_id"][:8] + "\u2026"
+        assert shown[:20] in screen

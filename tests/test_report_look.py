@@ -293,3 +293,41 @@ def test_a_pull_within_one_second_is_shown_as_one_moment(pulled):
     page = tk.build_report(pulled.assign(fetched_at=moment))
     assert "data pulled 2026-12-02 02:16:35 UTC" in page
     assert "02:16:35 – 02:16:35" not in page
+
+
+def test_the_wait_chart_leaves_room_for_its_counts_and_the_closed_band_words(pulled):
+    import matplotlib.pyplot as plt
+
+    # The tallest bars in the shaded band, under its words (as in an inbox with an old backlog).
+    old = pulled.copy()
+    unread = old["has_unread"].fillna(False).to_numpy(dtype=bool)
+    old.loc[unread, "last_message_at"] = old["fetched_at"].max() - pd.Timedelta(days=3)
+    figure, ax = plt.subplots(figsize=(8, 3.5))
+    tk.plot_unread_wait(old, ax=ax)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    words = next(text for text in ax.texts if text.get_text().startswith("window closed"))
+    band_words = words.get_window_extent(renderer)
+    bars = [patch.get_window_extent(renderer) for patch in ax.patches
+            if patch.get_width() < 0.5 and patch.get_height() > 0]  # not the shaded band
+    assert bars and not any(band_words.overlaps(bar) for bar in bars)
+    axes_box = ax.get_window_extent(renderer)
+    counts = [text.get_window_extent(renderer) for text in ax.texts if text is not words]
+    assert counts and all(count.y1 <= axes_box.y1 for count in counts)
+    plt.close(figure)
+
+
+def test_groups_other_than_providers_never_wear_a_providers_colour(pulled):
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    provider_colours = {mcolors.to_hex(colour) for colour in ("#0072B2", "#E69F00")}  # Wassist, Briq
+    figure, ax = plt.subplots()
+    tk.plot_unread_wait(pulled, by="channel_id", ax=ax)
+    worn = {mcolors.to_hex(patch.get_facecolor()) for patch in ax.patches if patch.get_width() < 0.5}
+    assert len(worn) > 1 and not worn & provider_colours
+    ax.clear()
+    tk.plot_unread_wait(pulled, by="provider", ax=ax)
+    worn = {mcolors.to_hex(patch.get_facecolor()) for patch in ax.patches if patch.get_width() < 0.5}
+    assert worn == provider_colours
+    plt.close(figure)

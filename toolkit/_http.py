@@ -485,6 +485,8 @@ class HttpClient:
         what = "rate limited" if failure.status == 429 else failure.reason
         # Without an answer from the server, the server is what failed, not the page asked for.
         where = redact(url) if failure.status is not None else redact(self.base_url)
+        if failure.status is None:
+            what += _NO_ANSWER_HINTS.get(failure.reason, "")
         raise ApiError(f"gave up on {where}: {what}", provider=self.provider, status=failure.status,
                        request_id=failure.request_id, codes=[redact(c) for c in codes],
                        messages=[redact(m) for m in messages], attempts=attempt,
@@ -692,6 +694,10 @@ _TLS_HINTS = {
                                  "organisation's, set REQUESTS_CA_BUNDLE to that CA file)",
     "WRONG_VERSION_NUMBER": " (the server does not speak HTTPS on this port: check the base URL's "
                             "scheme and port)",
+}
+#: What to check, after the reasons a server gave no answer at all that users meet most.
+_NO_ANSWER_HINTS = {
+    "the server refused the connection": " (nothing listens there: check the base URL's host and port)",
 }
 #: The resolver's answers that a name does not exist (not that it could not be asked).
 _NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}

@@ -212,7 +212,7 @@ argument (nothing is requested then), 130 interrupted (Ctrl-C), 143 stopped by S
 _PULL_EPILOG = """\
 Filters apply to one provider each: a Wassist filter with --provider briq (or without
 WASSIST_API_KEY), or a Briq filter with --provider wassist (or without BRIQ_API_KEY), is
-refused with exit code 2 before any request, and so is --after later than --before.
+refused with exit code 2 before any request, and so is --after not earlier than --before.
 Keys come from WASSIST_API_KEY and BRIQ_API_KEY, servers from WASSIST_BASE_URL and BRIQ_BASE_URL.
 """
 
@@ -578,7 +578,7 @@ def _summary(df: Any, within: str = "2h") -> str:
     import pandas as pd
 
     from . import metrics
-    from .display import format_share
+    from .display import duration_words, format_share
     from .report import headline
 
     numbers = headline(df, within=within)
@@ -592,7 +592,8 @@ def _summary(df: Any, within: str = "2h") -> str:
                      f"{row['unread_conversations']:,} unread ({share}){messages}")
     lines.append(f"{numbers['open_windows']:,} reply windows open; "
                  f"{numbers['closing_within_1h']:,} close within 1 h")
-    lines.append(f"{numbers['at_risk']:,} unread conversations lose their window within {within}; "
+    horizon = duration_words(within)
+    lines.append(f"{numbers['at_risk']:,} unread conversations lose their window within {horizon}; "
                  f"{numbers['needs_template']:,} already need a template")
     return "\n".join(lines)
 

@@ -83,6 +83,11 @@ def format_duration(value: Any) -> str:
     return f"{sign}{rest} min" if hours == 0 else f"{sign}{hours:,} h {rest:02d} min"
 
 
+def duration_words(text: str) -> str:
+    """``"2h"`` -> ``"2 h"``, ``"90min"`` -> ``"90 min"``: a duration as given, spaced for reading."""
+    return re.sub(r"^(\d+(?:\.\d+)?)\s*(h|min|d)$", r"\1 \2", text.strip())
+
+
 def zone_label(tz: str, at: Any = None) -> str:
     """The short name people know a zone by at a moment (``EAT``, ``CET``), else its UTC offset."""
     if tz == "UTC":

@@ -30,6 +30,8 @@ _THOUSANDS = FuncFormatter(lambda value, _: f"{round(value) + 0:,}")  # + 0: nev
 NEUTRAL = "#5B6B7F"
 #: Each provider keeps its colour in every chart.
 PROVIDER_COLOURS = {"wassist": PALETTE[0], "briq": PALETTE[1]}
+#: Colours of groups other than providers.
+_GROUP_PALETTE = [colour for colour in PALETTE if colour not in PROVIDER_COLOURS.values()]
 #: Buckets from calm to urgent: closed is grey, the soonest closings the warmest.
 BUCKET_COLOURS = {"closed": "#999999", "<1h": "#D55E00", "1-4h": "#E69F00", "4-12h": "#56B4E9",
                   "12-24h": "#0072B2"}
@@ -65,10 +67,11 @@ def _tidy(ax: plt.Axes, grid: Literal["x", "y"] = "x") -> None:
 
 
 def _colour(by: Any, key: Any, number: int) -> str:
-    """A provider's own colour when grouping by provider, else the palette in turn."""
+    """A provider's own colour when grouping by provider, else the palette in turn, without the
+    providers' colours (a Briq channel in Wassist's blue would read as Wassist's)."""
     if _columns(by) == ["provider"]:
         return PROVIDER_COLOURS.get(key[0] if isinstance(key, tuple) else key, PALETTE[number % len(PALETTE)])
-    return PALETTE[number % len(PALETTE)]
+    return _GROUP_PALETTE[number % len(_GROUP_PALETTE)]
 
 
 def _short(label: Any, width: int = 14) -> str:
@@ -248,6 +251,8 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
         ax.text(0.5, 0.5, "No unread conversations", ha="center", va="center", transform=ax.transAxes)
     ax.text(3.6, 0.97, "window closed:\ntemplate needed", transform=ax.get_xaxis_transform(), fontsize=8,
             va="top", color="#555555")
+    # Room above the tallest bar for its count and for the shaded band's words.
+    ax.set_ylim(0, max(int(counts.to_numpy().max(initial=0)), 1) * 1.35)
     ax.set_xticks(positions, WAIT_BAND_LABELS, fontsize=8)
     ax.set_xlim(-0.5, len(WAIT_BAND_LABELS) - 0.5)
     _counts_on(ax.yaxis)
@@ -446,7 +451,7 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
                 label = words if by is None else f"{_key_label(key, columns, channels)}, {words}"
                 # Markers: a lone snapshot shows as a dot, not as an invisible line.
                 ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6, marker="o",
-                        markersize=3, color=PALETTE[number % len(PALETTE)], label=label)
+                        markersize=3, color=NEUTRAL if by is None else _colour(by, key, number), label=label)
             number += 1
         ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
         ax.text(0.01, 24, "24 h: window closes", transform=ax.get_yaxis_transform(), fontsize=8, va="bottom",

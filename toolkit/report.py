@@ -22,6 +22,7 @@ from ._tz import describe_tz, resolve_tz
 from .display import (
     PROVIDER_LABELS,
     channel_names_of,
+    duration_words,
     format_count,
     format_duration,
     format_share,
@@ -164,7 +165,7 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     short_zone = zone_label(zone, moment)
     numbers = headline(df, moment, within)
     share = numbers["unread_share"]
-    horizon = _nbsp(_duration_words(within))
+    horizon = _nbsp(duration_words(within))
     cards = [
         ("conversations", format_count(numbers["conversations"]), "", False),
         ("unread conversations", format_count(numbers["unread_conversations"]),
@@ -271,11 +272,6 @@ def _with_total(by_provider: pd.DataFrame, everything: pd.DataFrame) -> pd.DataF
     total = everything.reset_index(drop=True)
     total.insert(0, "provider", "All providers")
     return pd.concat([rows, total], ignore_index=True)
-
-
-def _duration_words(text: str) -> str:
-    """``"2h"`` -> ``"2 h"``, ``"90min"`` -> ``"90 min"``: a duration as given, spaced for reading."""
-    return re.sub(r"^(\d+(?:\.\d+)?)\s*(h|min|d)$", r"\1 \2", text.strip())
 
 
 def _data_checks(df: pd.DataFrame, history: pd.DataFrame | None) -> str:

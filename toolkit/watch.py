@@ -24,7 +24,8 @@ from . import metrics
 from ._http import RateLimit
 from ._refresh import LOADER_SETTINGS, refresh
 from ._tz import resolve_tz
-from .display import format_share, zone_label
+from .channels import channel_labels
+from .display import duration_words, format_share, zone_label
 from .providers import PROVIDERS, load_conversations
 
 __all__ = ["Watch", "render", "budget_pause"]
@@ -66,17 +67,17 @@ def render(df: pd.DataFrame, *, now: pd.Timestamp, within: str, status: str, row
         f"({format_share(summary['unread_share'])}) · {open_windows:,} windows open, "
         f"{int(buckets['<1h']):,} close within 1 h",
         f"At risk: {len(risky):,} unread conversation{'' if len(risky) == 1 else 's'} "
-        f"{'loses its' if len(risky) == 1 else 'lose their'} window within {within}",
+        f"{'loses its' if len(risky) == 1 else 'lose their'} window within {duration_words(within)}",
     ]
     if len(risky):
-        named = "channel_name" in risky and risky["channel_name"].notna().any()
-        channel = "channel_name" if named else "channel_id"
+        # Named where the channel has a name, else a short id, as the report and charts show it.
+        channels = channel_labels(risky)
         lines.append(f"  {'time left':>9}  {'provider':<8}  {'contact':<22}  {'channel':<20}  unread")
-        for _, row in risky.head(rows).iterrows():
+        for index, row in risky.head(rows).iterrows():
             unread = "" if pd.isna(row["unread_count"]) else str(int(row["unread_count"]))
             lines.append(f"  {_clock_text(row['window_remaining']):>9}  {row['provider']:<8}  "
                          f"{_cell(row['contact_name'], row['contact_phone']):<22}  "
-                         f"{_cell(row[channel], None):<20}  {unread}")
+                         f"{_cell(channels.loc[index], None):<20}  {unread}")
         if len(risky) > rows:
             lines.append(f"  ... and {len(risky) - rows:,} more")
     return "\n".join(lines)

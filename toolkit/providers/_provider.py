@@ -175,7 +175,7 @@ class Provider(ABC):
             # carries it, and the key itself must not appear in the message.
             raise AuthenticationError(
                 "the API key holds a line break or a character other than printable ASCII: check "
-                f"how it was copied (pass api_key= or set {self.env_key})", provider=self.name)
+                f"how it was copied (into {self.env_key} or the api_key argument)", provider=self.name)
         return key
 
     def base_url(self, explicit: str | None) -> str:
