@@ -744,8 +744,8 @@ def _watch(args: argparse.Namespace) -> int:
     config = SandboxConfig(seed=args.seed)
     filters = _filter_options(args)
     names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
-    # The inbox the demo shows, after a few simulated days of customers and agents (not the
-    # sandbox's raw seeded data, which no team's inbox resembles), its senders named as
+    # The demo's inbox after a few simulated days of customers and agents (not the sandbox's
+    # raw seeded data, which no team's inbox resembles), its senders named as
     # data/briq_channel_names.csv names them.
     inbox = demo_inbox(args.seed, days=WATCH_SANDBOX_DAYS)
     inbox.advance(inbox.end)
