@@ -205,7 +205,8 @@ def _request(target: str, host: str, headers: dict[str, str]) -> bytes:
     try:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     except UnicodeEncodeError:
-        raise ValueError("a header holds a character HTTP headers cannot carry (beyond Latin-1)") from None
+        raise ValueError("the request target or a header holds a character HTTP cannot carry (beyond "
+                         "Latin-1)") from None
 
 
 def _line(reader: io.BufferedReader, what: str) -> bytes:
