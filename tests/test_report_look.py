@@ -331,3 +331,19 @@ def test_groups_other_than_providers_never_wear_a_providers_colour(pulled):
     worn = {mcolors.to_hex(patch.get_facecolor()) for patch in ax.patches if patch.get_width() < 0.5}
     assert worn == provider_colours
     plt.close(figure)
+
+
+def test_the_24_hour_mark_of_the_wait_trend_stays_readable_over_its_lines(pulled, tmp_path):
+    import matplotlib.pyplot as plt
+
+    moment = pulled["fetched_at"].max()
+    for days in (0, 1, 2):
+        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(days=days))
+    figure, ax = plt.subplots()
+    tk.plot_wait_trend(tk.load_snapshots(tmp_path), ax=ax)
+    mark = next(text for text in ax.texts if text.get_text().startswith("24 h"))
+    ground = mark.get_bbox_patch()
+    # Drawn over the lines, on an opaque-enough white ground.
+    assert ground is not None and ground.get_facecolor()[:3] == (1.0, 1.0, 1.0) and ground.get_alpha() >= 0.8
+    assert mark.get_zorder() > max(line.get_zorder() for line in ax.get_lines())
+    plt.close(figure)

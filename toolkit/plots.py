@@ -454,8 +454,10 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
                         markersize=3, color=NEUTRAL if by is None else _colour(by, key, number), label=label)
             number += 1
         ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
+        # Above the lines, on a white ground: the lines cross the 24 h mark.
         ax.text(0.01, 24, "24 h: window closes", transform=ax.get_yaxis_transform(), fontsize=8, va="bottom",
-                color="#555555")
+                color="#555555", zorder=5, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85,
+                                                  "pad": 1})
         _legend_beside(ax, number * len(names))
         _date_axis(ax, zone, trend.index.get_level_values(0).max())
     ax.set_ylabel("hours waited (unread conversations)")
