@@ -110,23 +110,22 @@ def frame_of(columns: Mapping[str, Any], length: int) -> pd.DataFrame:
     unknown = set(columns) - set(COLUMNS)
     if unknown:
         raise ValueError(f"not columns of the toolkit: {sorted(unknown)}")
-    arrays = {}
-    for name, dtype in COLUMNS.items():
-        if name not in columns:
-            arrays[name] = missing_column(dtype, length)
-            continue
-        values = _values_of(columns[name])
-        if getattr(values, "dtype", None) != dtype:
-            values = _cast(pd.Series(values), dtype).array
-        arrays[name] = values
+    arrays = {name: _in_dtype(columns.get(name), dtype, length) for name, dtype in COLUMNS.items()}
     # One construction from arrays in their dtypes, in order, on a RangeIndex: in shape by
     # construction (checking the built frame cost a fifth of a one-page conversion). pandas
     # copies the arrays (its default for a dict): the frame shares no memory with a caller.
     return pd.DataFrame(arrays, index=pd.RangeIndex(length))
 
 
-def _values_of(column: Any) -> Any:
-    return column.array if isinstance(column, pd.Series) else column
+def _in_dtype(column: Any, dtype: object, length: int) -> Any:
+    """One of the toolkit's columns as an array of its ``dtype``: ``column`` (a Series, taken
+    by position, or an array) cast as needed, or all missing when ``column`` is ``None``."""
+    if column is None:
+        return missing_column(dtype, length)
+    values = column.array if isinstance(column, pd.Series) else column
+    if getattr(values, "dtype", None) != dtype:
+        values = _cast(pd.Series(values), dtype).array
+    return values
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
@@ -158,19 +157,13 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         result.attrs = dict(frame.attrs)
         return result
     length = len(frame)
-    columns: dict[str, pd.Series] = {}
-    for name, dtype in COLUMNS.items():
-        if name in frame.columns:
-            column = frame[name].reset_index(drop=True)
-            if column.dtype != dtype:
-                column = _cast(column, dtype)
-        else:
-            column = pd.Series(missing_column(dtype, length))
-        columns[name] = column
+    columns: dict[str, Any] = {
+        name: _in_dtype(frame[name].reset_index(drop=True) if name in frame.columns else None, dtype, length)
+        for name, dtype in COLUMNS.items()}
     extras = [name for name in frame.columns if name not in COLUMNS]
     for name in extras:
         columns[name] = frame[name].reset_index(drop=True)
-    result = pd.DataFrame(columns)
+    result = pd.DataFrame(columns, index=pd.RangeIndex(length))
     result.attrs = dict(frame.attrs)
     return result
 
@@ -178,10 +171,14 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 def _conforms(frame: pd.DataFrame) -> bool:
     """The toolkit's columns first, in order and in their dtypes, on a fresh 0..n-1 index."""
     names = list(COLUMNS)
-    index = frame.index
     return (list(frame.columns[:len(names)]) == names and frame.columns.is_unique
-            and isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
-            and list(frame.dtypes.iloc[:len(names)]) == list(COLUMNS.values()))
+            and on_fresh_index(frame) and list(frame.dtypes.iloc[:len(names)]) == list(COLUMNS.values()))
+
+
+def on_fresh_index(data: pd.Series | pd.DataFrame) -> bool:
+    """Whether ``data`` is indexed 0, 1, ..., n-1 by a ``RangeIndex`` (a frame the toolkit built)."""
+    index = data.index
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _cast(column: pd.Series, dtype: object) -> pd.Series:

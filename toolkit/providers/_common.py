@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._schema import PROVIDER, TIMESTAMP
+from .._schema import PROVIDER, TIMESTAMP, on_fresh_index
 from .._values import Tally, field
 
 
@@ -84,8 +84,7 @@ def continuity_keys(records: Sequence[Any], activity: Sequence[Any]) -> list[tup
 
 def as_fetched_times(times: Any) -> pd.Series:
     """Arrival times (a sequence of timestamps, or a datetime array) as a UTC timestamp column."""
-    if isinstance(times, pd.Series) and times.dtype == TIMESTAMP and isinstance(times.index, pd.RangeIndex) \
-            and times.index.start == 0 and times.index.step == 1:
+    if isinstance(times, pd.Series) and times.dtype == TIMESTAMP and on_fresh_index(times):
         return times  # already so (what records_of gives)
     if isinstance(getattr(times, "dtype", None), pd.DatetimeTZDtype):
         return pd.Series(times).reset_index(drop=True).dt.tz_convert("UTC").astype(TIMESTAMP)
