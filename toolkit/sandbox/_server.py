@@ -527,14 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_raw(self, status: int, payload: bytes, content_type: str, fault: str | None,
                   headers: dict[str, str] | None = None, cut: int | None = None) -> None:
-        self._log(status, fault)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("X-Request-Id", self._request_id)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
+        self._send_head(status, content_type, ("Content-Length", str(len(payload))), fault, headers)
         try:
             if cut is not None:
                 self.wfile.write(payload[:cut])
@@ -545,17 +538,23 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _send_chunked(self, status: int, payload: bytes, fault: str | None,
-                      headers: dict[str, str] | None = None) -> None:
-        """``payload`` in pieces of 1,000 bytes, with ``Transfer-Encoding: chunked``."""
+    def _send_head(self, status: int, content_type: str, framing: tuple[str, str], fault: str | None,
+                   headers: dict[str, str] | None) -> None:
+        """Log the answer and write its status line and headers: the content type, how the body
+        is delimited (``framing``: a length, or chunks), the request id, then ``headers``."""
         self._log(status, fault)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Content-Type", content_type)
+        self.send_header(*framing)
         self.send_header("X-Request-Id", self._request_id)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+
+    def _send_chunked(self, status: int, payload: bytes, fault: str | None,
+                      headers: dict[str, str] | None = None) -> None:
+        """``payload`` in pieces of 1,000 bytes, with ``Transfer-Encoding: chunked``."""
+        self._send_head(status, "application/json", ("Transfer-Encoding", "chunked"), fault, headers)
         for start in range(0, len(payload), 1000):
             piece = payload[start:start + 1000]
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
