@@ -316,7 +316,7 @@ class HttpClient:
         self._rng_lock = threading.Lock()
         self._pacer = shared_pacer(provider, api_key, rate_limit) if rate_limit else None
         self._owns_session = session is None
-        self.session: requests.Session | _StdlibSession = (
+        self.session: requests.Session | _WireSession = (
             session if session is not None else _own_session(pool_size, self.base_url))
         _warn_if_plain_http(provider, self.base_url)
 
@@ -493,8 +493,8 @@ class HttpClient:
                        url=redact(url)) from failure
 
 
-class _StdlibResponse:
-    """An answer on one of :class:`_StdlibSession`'s connections, with the part of
+class _WireResponse:
+    """An answer on one of :class:`_WireSession`'s connections, with the part of
     ``requests.Response`` that :class:`HttpClient` reads.
 
     The body is inflated when the server compressed it (``gzip`` or ``deflate``, which
@@ -528,7 +528,7 @@ class _StdlibResponse:
         except (OSError, http.client.HTTPException, zlib.error) as exc:
             raise requests.ConnectionError(type(exc).__name__) from exc
 
-    def __enter__(self) -> _StdlibResponse:
+    def __enter__(self) -> _WireResponse:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -551,7 +551,7 @@ def _inflater(encoding: str | None) -> Any:
     raise requests.ConnectionError(f"unsupported Content-Encoding {encoding[:40]!r}")
 
 
-class _StdlibSession:
+class _WireSession:
     """Kept-alive connections of the toolkit's own (:mod:`toolkit._wire`), for the sessions
     the toolkit makes itself.
 
@@ -581,7 +581,7 @@ class _StdlibSession:
         self._origins: dict[str, tuple[str, str, int | None]] = {}
 
     def get(self, url: str, *, headers: dict[str, str], timeout: float, allow_redirects: bool = False,
-            stream: bool = True) -> _StdlibResponse:
+            stream: bool = True) -> _WireResponse:
         scheme, _, rest = url.partition("://")
         host, slash, path = rest.partition("/")
         origin = f"{scheme}://{host}"
@@ -606,7 +606,7 @@ class _StdlibSession:
         except ValueError:
             connection.close()
             raise
-        return _StdlibResponse(answer, connection, idle, self._keep)
+        return _WireResponse(answer, connection, idle, self._keep)
 
     def _idle_connection(self, idle: deque[Connection]) -> Connection | None:
         """An idle connection the server has not closed meanwhile, if there is one."""
@@ -703,22 +703,22 @@ _NO_ANSWER_HINTS = {
 _NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
-# Compressed bodies are welcome, as requests would say; _StdlibResponse inflates them.
+# Compressed bodies are welcome, as requests would say; _WireResponse inflates them.
 _OFFERED_ENCODINGS = {"Accept-Encoding": "gzip, deflate"}
-_Response = requests.Response | _StdlibResponse
+_Response = requests.Response | _WireResponse
 
 
-def _own_session(pool_size: int, base_url: str) -> requests.Session | _StdlibSession:
+def _own_session(pool_size: int, base_url: str) -> requests.Session | _WireSession:
     """The session of a client given none: the toolkit's own connections, or ``requests`` behind a proxy.
 
     The environment's proxy settings (which ``requests`` reads) decide: with a proxy for
-    ``base_url``, a ``requests`` session that goes through it; without, :class:`_StdlibSession`.
+    ``base_url``, a ``requests`` session that goes through it; without, :class:`_WireSession`.
     Either honours ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, else ``requests``' bundle.
     """
     if get_environ_proxies(base_url):
         return _pooled_session(pool_size, base_url)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    return _StdlibSession(pool_size, bundle or DEFAULT_CA_BUNDLE_PATH)
+    return _WireSession(pool_size, bundle or DEFAULT_CA_BUNDLE_PATH)
 
 
 def _pooled_session(pool_size: int, base_url: str) -> requests.Session:
