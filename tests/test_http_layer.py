@@ -7,6 +7,7 @@ import socket
 import ssl
 import threading
 import zlib
+from datetime import timedelta
 
 import pytest
 import trustme
@@ -157,3 +158,25 @@ def test_https_to_a_plain_http_server_says_so_at_once(sandbox):
     assert caught.value.attempts == 1
     # The server failed, not a page: the message names the server, not a page's query.
     assert "offset" not in str(caught.value)
+
+
+def test_the_earliest_server_date_is_kept_and_unreadable_ones_are_ignored():
+    from toolkit._http import RequestStats
+
+    stats = RequestStats()
+    assert stats.as_dict()["server_time_first"] is None
+    for text in ("Wed, 02 Dec 2026 06:00:05 GMT", "not a date", "", None,
+                 "Wed, 02 Dec 2026 06:00:03 -0000", "Wed, 02 Dec 2026 08:00:09 +0200",
+                 "Wed, 02 Dec 2026 06:00:07 GMT"):
+        stats.note_server_date(text)
+    # 08:00:09 +0200 is 06:00:09 UTC; "-0000" is read as UTC, as RFC 5322 says.
+    assert stats.as_dict()["server_time_first"] == "2026-12-02T06:00:03+00:00"
+
+
+def test_a_pull_records_the_servers_clock_from_its_date_header():
+    with Sandbox(SandboxConfig(seed=3, briq_conversations=30, wassist_conversations=1)) as sandbox:
+        # Two days behind our clock: the record must hold the server's, not ours.
+        served = sandbox.freeze(sandbox.now() - timedelta(days=2))
+        frame = briq(sandbox)
+    first = frame.attrs["pull"]["server_time_first"]
+    assert first == served.replace(microsecond=0).isoformat()

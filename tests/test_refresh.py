@@ -220,6 +220,54 @@ def test_an_old_full_pull_forces_a_full_one(make_sandbox):
     assert quick.attrs["refresh"]["briq"]["full_pull"] is False
 
 
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_activity_is_read_by_the_servers_clock_not_ours(make_sandbox, provider):
+    """Our clock three hours ahead of the server's: messages the server stamps after the pull
+    are still older than our record of its start, and are found all the same."""
+    sandbox = make_sandbox(seed=14)
+    served = sandbox.freeze()
+    try:
+        with _clock.frozen(served + pd.Timedelta(hours=3)):
+            previous = full_pull(sandbox, provider)
+            # New messages and reads, no new thread: the list's count stays, so only the
+            # activity read can find the messages (no fallback to a full pull hides a miss).
+            sandbox.churn(200, ("message", "read"))
+            # Many pages of them: a read of Briq's list from the top that starts from the wrong
+            # moment stops after its opening pages and misses the rest.
+            small_pages = {**settings(sandbox, provider), "page_size": 10}
+            assert events(sandbox, "message", provider) > 5 * small_pages["page_size"]
+            refreshed = tk.refresh(previous, {provider: small_pages}, progress=False)
+            after = full_pull(sandbox, provider)
+    finally:
+        sandbox.thaw()
+    info = refreshed.attrs["refresh"][provider]
+    assert info["full_pull"] is False and info["since_clock"] == "server"
+    # The sandbox's Date header has whole seconds; the lag reaches a minute before them.
+    assert pd.Timestamp(info["since"]) == served.replace(microsecond=0) - pd.Timedelta(minutes=1)
+    # Carried windows close by our clock, the server's by its own: three hours apart, the
+    # window fields differ for that reason alone. Everything else matches.
+    by_either_clock = {"window_open", "window_expires_at", "is_active"}
+    assert_same(refreshed, after, [name for name in after.columns if name not in by_either_clock])
+
+
+def test_without_the_servers_date_our_clock_with_the_wider_lag_counts(make_sandbox):
+    sandbox = make_sandbox(seed=15)
+    previous = full_pull(sandbox, "briq")
+    record = previous.attrs["pulls"]["briq"]
+    assert pd.Timestamp(record["server_time_first"]) <= pd.Timestamp(record["finished_at"])
+    older = previous.copy()
+    older.attrs = json.loads(json.dumps(previous.attrs))
+    del older.attrs["pulls"]["briq"]["server_time_first"]  # a snapshot from before it was kept
+    sandbox.churn(20, VISIBLE_CHURN)
+    refreshed = tk.refresh(older, {"briq": settings(sandbox, "briq")}, progress=False)
+    after = full_pull(sandbox, "briq")
+    info = refreshed.attrs["refresh"]["briq"]
+    assert info["since_clock"] == "ours"
+    assert pd.Timestamp(info["since"]) == pd.Timestamp(record["started_at"]) - pd.Timedelta(minutes=5)
+    moment_free = ["provider", "conversation_id", "has_unread", "unread_count", "last_message_at"]
+    assert_same(refreshed, after, moment_free)
+
+
 def test_on_the_wall_clock_the_moment_free_fields_match(make_sandbox):
     sandbox = make_sandbox(seed=12)
     everything = {name: settings(sandbox, name) for name in ("wassist", "briq")}

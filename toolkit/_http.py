@@ -169,8 +169,11 @@ class RequestStats:
     retry_wait_seconds: float = 0.0
     pacing_wait_seconds: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
+    #: The earliest ``Date`` header of an answer with a body to read (the server's clock).
+    server_time_first: pd.Timestamp | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _retrying: str | None = field(default=None, repr=False, compare=False)
+    _date_seen: str | None = field(default=None, repr=False, compare=False)
 
     def record(self, outcome: str) -> None:
         with self._lock:
@@ -194,6 +197,25 @@ class RequestStats:
         of 10"``), while no answer has come since; else ``None``. Never holds the key."""
         return self._retrying
 
+    def note_server_date(self, text: str | None) -> None:
+        """Keep the earliest moment a ``Date`` header gave; unreadable ones are ignored.
+
+        The header changes once a second, so most answers repeat the last one seen and
+        cost a comparison, not a parse.
+        """
+        if not text or text == self._date_seen:
+            return
+        try:
+            moment = pd.Timestamp(email.utils.parsedate_to_datetime(text))
+        except (TypeError, ValueError, OverflowError):
+            return
+        # RFC 9110 dates are GMT; "-0000" parses without a zone.
+        moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+        with self._lock:
+            self._date_seen = text
+            if self.server_time_first is None or moment < self.server_time_first:
+                self.server_time_first = moment
+
     def add_pacing(self, waited: float) -> None:
         if waited:
             with self._lock:
@@ -207,6 +229,8 @@ class RequestStats:
                 "retry_wait_seconds": round(self.retry_wait_seconds, 3),
                 "pacing_wait_seconds": round(self.pacing_wait_seconds, 3),
                 "statuses": dict(self.statuses),
+                "server_time_first": (None if self.server_time_first is None
+                                      else self.server_time_first.isoformat()),
             }
 
 
@@ -401,6 +425,7 @@ class HttpClient:
             body = self._read_body(response, url, request_id)
             fetched_at = utc_now()
         if status == 200:
+            self.stats.note_server_date(response.headers.get("Date"))
             payload = self._decode(body, response, url, request_id)
             return JsonResponse(payload, status, fetched_at, request_id, url, attempt)
         error_body = _loads_or_none(body)

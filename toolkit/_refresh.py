@@ -4,9 +4,11 @@ A full pull reads every page of every list: a 100,000-conversation Wassist inbox
 a thousand requests, more than ten minutes of its 100-requests-a-minute budget.
 :func:`refresh` reads only what can have changed since the previous pull began:
 
-1. **Activity.** Everything active since the previous pull's start, less
-   :data:`SAFETY_LAG` for clocks that disagree: Wassist's list with ``lastMessageAfter``,
-   Briq's most-recent-first list from the top until rows older than that moment.
+1. **Activity.** Everything active since the previous pull began, by the server's clock
+   (the earliest ``Date`` header it sent then) less :data:`SERVER_CLOCK_LAG`, or by ours
+   less :data:`SAFETY_LAG` when it sent none (:func:`activity_since`): Wassist's list with
+   ``lastMessageAfter``, Briq's most-recent-first list from the top until rows older than
+   that moment.
 2. **Unread.** Each provider's whole unread list (Wassist ``hasUnread=true``, Briq
    ``status=unread``), so a thread whose messages were read without a new message is
    seen too: a thread in neither list has nothing unread.
@@ -69,10 +71,17 @@ from .providers import PROVIDERS, named_options
 from .providers._load import ListReader, keep_latest, load, warn_unreadable
 from .providers._provider import ListQuery, Params, Provider, PullOptions
 
-__all__ = ["refresh", "refresh_snapshot", "SAFETY_LAG", "DEFAULT_FULL_EVERY", "LOADER_SETTINGS"]
+__all__ = ["refresh", "refresh_snapshot", "activity_since", "SERVER_CLOCK_LAG", "SAFETY_LAG",
+           "DEFAULT_FULL_EVERY", "LOADER_SETTINGS"]
 
-#: How far before the previous pull's start the activity read reaches: room for a server
-#: clock behind ours (the server stamps the messages, we stamp the pull).
+#: How far before the previous pull's first answer, on the server's clock (its ``Date``
+#: header), the activity read reaches: the second the header rounds away, the time an answer
+#: takes to leave the server after its rows were read (the client waits at most ``timeout``,
+#: 30 s by default), and clocks that differ among the provider's own machines.
+SERVER_CLOCK_LAG = pd.Timedelta(minutes=1)
+#: How far before the previous pull's start on our clock the activity read reaches when the
+#: server sent no readable ``Date``: room for a server clock behind ours (the server stamps
+#: the messages, we stamp the pull).
 SAFETY_LAG = pd.Timedelta(minutes=5)
 #: Share of the request slots the activity read takes while the unread list is read beside it.
 ACTIVITY_SHARE = 0.25
@@ -136,7 +145,9 @@ def refresh(
         ``df.attrs["pulls"]`` records the refresh (so it can be refreshed again, or saved
         with :func:`toolkit.save_snapshot`); ``df.attrs["refresh"]`` says per provider
         ``rows_fetched``, ``rows_carried``, ``requests``, ``full_pull`` and ``reason``
-        (why it pulled in full, or ``None``). A carried row's ``fetched_at`` is the
+        (why it pulled in full, or ``None``), ``since`` and ``since_clock`` (where the
+        activity read began, and whether the server's clock or ours placed it; ``None``
+        after a full pull). A carried row's ``fetched_at`` is the
         moment the refresh vouched for it: the end of the refresh's reading.
 
     Raises
@@ -265,7 +276,7 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
         reason = f"the last full pull is {_age(started - last_full)} old (full_every={_age(every)})"
     if reason is not None:
         return _full_pull(provider, params, api_key, base_url, settings, reason, requests_before=0)
-    since = pd.Timestamp(record["started_at"]) - SAFETY_LAG
+    since, clock = activity_since(record)
     reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
     with reader:
         fetched, previous, carried, total = _read_changes(reader, rows, params, since)
@@ -284,8 +295,25 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
         "unreadable_values": dict(reader.tally.counts),
     }
     info = {"rows_fetched": len(fetched), "rows_carried": int(carried.sum()), "requests": requests,
-            "full_pull": False, "reason": None, "since": since.isoformat()}
+            "full_pull": False, "reason": None, "since": since.isoformat(), "since_clock": clock}
     return _Result(merged, new_record, info)
+
+
+def activity_since(record: Mapping[str, Any]) -> tuple[pd.Timestamp, str]:
+    """Where a refresh's activity read starts, and whose clock says so (``"server"`` or ``"ours"``).
+
+    The server stamps the messages, so its own clock is the one to compare them with: the
+    earliest ``Date`` it sent during the previous pull, less :data:`SERVER_CLOCK_LAG`.
+    A record without one (a server that sends none, a snapshot from before it was kept)
+    falls back to the pull's start on our clock, less :data:`SAFETY_LAG`.
+    """
+    served = record.get("server_time_first")
+    if isinstance(served, str):
+        try:
+            return pd.Timestamp(served).tz_convert("UTC") - SERVER_CLOCK_LAG, "server"
+        except (ValueError, TypeError):
+            pass  # a record edited by hand: our clock, with the wider lag
+    return pd.Timestamp(record["started_at"]) - SAFETY_LAG, "ours"
 
 
 def _full_pull(provider: Provider, params: Params, api_key: str | None, base_url: str | None,
@@ -296,7 +324,7 @@ def _full_pull(provider: Provider, params: Params, api_key: str | None, base_url
     pull.update(kind="full", full_pull_at=pull.get("started_at"))
     requests = requests_before + int(pull.get("requests", 0))
     info = {"rows_fetched": len(frame), "rows_carried": 0, "requests": requests, "full_pull": True,
-            "reason": reason, "since": None}
+            "reason": reason, "since": None, "since_clock": None}
     return _Result(conform(frame)[list(COLUMNS)], pull, info)
 
 

@@ -440,11 +440,15 @@ class _Handler(BaseHTTPRequestHandler):
         return  # quiet: tests and notebooks read the request log instead
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        """The ``Date`` header, formatted once a second: the standard library formats it anew
-        for every answer, a tenth of the sandbox's CPU per page."""
+        """The ``Date`` header, by the sandbox's own clock (:meth:`Sandbox.now`, frozen or
+        not), as a real server stamps its answers and its messages with one clock.
+
+        Formatted once a second: the standard library formats it anew for every answer,
+        a tenth of the sandbox's CPU per page.
+        """
         if timestamp is not None:
             return super().date_time_string(timestamp)
-        return _http_date(int(time.time()))
+        return _http_date(int(self.sandbox.now().timestamp()))
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         parts = urlsplit(self.path)
