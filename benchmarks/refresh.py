@@ -7,13 +7,15 @@ Run from the project root, after installing the project::
 
 For each provider, a sandbox holding the inbox runs in its own process (as a real server
 would, so its work does not compete with the client's for one interpreter lock), every
-response delayed by ``--latency`` (default 20 ms, a nearby server). Then:
+response delayed by ``--latency`` (default: one run at 20 ms, a server nearby, and one at
+100 ms, a server across a continent). Then:
 
 1. a full pull (the previous frame);
 2. 1% of the inbox changes: new messages, reads without a message, new threads;
-3. ``tk.refresh`` of the previous frame, best of three (each from the same previous frame);
-4. a full pull right after, best of two: the baseline, and the check that the refresh
-   returned the same conversations with the same activity, unread state and counts.
+3. ``tk.refresh`` of the previous frame and a full pull, in turn, five times each: the
+   refresh always from the same previous frame, the full pull as the baseline, and the
+   check that the refresh returned the same conversations with the same activity, unread
+   state and counts.
 
 Targets (issue 14): the refresh needs at most 10% of a full pull's requests and of its time.
 Wassist documents a budget of 100 requests a minute, which would make its full pull last
@@ -30,6 +32,7 @@ import multiprocessing
 import os
 import platform
 import random
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -83,8 +86,8 @@ def settings(provider: str, base_url: str) -> dict[str, Any]:
     return {"api_key": key, "base_url": base_url, "rate_limit": None}
 
 
-def measure(provider: str, size: int, latency: float, seed: int) -> dict[str, Any]:
-    """One provider: full pull, churn, refresh (best of 3), full pull (best of 2)."""
+def measure(provider: str, size: int, latency: float, seed: int, repeats: int) -> dict[str, Any]:
+    """One provider at one latency: a full pull, churn, then refreshes and full pulls in turn."""
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.Process(target=serve, args=(child, provider, size, latency, seed), daemon=True)
     process.start()
@@ -94,20 +97,21 @@ def measure(provider: str, size: int, latency: float, seed: int) -> dict[str, An
         previous = tk.load_conversations(options)
         parent.send(("churn", int(size * CHANGED_SHARE)))
         parent.recv()
-        refresh_seconds, refreshed = math.inf, None
-        for _ in range(3):
+        # Taken in turn, so that whatever else the machine does falls on both alike; every
+        # refresh starts from the same previous frame.
+        refresh_times: list[float] = []
+        full_times: list[float] = []
+        refreshed = full = None
+        for _ in range(repeats):
             started = time.perf_counter()
             result = tk.refresh(previous, {provider: settings(provider, base_url)}, progress=False)
-            elapsed = time.perf_counter() - started
-            if elapsed < refresh_seconds:
-                refresh_seconds, refreshed = elapsed, result
-        full_seconds, full = math.inf, None
-        for _ in range(2):
+            refresh_times.append(time.perf_counter() - started)
+            if refresh_times[-1] == min(refresh_times):
+                refreshed = result
             started = time.perf_counter()
             result = tk.load_conversations(options)
-            elapsed = time.perf_counter() - started
-            if elapsed < full_seconds:
-                full_seconds, full = elapsed, result
+            full_times.append(time.perf_counter() - started)
+            full = result
         parent.send(("stop", None))
         parent.recv()
     finally:
@@ -121,6 +125,7 @@ def measure(provider: str, size: int, latency: float, seed: int) -> dict[str, An
     full_requests = int(full.attrs["pulls"][provider]["requests"])
     return {
         "provider": provider,
+        "latency ms": round(latency * 1000),
         "conversations": len(full),
         "unread": int(full["has_unread"].sum()),
         "rows fetched": info["rows_fetched"],
@@ -128,9 +133,10 @@ def measure(provider: str, size: int, latency: float, seed: int) -> dict[str, An
         "full requests": full_requests,
         "refresh requests": info["requests"],
         "requests ratio": info["requests"] / full_requests,
-        "full s": round(full_seconds, 2),
-        "refresh s": round(refresh_seconds, 3),
-        "time ratio": refresh_seconds / full_seconds,
+        "full s": round(min(full_times), 2),
+        "refresh s": round(min(refresh_times), 3),
+        "time ratio": min(refresh_times) / min(full_times),
+        "time ratio of medians": statistics.median(refresh_times) / statistics.median(full_times),
         "budget-bound full s": round(full_requests * 0.6, 1) if provider == "wassist" else None,
         "budget-bound refresh s": round(info["requests"] * 0.6, 1) if provider == "wassist" else None,
     }
@@ -140,7 +146,7 @@ def markdown(table: pd.DataFrame) -> str:
     def cell(column: str, value: Any) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "-"
-        if column.endswith("ratio"):
+        if "ratio" in column:
             return f"{value:.1%}"
         if isinstance(value, float):
             return f"{value:,.3f}" if value < 1 else f"{value:,.2f}"
@@ -157,17 +163,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10,000 conversations, no results file")
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every response")
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.02, 0.1],
+                        help="seconds added to every response; one run per value")
+    parser.add_argument("--repeats", type=int, default=5, help="refreshes and full pulls timed, in turn")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     size = 10_000 if args.quick else args.size
     load_before = os.getloadavg()
     started = time.monotonic()
-    rows = [measure(provider, size, args.latency, args.seed) for provider in ("wassist", "briq")]
+    rows = [measure(provider, size, latency, args.seed, args.repeats)
+            for latency in args.latency for provider in ("wassist", "briq")]
     minutes = (time.monotonic() - started) / 60
     load_after = os.getloadavg()
     table = pd.DataFrame(rows)
-    worst_requests, worst_time = table["requests ratio"].max(), table["time ratio"].max()
+    worst_requests = table["requests ratio"].max()
+    worst_time = table.groupby("latency ms")["time ratio"].max()
+    verdicts = "; ".join(f"at {latency} ms worst {ratio:.1%} ({'met' if ratio <= 0.10 else 'NOT met'})"
+                         for latency, ratio in worst_time.items())
     text = "\n".join([
         "# Refresh against a full pull",
         "",
@@ -182,21 +194,23 @@ def main() -> None:
         "",
         f"{size:,} conversations per provider, {UNREAD_SHARE:.0%} unread, then {CHANGED_SHARE:.0%} of them "
         "changed (new messages, reads without a message, new threads); "
-        f"{args.latency * 1000:.0f} ms added to every response; 16 pages in flight; "
-        "no client request budget.",
+        f"{' or '.join(f'{latency * 1000:.0f} ms' for latency in args.latency)} added to every response "
+        "(a server nearby, one across a continent); 16 pages in flight; no client request budget.",
         "",
         markdown(table),
         "",
         f"Targets: refresh requests at most 10% of a full pull's: worst {worst_requests:.1%} "
         f"({'met' if worst_requests <= 0.10 else 'NOT met'}); refresh time at most 10% of a full pull's: "
-        f"worst {worst_time:.1%} ({'met' if worst_time <= 0.10 else 'NOT met'}).",
+        f"{verdicts}.",
         "",
         "\"budget-bound\" is the least time Wassist's documented budget (100 requests a minute) allows "
-        "that many requests: 0.6 s each. Times are the best of three refreshes (each from the same "
-        "previous frame) and of two full pulls. The refresh reads the activity since the previous "
-        "pull's start less the 5-minute safety lag (so also what was active in the 5 minutes before "
-        "that pull) and the whole unread list; each refresh is checked to return the same "
-        "conversations as the full pull after it, with the same activity times, unread flags and counts.",
+        f"that many requests: 0.6 s each. {args.repeats} refreshes (each from the same previous frame) "
+        f"and {args.repeats} full pulls are timed in turn: \"full s\", \"refresh s\" and \"time ratio\" "
+        "take the best of each (the time with the least interference from the rest of the machine), "
+        "\"time ratio of medians\" their medians. The refresh reads the activity since the previous "
+        "pull's first answer on the server's clock, less a minute, and the whole unread list; the "
+        "fastest refresh is checked to return the same conversations as the last full pull, with the "
+        "same activity times, unread flags and counts.",
     ])
     print(text)
     if not args.quick:

@@ -402,6 +402,10 @@ class _Background:
         """Wait for the call to end, whatever its outcome (bounded by the client's deadline)."""
         self._thread.join()
 
+    def running(self) -> bool:
+        """Whether the call has not ended yet."""
+        return self._thread.is_alive()
+
 
 def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd.Timestamp
                   ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int | None]:
@@ -421,6 +425,15 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         return provider.mark_unread(whole, params, None), empty_frame(), np.zeros(0, dtype=bool), total
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.changed_since(listed, since)
+    # The server's count: the last page of the activity read tells it when that read is the
+    # list itself from the top (Briq's); otherwise it is asked, once.
+    told = activity is not None and activity.params == params
+    counting: list[_Background] = []
+
+    def ask_count() -> None:
+        if not told and not counting:
+            counting.append(_Background(lambda: reader.total(params)))
+
     workers = reader.options.workers
     if activity is None:
         active = empty_frame()
@@ -435,23 +448,30 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         activity_slots = max(1, round(workers * ACTIVITY_SHARE))
         activity_reader = reader.sharing(activity_slots)
         unread_reader = reader.sharing(workers - activity_slots)
-        # Rows already known to be active since then fill the activity read's first wave at least.
+        # The activity read opens with a whole wave of requests when rows already known to be
+        # active since then fill one, or when the unread list fills waves anyway: the few
+        # requests it may guess past its end are then a small share of the refresh, and the
+        # round trip it saves is not.
         known_active = int((rows["last_message_at"] >= since).sum())
-        activity_reader.long_list = known_active >= reader.options.page_size * activity_slots
+        activity_reader.long_list = (reader.long_list
+                                     or known_active >= reader.options.page_size * activity_slots)
         pending = _Background(lambda: activity_reader.read_complete("activity", activity))
         try:
-            unread = unread_reader.read_complete("unread", ListQuery(unread_params))
+            # The count is asked beside the unread list's sweep, in a slot of the activity read
+            # once that is done (as a rule it is by then): no round trip of its own.
+            unread = unread_reader.read_complete(
+                "unread", ListQuery(unread_params),
+                after_first_pass=lambda: None if pending.running() else ask_count())
         except Exception:
             # A refresh that fails leaves nothing it started talking to the server.
             pending.wait()
+            for asking in counting:
+                asking.wait()
             raise
         active = pending.result()
         reader.absorb(activity_reader)
         reader.absorb(unread_reader)
-    # The server's count: the last page of the activity read told it when that read is the
-    # list itself from the top (Briq's); otherwise asked now, awaited after the merge below.
-    told = _last_total(reader, "activity") if activity is not None and activity.params == params else None
-    counted = _Background(lambda: told if told is not None else reader.total(params))
+    ask_count()  # awaited after the merge below
     fetched = keep_latest([active, unread])
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
@@ -459,7 +479,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     carried = (~contains(previous["conversation_id"], fetched["conversation_id"].dropna())
                & provider.still_listed(previous, params).to_numpy(dtype=bool))
     fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]
-    return fetched, previous, carried, counted.result()
+    return fetched, previous, carried, _last_total(reader, "activity") if told else counting[0].result()
 
 
 def _last_total(reader: _Reader, name: str) -> int | None:

@@ -120,7 +120,8 @@ class ListReader:
         unread_ids = unread["conversation_id"].dropna()
         return self.provider.mark_unread(keep_latest([rows, unread]), params, unread_ids)
 
-    def read_complete(self, name: str, query: ListQuery) -> pd.DataFrame:
+    def read_complete(self, name: str, query: ListQuery, *,
+                      after_first_pass: Callable[[], None] | None = None) -> pd.DataFrame:
         """One list, complete under live traffic: the chained pull, then sweeps.
 
         A conversation that gets a new message during the pull jumps to the top of the
@@ -128,6 +129,8 @@ class ListReader:
         the pull began (the provider's :meth:`~Provider.changed_since`), and repeats,
         bounded, while it keeps finding changes. Each pass's report is kept in
         :attr:`reports` under ``name`` (``"name sweep N"`` for the sweeps).
+        ``after_first_pass`` is called between the first pass and the sweeps, so that a
+        request the caller needs last can share the sweeps' round trip.
 
         Returns
         -------
@@ -144,6 +147,8 @@ class ListReader:
                                       digester=digester)
             passes = [first]
             self.reports[name] = report
+            if after_first_pass is not None:
+                after_first_pass()
             since = _sweep_start(report)
             for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
                 sweep = self.provider.changed_since(query.params, since)
