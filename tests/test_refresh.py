@@ -88,6 +88,8 @@ def test_refresh_after_churn_equals_a_full_pull(make_sandbox, provider, seed):
     assert info["rows_carried"] > 0 and info["rows_fetched"] > 0
     assert info["rows_carried"] + info["rows_fetched"] == len(after)
     assert 0 < info["requests"] < after.attrs["pulls"][provider]["requests"]
+    # Nothing moved while it read: the merge made beside the sweeps stood.
+    assert refreshed.attrs["pulls"][provider]["merged_beside_sweeps"] is True
 
 
 @pytest.mark.parametrize("provider", ["wassist", "briq"])
@@ -391,3 +393,96 @@ def test_a_failing_refresh_leaves_no_request_in_flight(make_sandbox):
         tk.refresh(previous, {"wassist": {**settings(sandbox, "wassist"), "session": Session()}},
                    progress=False)
     assert in_flight[0] == 0
+
+
+# -- the merge made while the sweeps are on the wire ----------------------------------------
+
+
+def merge_parts(make_sandbox, provider):
+    """A pulled frame and, from it, what a refresh's reads could bring: the first passes of
+    the activity read and the unread list, and a sweep that reads some unread rows again
+    later, unchanged but for the moments of the fetch."""
+    from toolkit.providers import PROVIDERS
+
+    sandbox = make_sandbox(seed=21)
+    rows = full_pull(sandbox, provider)
+    record = rows.attrs["pulls"][provider]
+    rows = pd.DataFrame(rows, copy=True)
+    rows.attrs = {}
+    owner = PROVIDERS[provider]
+    params = dict(record["filters"])
+    listed = {name: value for name, value in params.items() if name not in owner.moved_by_activity}
+    first_read = pd.Timestamp(record["finished_at"]) + pd.Timedelta(minutes=5)
+    active = rows.head(6).copy()
+    active["last_message_at"] = first_read - pd.Timedelta(seconds=30)  # new activity
+    active["fetched_at"] = first_read
+    unread = rows[rows["has_unread"].fillna(False)].head(12).copy()
+    unread["fetched_at"] = first_read
+    if provider == "wassist":
+        unread["has_unread"] = pd.array([pd.NA] * len(unread), dtype="boolean")  # as parsed
+        active["has_unread"] = pd.array([pd.NA] * len(active), dtype="boolean")
+    again = unread.tail(4).copy()
+    again["fetched_at"] = first_read + pd.Timedelta(seconds=2)
+    again["window_expires_at"] = again["window_expires_at"] + pd.Timedelta(milliseconds=300)
+    return owner, params, listed, rows.reset_index(drop=True), active, unread, again, first_read
+
+
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_a_merge_made_beside_the_sweeps_is_the_merge_made_after_them(make_sandbox, provider):
+    from toolkit._refresh import _merge_of
+
+    owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, provider)
+    everything = pd.concat([unread, again], ignore_index=True)
+    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared()
+    end = first_read + pd.Timedelta(seconds=3)
+    confirmed = early.confirmed(end, [(active, active), (unread, everything)])
+    after = _merge_of(owner, params, listed, active, everything, rows, end)
+    assert confirmed is not None
+    pd.testing.assert_frame_equal(confirmed.frame, after.frame)
+    # The rows read again carry their later fetch; carried rows the moment of the end.
+    assert (confirmed.frame["fetched_at"] == end).sum() == after.rows_carried
+    assert confirmed.frame["fetched_at"].eq(first_read + pd.Timedelta(seconds=2)).sum() == len(again)
+
+
+@pytest.mark.parametrize("change", ["a value", "a conversation the first pass did not read",
+                                    "a window closing"])
+def test_a_sweep_that_brings_news_sends_the_refresh_to_a_merge_of_everything(make_sandbox, change):
+    from toolkit._refresh import _merge_of
+
+    owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, "briq")
+    end = first_read + pd.Timedelta(seconds=3)
+    if change == "a value":
+        again["unread_count"] = again["unread_count"] + 1
+    elif change == "a conversation the first pass did not read":
+        again = pd.concat([again, rows[~rows["conversation_id"].isin(unread["conversation_id"])].head(1)],
+                          ignore_index=True)
+    else:
+        # A carried conversation whose window closes between the merge and the end of the reads.
+        carried = rows.index[~rows["conversation_id"].isin(pd.concat([active, unread])["conversation_id"])][0]
+        rows.loc[carried, "window_open"] = True
+        rows.loc[carried, "window_expires_at"] = first_read + pd.Timedelta(seconds=1)
+    everything = pd.concat([unread, again], ignore_index=True)
+    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared()
+    assert early.confirmed(end, [(active, active), (unread, everything)]) is None
+
+
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_traffic_during_a_refresh_is_merged_after_the_sweeps_and_caught_up_next_time(make_sandbox, provider):
+    sandbox = make_sandbox(seed=22)
+    previous = full_pull(sandbox, provider)
+    # New messages while the refresh reads (no new threads: the count then stays, with no
+    # fall back to a full pull): its sweeps find them, so the merge made beside them does
+    # not stand and everything read is merged again.
+    sandbox.configure(churn_rate=3.0, churn_kinds=("message",))
+    during = tk.refresh(previous, {provider: settings(sandbox, provider)}, progress=False)
+    sandbox.configure(churn_rate=0.0)
+    assert during.attrs["refresh"][provider]["full_pull"] is False
+    assert during.attrs["pulls"][provider]["merged_beside_sweeps"] is False
+    assert not during["conversation_id"].duplicated().any()
+    caught_up = tk.refresh(during, {provider: settings(sandbox, provider)}, progress=False)
+    after = full_pull(sandbox, provider)
+    # Read on the wall clock (the traffic needs it running): the fields that do not depend
+    # on the moment of the fetch match.
+    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
+                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
+    assert_same(caught_up, after, moment_free)

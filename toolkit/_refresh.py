@@ -65,10 +65,10 @@ import pandas as pd
 
 from ._clock import utc_now
 from ._frames import contains, duration, interleaved_order, most_recent_first, recency_order
-from ._schema import BOOLEAN, COLUMNS, INT, conform, empty_frame
+from ._schema import BOOLEAN, COLUMNS, INT, TIMESTAMP, conform, empty_frame, utc_column
 from .history import SNAPSHOT_COLUMN
 from .providers import PROVIDERS, named_options
-from .providers._load import ListReader, keep_latest, load, warn_unreadable
+from .providers._load import ListReader, RowsOf, keep_latest, load, warn_unreadable
 from .providers._provider import ListQuery, Params, Provider, PullOptions
 
 __all__ = ["refresh", "refresh_snapshot", "activity_since", "SERVER_CLOCK_LAG", "SAFETY_LAG",
@@ -279,10 +279,10 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     since, clock = activity_since(record)
     reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
     with reader:
-        fetched, previous, carried, total = _read_changes(reader, rows, params, since)
+        merge, total = _read_changes(reader, rows, params, since)
         requests = reader.client.stats.requests
     warn_unreadable(provider, reader.tally, stacklevel=4)  # tk.refresh's caller
-    merged = _merged(fetched, previous, carried)
+    merged = merge.frame
     if total is None or len(merged) != total:
         why = ("the server reported no total" if total is None else
                f"the merged list has {len(merged)} conversations but the server reports {total}")
@@ -292,9 +292,10 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
         "kind": "refresh", "started_at": started.isoformat(), "finished_at": utc_now().isoformat(),
         "full_pull_at": last_full.isoformat(), "rows": len(merged), **reader.client.stats.as_dict(),
         "passes": {name: _jsonable(report.as_dict()) for name, report in reader.reports.items()},
+        "merged_beside_sweeps": merge.beside_sweeps,
         "unreadable_values": dict(reader.tally.counts),
     }
-    info = {"rows_fetched": len(fetched), "rows_carried": int(carried.sum()), "requests": requests,
+    info = {"rows_fetched": merge.rows_fetched, "rows_carried": merge.rows_carried, "requests": requests,
             "full_pull": False, "reason": None, "since": since.isoformat(), "since_clock": clock}
     return _Result(merged, new_record, info)
 
@@ -408,13 +409,8 @@ class _Background:
 
 
 def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd.Timestamp
-                  ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int | None]:
-    """What changed since ``since`` and what did not, and the server's total.
-
-    Returns the fetched rows; every previous row as it would be carried (windows as of
-    now, see :func:`_as_carried`) with a mask of the ones that are (not fetched again,
-    still in the list); and the total.
-    """
+                  ) -> tuple[_Merge, int | None]:
+    """The previous ``rows`` brought up to date from what changed since ``since``, and the server's total."""
     provider = reader.provider
     unread_params = provider.unread_params(params)
     # The previous frame foretells the unread list's length: one that fills a wave opens with one.
@@ -422,7 +418,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     if unread_params == params:
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.latest("unread", ListQuery(params))
-        return provider.mark_unread(whole, params, None), empty_frame(), np.zeros(0, dtype=bool), total
+        fetched = provider.mark_unread(whole, params, None)
+        return _merge_of(provider, params, params, fetched, empty_frame(), rows.iloc[:0], utc_now()), total
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.changed_since(listed, since)
     # The server's count: the last page of the activity read tells it when that read is the
@@ -434,52 +431,194 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         if not told and not counting:
             counting.append(_Background(lambda: reader.total(params)))
 
+    def server_total() -> int | None:
+        return _last_total(reader, "activity") if told else counting[0].result()
+
     workers = reader.options.workers
-    if activity is None:
-        active = empty_frame()
+    if activity is None or workers < 2:
+        active = empty_frame() if activity is None else reader.read_complete("activity", activity)
         unread = reader.read_complete("unread", ListQuery(unread_params))
-    elif workers < 2:
-        active = reader.read_complete("activity", activity)
-        unread = reader.read_complete("unread", ListQuery(unread_params))
-    else:
-        # Both lists at once, each with its share of the request slots: the activity read is
-        # short, the unread list long. A message arriving meanwhile shows in both; the
-        # version fetched later wins (keep_latest), as in a full pull.
-        activity_slots = max(1, round(workers * ACTIVITY_SHARE))
-        activity_reader = reader.sharing(activity_slots)
-        unread_reader = reader.sharing(workers - activity_slots)
-        # The activity read opens with a whole wave of requests when rows already known to be
-        # active since then fill one, or when the unread list fills waves anyway: the few
-        # requests it may guess past its end are then a small share of the refresh, and the
-        # round trip it saves is not.
-        known_active = int((rows["last_message_at"] >= since).sum())
-        activity_reader.long_list = (reader.long_list
-                                     or known_active >= reader.options.page_size * activity_slots)
-        pending = _Background(lambda: activity_reader.read_complete("activity", activity))
-        try:
-            # The count is asked beside the unread list's sweep, in a slot of the activity read
-            # once that is done (as a rule it is by then): no round trip of its own.
-            unread = unread_reader.read_complete(
-                "unread", ListQuery(unread_params),
-                after_first_pass=lambda: None if pending.running() else ask_count())
-        except Exception:
-            # A refresh that fails leaves nothing it started talking to the server.
-            pending.wait()
-            for asking in counting:
-                asking.wait()
-            raise
+        ask_count()  # awaited after the merge
+        return _merge_of(provider, params, listed, active, unread, rows, utc_now()), server_total()
+    # Both lists at once, each with its share of the request slots: the activity read is
+    # short, the unread list long. A message arriving meanwhile shows in both; the version
+    # fetched later wins (keep_latest), as in a full pull.
+    activity_slots = max(1, round(workers * ACTIVITY_SHARE))
+    activity_reader = reader.sharing(activity_slots)
+    unread_reader = reader.sharing(workers - activity_slots)
+    # The activity read opens with a whole wave of requests when rows already known to be
+    # active since then fill one, or when the unread list fills waves anyway: the few
+    # requests it may guess past its end are then a small share of the refresh, and the
+    # round trip it saves is not.
+    known_active = int((rows["last_message_at"] >= since).sum())
+    activity_reader.long_list = reader.long_list or known_active >= reader.options.page_size * activity_slots
+    # Once both first passes are in, the rows read so far are merged while the sweeps are
+    # on the wire; the sweeps then only confirm that merge, as a rule (see _Merge.confirmed).
+    firsts: dict[str, RowsOf] = {}
+    firsts_lock = threading.Lock()
+    early: list[_Background] = []
+
+    def merge_so_far() -> tuple[_Merge, dict[str, pd.DataFrame]]:
+        moment = utc_now()
+        first = {name: rows_of() for name, rows_of in firsts.items()}
+        merge = _merge_of(provider, params, listed, first["activity"], first["unread"], rows, moment)
+        return merge.prepared(), first
+
+    def first_pass_in(name: str) -> Callable[[RowsOf], None]:
+        def arrived(rows_of: RowsOf) -> None:
+            if name == "unread" and not pending.running():
+                # The activity read is done as a rule by now: the count is asked in one of
+                # its slots, beside the unread list's sweep, with no round trip of its own.
+                ask_count()
+            with firsts_lock:
+                firsts[name] = rows_of
+                if len(firsts) == 2:
+                    early.append(_Background(merge_so_far))
+        return arrived
+
+    pending = _Background(lambda: activity_reader.read_complete(
+        "activity", activity, after_first_pass=first_pass_in("activity")))
+    try:
+        unread = unread_reader.read_complete("unread", ListQuery(unread_params),
+                                             after_first_pass=first_pass_in("unread"))
         active = pending.result()
-        reader.absorb(activity_reader)
-        reader.absorb(unread_reader)
-    ask_count()  # awaited after the merge below
-    fetched = keep_latest([active, unread])
+    except Exception:
+        # A refresh that fails leaves nothing it started talking to the server.
+        for started in [pending, *counting, *early]:
+            started.wait()
+        raise
+    reader.absorb(activity_reader)
+    reader.absorb(unread_reader)
+    ask_count()  # awaited after the merge
+    as_of = utc_now()
+    if early:
+        tentative, first = early[0].result()
+        merge = tentative.confirmed(as_of, [(first["activity"], active), (first["unread"], unread)])
+        if merge is not None:
+            return merge, server_total()
+    return _merge_of(provider, params, listed, active, unread, rows, as_of), server_total()
+
+
+@dataclass
+class _Merge:
+    """One provider's refreshed rows, merged from one set of fetched rows as of one moment.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Fetched and carried rows, most recently active first.
+    latest : DataFrame
+        The lists' rows, one per conversation (:func:`keep_latest`), before the unread
+        marking and the filters: what rows read later are compared with.
+    landed : ndarray of int
+        For each row of ``latest``, its row in ``frame`` (-1 when a filter left it out).
+    carried_rows : ndarray of bool
+        Which rows of ``frame`` are carried.
+    rows_fetched, rows_carried : int
+    as_of : Timestamp
+        The moment carried windows were judged at: carried rows' ``fetched_at``.
+    """
+
+    frame: pd.DataFrame
+    latest: pd.DataFrame
+    landed: np.ndarray
+    carried_rows: np.ndarray
+    rows_fetched: int
+    rows_carried: int
+    as_of: pd.Timestamp
+    #: Whether the merge was made while the sweeps were on the wire, and they confirmed it.
+    beside_sweeps: bool = False
+    # What confirmed() compares with, made ahead by prepared() (off the critical path).
+    _compared: pd.DataFrame | None = field(default=None, repr=False)
+    _ids: pd.Index | None = field(default=None, repr=False)
+
+    #: Columns a conversation read again may show otherwise with nothing else changed: the
+    #: moment of the fetch, and Wassist's window expiry (that moment plus whole seconds left).
+    MOMENT_COLUMNS = ("fetched_at", "window_expires_at")
+
+    def prepared(self) -> _Merge:
+        """This merge with what :meth:`confirmed` looks rows up in made ahead."""
+        same = [name for name in self.latest.columns if name not in self.MOMENT_COLUMNS]
+        return replace(self, _compared=self.latest[same], _ids=pd.Index(self.latest["conversation_id"]))
+
+    def confirmed(self, as_of: pd.Timestamp,
+                  lists: Sequence[tuple[pd.DataFrame, pd.DataFrame]]) -> _Merge | None:
+        """This merge, made from the lists' first passes, as the merge of all their rows as of
+        ``as_of`` would be; ``None`` when that would differ in more than the moments of fetches.
+
+        ``lists`` holds each list's first-pass rows and all its rows (the first pass's, then
+        the sweeps'). The merge holds when every conversation a sweep read was read by the
+        same list's first pass, with the same values apart from :attr:`MOMENT_COLUMNS` (so
+        the unread marking, the filters and the order are those of a merge of everything),
+        and when no carried window closes between the two moments. Then carried rows are
+        vouched for as of ``as_of``, and a conversation read again takes the moments of its
+        latest fetch, as :func:`keep_latest` would give it.
+        """
+        frame = self.frame
+        naive = f"datetime64[{TIMESTAMP.unit}]"  # UTC moments as NumPy holds them: no Timestamp objects
+        moment = as_of.tz_convert(None).to_datetime64()
+        window_open = frame["window_open"].to_numpy(dtype=bool, na_value=False)
+        closing = window_open & (frame["window_expires_at"].to_numpy(dtype=naive) <= moment)
+        if (self.carried_rows & closing).any():
+            return None
+        changes = {"fetched_at": frame["fetched_at"].to_numpy(dtype=naive, copy=True)}
+        changes["fetched_at"][self.carried_rows] = moment
+        prepared = self if self._compared is not None else self.prepared()
+        compared, latest_ids = prepared._compared, prepared._ids
+        assert compared is not None and latest_ids is not None
+        for first, everything in lists:
+            swept = everything.iloc[len(first):]
+            if not len(swept):
+                continue
+            ids = swept["conversation_id"]
+            if ids.isna().any() or not contains(ids, first["conversation_id"].dropna()).all():
+                return None
+            places = latest_ids.get_indexer(ids)
+            if (places < 0).any():
+                return None
+            before = compared.take(places).reset_index(drop=True)
+            if not before.equals(swept[list(compared.columns)].reset_index(drop=True)):
+                return None
+            # A later read's moments win, as in keep_latest; rows come in the order read.
+            where = self.landed[places]
+            fetched_at = swept["fetched_at"].to_numpy(dtype=naive)
+            later = (where >= 0) & (fetched_at > changes["fetched_at"][np.maximum(where, 0)])
+            for name in self.MOMENT_COLUMNS:
+                if not later.any():
+                    break
+                if name not in changes:
+                    changes[name] = frame[name].to_numpy(dtype=naive, copy=True)
+                changes[name][where[later]] = swept[name].to_numpy(dtype=naive)[later]
+        columns = {}
+        for name, values in changes.items():
+            column = utc_column(values)
+            column.index = frame.index
+            columns[name] = column
+        return replace(self, frame=frame.assign(**columns), as_of=as_of, beside_sweeps=True)
+
+
+def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.DataFrame, unread: pd.DataFrame,
+              rows: pd.DataFrame, as_of: pd.Timestamp) -> _Merge:
+    """The previous ``rows`` brought up to date with the lists' rows; carried rows as of ``as_of``.
+
+    Fetched rows replace the previous ones; the rest are carried (:func:`_as_carried`)
+    while the filters still hold them.
+    """
+    latest = keep_latest([active, unread])
+    fetched = latest
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
-    previous = _as_carried(rows, utc_now(), active_is_window=provider.active_is_window)
+    previous = _as_carried(rows, as_of, active_is_window=provider.active_is_window)
     carried = (~contains(previous["conversation_id"], fetched["conversation_id"].dropna())
                & provider.still_listed(previous, params).to_numpy(dtype=bool))
-    fetched = fetched[provider.still_listed(fetched, params).to_numpy(dtype=bool)]
-    return fetched, previous, carried, _last_total(reader, "activity") if told else counting[0].result()
+    listed_now = provider.still_listed(fetched, params).to_numpy(dtype=bool)
+    fetched = fetched[listed_now]
+    frame, chosen = _merged(fetched, previous, carried)
+    # Where each row of ``latest`` landed in ``frame`` (-1: filtered out).
+    landed = np.full(len(latest), -1, dtype=np.intp)
+    from_fetched = np.flatnonzero(chosen < len(fetched))
+    landed[np.flatnonzero(listed_now)[chosen[from_fetched]]] = from_fetched
+    return _Merge(frame, latest, landed, chosen >= len(fetched), len(fetched), int(carried.sum()), as_of)
 
 
 def _last_total(reader: _Reader, name: str) -> int | None:
@@ -492,8 +631,11 @@ def _last_total(reader: _Reader, name: str) -> int | None:
     return None
 
 
-def _merged(fetched: pd.DataFrame, previous: pd.DataFrame, carried: np.ndarray) -> pd.DataFrame:
-    """Fetched rows and the carried previous ones in a full pull's order: most recently active first.
+def _merged(fetched: pd.DataFrame, previous: pd.DataFrame,
+            carried: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Fetched rows and the carried previous ones in a full pull's order, most recently active
+    first; and where each of its rows comes from (positions in ``fetched`` and ``previous``
+    end to end).
 
     The merged frame is taken in one pass over both, without first copying out the carried
     rows (a refresh carries nearly the whole inbox). Both usually come in that order already
@@ -509,7 +651,8 @@ def _merged(fetched: pd.DataFrame, previous: pd.DataFrame, carried: np.ndarray) 
                               previous["last_message_at"], previous["conversation_id"], carried_rows)
     if order is None:  # a previous frame re-sorted by its user: sort the whole again
         order = recency_order(combined["last_message_at"].take(kept), combined["conversation_id"].take(kept))
-    return combined.take(kept[order]).reset_index(drop=True)
+    chosen = kept[order]
+    return combined.take(chosen).reset_index(drop=True), chosen
 
 
 def _as_carried(rows: pd.DataFrame, as_of: pd.Timestamp, *, active_is_window: bool) -> pd.DataFrame:

@@ -62,6 +62,10 @@ def load(provider: Provider, params: Params, *, api_key: str | None, base_url: s
     return frame
 
 
+#: A pass's rows once parsed: waits for the parsing; callable from any thread, more than once.
+RowsOf = Callable[[], pd.DataFrame]
+
+
 class ListReader:
     """Reads one provider's lists through one client, parsing pages as they arrive.
 
@@ -121,7 +125,7 @@ class ListReader:
         return self.provider.mark_unread(keep_latest([rows, unread]), params, unread_ids)
 
     def read_complete(self, name: str, query: ListQuery, *,
-                      after_first_pass: Callable[[], None] | None = None) -> pd.DataFrame:
+                      after_first_pass: Callable[[RowsOf], None] | None = None) -> pd.DataFrame:
         """One list, complete under live traffic: the chained pull, then sweeps.
 
         A conversation that gets a new message during the pull jumps to the top of the
@@ -129,13 +133,15 @@ class ListReader:
         the pull began (the provider's :meth:`~Provider.changed_since`), and repeats,
         bounded, while it keeps finding changes. Each pass's report is kept in
         :attr:`reports` under ``name`` (``"name sweep N"`` for the sweeps).
-        ``after_first_pass`` is called between the first pass and the sweeps, so that a
-        request the caller needs last can share the sweeps' round trip.
+        ``after_first_pass(rows)`` is called between the first pass and the sweeps, with a
+        function that gives the first pass's rows (see :data:`RowsOf`), so that a caller can
+        start on them, or send a request it needs last, while the sweeps are on the wire.
 
         Returns
         -------
         pandas.DataFrame
-            Every row fetched, duplicates included (:func:`keep_latest` merges them).
+            Every row fetched, duplicates included (:func:`keep_latest` merges them): the
+            first pass's rows first, then each sweep's.
         """
         keys_read: set[Any] = set()
         # One thread converts every pass's pages, in order: each pass ends once its pages
@@ -148,7 +154,7 @@ class ListReader:
             passes = [first]
             self.reports[name] = report
             if after_first_pass is not None:
-                after_first_pass()
+                after_first_pass(first)
             since = _sweep_start(report)
             for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
                 sweep = self.provider.changed_since(query.params, since)
@@ -179,7 +185,7 @@ class ListReader:
 
     def read(self, query: ListQuery, label: str, *, speculate: bool = False,
              keys_read: set[Any] | None = None,
-             digester: Executor | None = None) -> tuple[Callable[[], pd.DataFrame], PullReport]:
+             digester: Executor | None = None) -> tuple[RowsOf, PullReport]:
         """Every row of one list (up to its end test), checked for continuity, parsed while pages arrive.
 
         Returns what the pull observed and a function that gives every row of every page
@@ -220,12 +226,26 @@ class ListReader:
                                   else None)
             puller.pull()
 
+        rows_lock = threading.Lock()
+        gathered: list[pd.DataFrame] = []
+        failed: list[BaseException] = []
+
         def rows() -> pd.DataFrame:
-            puller.wait_digested()
-            frames = [frame for frame in parsed if len(frame)]
-            if not frames:
-                return empty_frame()
-            return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            # Once, under a lock: a second caller must neither pass the wait before the parsing
+            # ends nor miss what a parse raised (the first caller took it from the batcher).
+            with rows_lock:
+                if failed:
+                    raise failed[0]
+                if not gathered:
+                    try:
+                        puller.wait_digested()
+                    except BaseException as error:
+                        failed.append(error)
+                        raise
+                    frames = [frame for frame in parsed if len(frame)]
+                    gathered.append(empty_frame() if not frames else
+                                    pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
+                return gathered[0]
 
         return rows, puller.report
 

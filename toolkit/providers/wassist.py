@@ -244,11 +244,12 @@ class Wassist(Provider):
 
     def mark_unread(self, frame: pd.DataFrame, params: Params,
                     unread_ids: Iterable[str] | None) -> pd.DataFrame:
+        # A new frame (the others' columns shared): the caller may still need the frame as it was.
         if unread_ids is None:
-            frame["has_unread"] = pd.array([params["hasUnread"] == "true"] * len(frame), dtype=BOOLEAN)
+            marks = pd.array([params["hasUnread"] == "true"] * len(frame), dtype=BOOLEAN)
         else:
-            frame["has_unread"] = pd.array(contains(frame["conversation_id"], unread_ids), dtype=BOOLEAN)
-        return conform(frame)
+            marks = pd.array(contains(frame["conversation_id"], unread_ids), dtype=BOOLEAN)
+        return conform(frame.assign(has_unread=pd.Series(marks, index=frame.index)))
 
     def error_texts(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
         codes: list[str] = []
