@@ -48,7 +48,12 @@ Channel names the previous frame holds (from the provider, or given with
 none, so a Briq frame named once stays named across refreshes.
 
 The activity and unread reads run at the same time and share ``max_workers`` request
-slots; each ends with its own sweep, as in a full pull.
+slots; each ends with its own sweep, as in a full pull. Once both first passes are in,
+their rows are merged into the previous ones while the sweeps are on the wire: the sweeps
+usually find nothing new, and then only confirm that merge (:meth:`_Merge.confirmed`);
+when they do find something, everything read is merged again. The server's count (when the
+activity read does not tell it) is asked beside the unread list's sweep, in a request slot
+the finished activity read left.
 """
 
 from __future__ import annotations
