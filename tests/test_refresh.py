@@ -428,10 +428,14 @@ def merge_parts(make_sandbox, provider):
 
 
 @pytest.mark.parametrize("provider", ["wassist", "briq"])
-def test_a_merge_made_beside_the_sweeps_is_the_merge_made_after_them(make_sandbox, provider):
+@pytest.mark.parametrize("nameless", [False, True])
+def test_a_merge_made_beside_the_sweeps_is_the_merge_made_after_them(make_sandbox, provider, nameless):
     from toolkit._refresh import _merge_of
 
     owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, provider)
+    if nameless:
+        # Rows without an id (a server that sends some): every one is kept, none matched.
+        active.loc[active.index[:2], "conversation_id"] = pd.NA
     everything = pd.concat([unread, again], ignore_index=True)
     early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared()
     end = first_read + pd.Timedelta(seconds=3)

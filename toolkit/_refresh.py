@@ -533,9 +533,12 @@ class _Merge:
     as_of: pd.Timestamp
     #: Whether the merge was made while the sweeps were on the wire, and they confirmed it.
     beside_sweeps: bool = False
-    # What confirmed() compares with, made ahead by prepared() (off the critical path).
+    # What confirmed() compares with, made ahead by prepared() (off the critical path): the
+    # compared columns of ``latest``, its ids (rows without one left out: keep_latest keeps
+    # them all) and their rows.
     _compared: pd.DataFrame | None = field(default=None, repr=False)
     _ids: pd.Index | None = field(default=None, repr=False)
+    _id_rows: np.ndarray | None = field(default=None, repr=False)
 
     #: Columns a conversation read again may show otherwise with nothing else changed: the
     #: moment of the fetch, and Wassist's window expiry (that moment plus whole seconds left).
@@ -544,7 +547,10 @@ class _Merge:
     def prepared(self) -> _Merge:
         """This merge with what :meth:`confirmed` looks rows up in made ahead."""
         same = [name for name in self.latest.columns if name not in self.MOMENT_COLUMNS]
-        return replace(self, _compared=self.latest[same], _ids=pd.Index(self.latest["conversation_id"]))
+        ids = self.latest["conversation_id"]
+        named = ids.notna().to_numpy()
+        return replace(self, _compared=self.latest[same], _ids=pd.Index(ids[named]),
+                       _id_rows=np.flatnonzero(named))
 
     def confirmed(self, as_of: pd.Timestamp,
                   lists: Sequence[tuple[pd.DataFrame, pd.DataFrame]]) -> _Merge | None:
@@ -569,8 +575,8 @@ class _Merge:
         changes = {"fetched_at": frame["fetched_at"].to_numpy(dtype=naive, copy=True)}
         changes["fetched_at"][self.carried_rows] = moment
         prepared = self if self._compared is not None else self.prepared()
-        compared, latest_ids = prepared._compared, prepared._ids
-        assert compared is not None and latest_ids is not None
+        compared, latest_ids, id_rows = prepared._compared, prepared._ids, prepared._id_rows
+        assert compared is not None and latest_ids is not None and id_rows is not None
         for first, everything in lists:
             swept = everything.iloc[len(first):]
             if not len(swept):
@@ -578,9 +584,10 @@ class _Merge:
             ids = swept["conversation_id"]
             if ids.isna().any() or not contains(ids, first["conversation_id"].dropna()).all():
                 return None
-            places = latest_ids.get_indexer(ids)
-            if (places < 0).any():
+            found_at = latest_ids.get_indexer(ids)
+            if (found_at < 0).any():
                 return None
+            places = id_rows[found_at]
             before = compared.take(places).reset_index(drop=True)
             if not before.equals(swept[list(compared.columns)].reset_index(drop=True)):
                 return None
