@@ -51,9 +51,11 @@ The activity and unread reads run at the same time and share ``max_workers`` req
 slots; each ends with its own sweep, as in a full pull. Once both first passes are in,
 their rows are merged into the previous ones while the sweeps are on the wire: the sweeps
 usually find nothing new, and then only confirm that merge (:meth:`_Merge.confirmed`);
-when they do find something, everything read is merged again. The server's count (when the
-activity read does not tell it) is asked beside the unread list's sweep, in a request slot
-the finished activity read left.
+when they do find something, everything read is merged again. The two sweeps go out
+together (the activity read waits for the unread list's first pass), and the server's count
+(when the activity read's sweep does not tell it) is asked beside them. When the merged
+count and the server's differ, the count is asked once more before a full pull: a thread
+new between the count and the sweeps is the usual reason under live traffic.
 """
 
 from __future__ import annotations
@@ -285,6 +287,11 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
     with reader:
         merge, total = _read_changes(reader, rows, params, since)
+        if total is not None and len(merge.frame) != total:
+            # The count and the sweeps are served moments apart, so a thread new in between
+            # can be in one and not the other: counted once more, now that everything is read
+            # (one round trip, where the full pull it may spare costs hundreds).
+            total = reader.total(params)
         requests = reader.client.stats.requests
     warn_unreadable(provider, reader.tally, stacklevel=4)  # tk.refresh's caller
     merged = merge.frame
@@ -433,7 +440,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     counting: list[_Background] = []
 
     def ask_count() -> None:
-        if not told and not counting:
+        if not counting:
             counting.append(_Background(lambda: reader.total(params)))
 
     def server_total() -> int | None:
@@ -443,7 +450,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     if activity is None or workers < 2:
         active = empty_frame() if activity is None else reader.read_complete("activity", activity)
         unread = reader.read_complete("unread", ListQuery(unread_params))
-        ask_count()  # awaited after the merge
+        if not told:
+            ask_count()  # awaited after the merge
         return _merge_of(provider, params, listed, active, unread, rows, utc_now()), server_total()
     # Both lists at once, each with its share of the request slots: the activity read is
     # short, the unread list long. A message arriving meanwhile shows in both; the version
@@ -469,23 +477,34 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         merge = _merge_of(provider, params, listed, first["activity"], first["unread"], rows, moment)
         return merge.prepared(), first
 
+    # The two lists' sweeps go out together, once both first passes are in: the activity
+    # read (short) waits for the unread list's first pass before its sweep. A thread new
+    # since then shows in the sweeps and in the count alike (Briq's activity sweep reports
+    # it; Wassist's is asked beside them), so the merged count and the server's agree.
+    unread_first_in = threading.Event()
+
     def first_pass_in(name: str) -> Callable[[RowsOf], None]:
         def arrived(rows_of: RowsOf) -> None:
-            if name == "unread" and not pending.running():
-                # The activity read is done as a rule by now: the count is asked in one of
-                # its slots, beside the unread list's sweep, with no round trip of its own.
-                ask_count()
             with firsts_lock:
                 firsts[name] = rows_of
                 if len(firsts) == 2:
                     early.append(_Background(merge_so_far))
+            if name == "unread":
+                if not told:
+                    ask_count()
+                unread_first_in.set()
+            else:
+                unread_first_in.wait()
         return arrived
 
     pending = _Background(lambda: activity_reader.read_complete(
         "activity", activity, after_first_pass=first_pass_in("activity")))
     try:
-        unread = unread_reader.read_complete("unread", ListQuery(unread_params),
-                                             after_first_pass=first_pass_in("unread"))
+        try:
+            unread = unread_reader.read_complete("unread", ListQuery(unread_params),
+                                                 after_first_pass=first_pass_in("unread"))
+        finally:
+            unread_first_in.set()  # a failed unread read must not leave the activity read waiting
         active = pending.result()
     except Exception:
         # A refresh that fails leaves nothing it started talking to the server.
@@ -494,7 +513,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         raise
     reader.absorb(activity_reader)
     reader.absorb(unread_reader)
-    ask_count()  # awaited after the merge
+    if not told:
+        ask_count()  # awaited after the merge
     as_of = utc_now()
     if early:
         tentative, first = early[0].result()
