@@ -521,3 +521,20 @@ def test_a_count_served_a_moment_apart_from_the_reads_is_asked_again_not_pulled_
     assert info["full_pull"] is False, info["reason"]
     assert len(counted) == 2 if provider == "wassist" else len(counted) == 1  # the count asked again
     assert_same(refreshed, after)
+
+
+def test_wassists_activity_read_leaves_the_unread_conversations_to_the_unread_list(make_sandbox):
+    sandbox = make_sandbox(seed=24)
+    previous = full_pull(sandbox, "wassist")
+    sandbox.churn(40, VISIBLE_CHURN)
+    before = len(sandbox.list_requests("wassist"))
+    refreshed = tk.refresh(previous, {"wassist": settings(sandbox, "wassist")}, progress=False)
+    queries = [record.params for record in sandbox.list_requests("wassist")[before:]]
+    activity = [params for params in queries
+                if "lastMessageAfter" in params and params.get("hasUnread") != "true"]
+    # Every activity page (and its sweep) asked only for conversations without unread messages.
+    assert activity and all(params.get("hasUnread") == "false" for params in activity)
+    after = full_pull(sandbox, "wassist")
+    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
+                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
+    assert_same(refreshed, after, moment_free)

@@ -7,8 +7,9 @@ a thousand requests, more than ten minutes of its 100-requests-a-minute budget.
 1. **Activity.** Everything active since the previous pull began, by the server's clock
    (the earliest ``Date`` header it sent then) less :data:`SERVER_CLOCK_LAG`, or by ours
    less :data:`SAFETY_LAG` when it sent none (:func:`activity_since`): Wassist's list with
-   ``lastMessageAfter``, Briq's most-recent-first list from the top until rows older than
-   that moment.
+   ``lastMessageAfter`` and ``hasUnread=false`` (the unread list holds the others), Briq's
+   most-recent-first list from the top until rows older than that moment
+   (``Provider.refresh_activity``).
 2. **Unread.** Each provider's whole unread list (Wassist ``hasUnread=true``, Briq
    ``status=unread``), so a thread whose messages were read without a new message is
    seen too: a thread in neither list has nothing unread.
@@ -39,7 +40,7 @@ Filters whose lists change by time alone fall back to a full pull when they do: 
 join it as they are read).
 
 What differs by provider lives on each :class:`~toolkit.providers._provider.Provider`:
-its activity query (``changed_since``), its unread list (``unread_params``), whether
+its activity read (``refresh_activity``), its unread list (``unread_params``), whether
 ``is_active`` is the window (``active_is_window``), and which filters a new message can
 move a row out of (``moved_by_activity``, applied by ``still_listed``).
 
@@ -433,7 +434,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         fetched = provider.mark_unread(whole, params, None)
         return _merge_of(provider, params, params, fetched, empty_frame(), rows.iloc[:0], utc_now()), total
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
-    activity = provider.changed_since(listed, since)
+    activity = provider.refresh_activity(listed, since)
     # The server's count: the last page of the activity read tells it when that read is the
     # list itself from the top (Briq's); otherwise it is asked, once.
     told = activity is not None and activity.params == params

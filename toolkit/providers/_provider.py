@@ -225,6 +225,11 @@ class Provider(ABC):
         """
         raise NotImplementedError
 
+    def refresh_activity(self, params: Params, since: pd.Timestamp) -> ListQuery | None:
+        """A refresh's activity read: what changed since ``since`` that the unread list, read
+        whole beside it, does not hold already. By default all of :meth:`changed_since`."""
+        return self.changed_since(params, since)
+
     @abstractmethod
     def unread_params(self, params: Params) -> Params:
         """The query listing the conversations of ``params`` that have unread messages."""

@@ -226,6 +226,12 @@ class Wassist(Provider):
         start = since if after is None else max(since, pd.Timestamp(after))
         return ListQuery({**params, "lastMessageAfter": iso(start)})
 
+    def refresh_activity(self, params: Params, since: pd.Timestamp) -> ListQuery | None:
+        # Only the conversations without unread messages: the unread list holds the others,
+        # and a conversation that gets a message from the customer usually has some.
+        changed = self.changed_since(params, since)
+        return None if changed is None else ListQuery({**changed.params, "hasUnread": "false"})
+
     def unread_params(self, params: Params) -> Params:
         return {**params, "hasUnread": "true"}
 
