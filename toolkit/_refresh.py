@@ -73,7 +73,7 @@ import pandas as pd
 
 from ._clock import utc_now
 from ._frames import contains, duration, interleaved_order, most_recent_first, recency_order
-from ._schema import BOOLEAN, COLUMNS, INT, TIMESTAMP, conform, empty_frame, utc_column
+from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, conform, empty_frame, utc_column
 from .history import SNAPSHOT_COLUMN
 from .providers import PROVIDERS, named_options
 from .providers._load import ListReader, RowsOf, keep_latest, load, warn_unreadable
@@ -587,7 +587,7 @@ class _Merge:
         latest fetch, as :func:`keep_latest` would give it.
         """
         frame = self.frame
-        naive = f"datetime64[{TIMESTAMP.unit}]"  # UTC moments as NumPy holds them: no Timestamp objects
+        naive = NAIVE_TIMESTAMP
         moment = as_of.tz_convert(None).to_datetime64()
         window_open = frame["window_open"].to_numpy(dtype=bool, na_value=False)
         closing = window_open & (frame["window_expires_at"].to_numpy(dtype=naive) <= moment)

@@ -57,11 +57,12 @@ def utc_column(naive: np.ndarray) -> pd.Series:
     A tenth of the fixed cost of pandas' parsing or of Arrow's ``to_pandas()``, which a
     one-page conversion (each sweep's) pays in full.
     """
-    return pd.Series(pd.array(naive, dtype=_NAIVE_TIMESTAMP).tz_localize("UTC"))
+    return pd.Series(pd.array(naive, dtype=NAIVE_TIMESTAMP).tz_localize("UTC"))
 
 
-#: :data:`TIMESTAMP` without its zone, as NumPy spells it (a dtype object: pandas parses no string).
-_NAIVE_TIMESTAMP = np.dtype(f"datetime64[{TIMESTAMP.unit}]")
+#: :data:`TIMESTAMP` without its zone, as NumPy spells it (a dtype object: pandas parses no
+#: string): how UTC moments are held as NumPy arrays, Timestamp objects spared.
+NAIVE_TIMESTAMP = np.dtype(f"datetime64[{TIMESTAMP.unit}]")
 
 
 def empty_frame() -> pd.DataFrame:

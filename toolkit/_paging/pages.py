@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._schema import utc_column
+from .._schema import NAIVE_TIMESTAMP, utc_column
 
 
 @dataclass
@@ -118,4 +118,4 @@ def records_of(pages: Iterable[Page]) -> tuple[list[Any], pd.Series]:
     # page's whole conversion (a one-page sweep pays it in full).
     micros = np.array([pd.Timestamp(page.fetched_at).value // 1000 if page.fetched_at is not None
                        else np.iinfo(np.int64).min for page in pages], dtype=np.int64)
-    return records, utc_column(np.repeat(micros, [page.size for page in pages]).view("M8[us]"))
+    return records, utc_column(np.repeat(micros, [page.size for page in pages]).view(NAIVE_TIMESTAMP))
