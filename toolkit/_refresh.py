@@ -376,12 +376,12 @@ class _Reader(ListReader):
         self.reports.update(other.reports)
         self.tally.counts.update(other.tally.counts)
 
-    def latest(self, name: str, query: ListQuery) -> tuple[pd.DataFrame, int | None]:
-        """Every conversation of a list (or of its top), once, and the list's reported total."""
+    def with_total(self, name: str, query: ListQuery) -> tuple[pd.DataFrame, int | None]:
+        """Every row of a list read complete (:meth:`read_complete`), and its reported total."""
         rows = self.read_complete(name, query)
         # The first pass reads the list as asked (a sweep may narrow it): its total counts.
         totals = self.reports[name].totals_reported
-        return keep_latest([rows]), (totals[-1] if totals else None)
+        return rows, (totals[-1] if totals else None)
 
     def total(self, params: Params) -> int | None:
         """The total the server reports for a list, from one one-row page."""
@@ -416,10 +416,6 @@ class _Background:
         """Wait for the call to end, whatever its outcome (bounded by the client's deadline)."""
         self._thread.join()
 
-    def running(self) -> bool:
-        """Whether the call has not ended yet."""
-        return self._thread.is_alive()
-
 
 def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd.Timestamp
                   ) -> tuple[_Merge, int | None]:
@@ -430,8 +426,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     reader.long_list = int(rows["has_unread"].sum()) >= reader.options.page_size * reader.options.workers
     if unread_params == params:
         # The filtered list is its own unread list: reading it whole is the refresh.
-        whole, total = reader.latest("unread", ListQuery(params))
-        fetched = provider.mark_unread(whole, params, None)
+        whole, total = reader.with_total("unread", ListQuery(params))
+        fetched = provider.mark_unread(whole, params, None)  # _merge_of keeps each one's latest
         return _merge_of(provider, params, params, fetched, empty_frame(), rows.iloc[:0], utc_now()), total
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.refresh_activity(listed, since)
@@ -441,7 +437,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     counting: list[_Background] = []
 
     def ask_count() -> None:
-        if not counting:
+        if not told and not counting:
             counting.append(_Background(lambda: reader.total(params)))
 
     def server_total() -> int | None:
@@ -451,8 +447,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     if activity is None or workers < 2:
         active = empty_frame() if activity is None else reader.read_complete("activity", activity)
         unread = reader.read_complete("unread", ListQuery(unread_params))
-        if not told:
-            ask_count()  # awaited after the merge
+        ask_count()  # awaited after the merge
         return _merge_of(provider, params, listed, active, unread, rows, utc_now()), server_total()
     # Both lists at once, each with its share of the request slots: the activity read is
     # short, the unread list long. A message arriving meanwhile shows in both; the version
@@ -491,8 +486,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
                 if len(firsts) == 2:
                     early.append(_Background(merge_so_far))
             if name == "unread":
-                if not told:
-                    ask_count()
+                ask_count()
                 unread_first_in.set()
             else:
                 unread_first_in.wait()
@@ -514,8 +508,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         raise
     reader.absorb(activity_reader)
     reader.absorb(unread_reader)
-    if not told:
-        ask_count()  # awaited after the merge
+    ask_count()  # awaited after the merge (if not asked already)
     as_of = utc_now()
     if early:
         tentative, first = early[0].result()
