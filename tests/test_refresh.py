@@ -437,15 +437,32 @@ def test_a_merge_made_beside_the_sweeps_is_the_merge_made_after_them(make_sandbo
         # Rows without an id (a server that sends some): every one is kept, none matched.
         active.loc[active.index[:2], "conversation_id"] = pd.NA
     everything = pd.concat([unread, again], ignore_index=True)
-    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared()
+    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+        {"activity": active, "unread": unread})
     end = first_read + pd.Timedelta(seconds=3)
-    confirmed = early.confirmed(end, [(active, active), (unread, everything)])
+    confirmed = early.confirmed(end, {"activity": active, "unread": everything})
     after = _merge_of(owner, params, listed, active, everything, rows, end)
     assert confirmed is not None
     pd.testing.assert_frame_equal(confirmed.frame, after.frame)
     # The rows read again carry their later fetch; carried rows the moment of the end.
     assert (confirmed.frame["fetched_at"] == end).sum() == after.rows_carried
     assert confirmed.frame["fetched_at"].eq(first_read + pd.Timedelta(seconds=2)).sum() == len(again)
+
+
+def test_a_first_pass_that_read_a_page_twice_still_confirms_its_merge(make_sandbox):
+    """A repair round re-reads pages: the first pass then holds some conversations twice."""
+    from toolkit._refresh import _merge_of
+
+    owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, "briq")
+    unread = pd.concat([unread, unread.tail(3)], ignore_index=True)
+    everything = pd.concat([unread, again], ignore_index=True)
+    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+        {"activity": active, "unread": unread})
+    end = first_read + pd.Timedelta(seconds=3)
+    confirmed = early.confirmed(end, {"activity": active, "unread": everything})
+    assert confirmed is not None
+    pd.testing.assert_frame_equal(confirmed.frame,
+                                  _merge_of(owner, params, listed, active, everything, rows, end).frame)
 
 
 @pytest.mark.parametrize("change", ["a value", "a conversation the first pass did not read",
@@ -466,8 +483,9 @@ def test_a_sweep_that_brings_news_sends_the_refresh_to_a_merge_of_everything(mak
         rows.loc[carried, "window_open"] = True
         rows.loc[carried, "window_expires_at"] = first_read + pd.Timedelta(seconds=1)
     everything = pd.concat([unread, again], ignore_index=True)
-    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared()
-    assert early.confirmed(end, [(active, active), (unread, everything)]) is None
+    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+        {"activity": active, "unread": unread})
+    assert early.confirmed(end, {"activity": active, "unread": everything}) is None
 
 
 @pytest.mark.parametrize("provider", ["wassist", "briq"])

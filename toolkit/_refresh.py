@@ -467,11 +467,11 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     firsts_lock = threading.Lock()
     early: list[_Background] = []
 
-    def merge_so_far() -> tuple[_Merge, dict[str, pd.DataFrame]]:
+    def merge_so_far() -> _Merge:
         moment = utc_now()
         first = {name: rows_of() for name, rows_of in firsts.items()}
         merge = _merge_of(provider, params, listed, first["activity"], first["unread"], rows, moment)
-        return merge.prepared(), first
+        return merge.prepared(first)
 
     # The two lists' sweeps go out together, once both first passes are in: the activity
     # read (short) waits for the unread list's first pass before its sweep. A thread new
@@ -511,8 +511,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     ask_count()  # awaited after the merge (if not asked already)
     as_of = utc_now()
     if early:
-        tentative, first = early[0].result()
-        merge = tentative.confirmed(as_of, [(first["activity"], active), (first["unread"], unread)])
+        merge = early[0].result().confirmed(as_of, {"activity": active, "unread": unread})
         if merge is not None:
             return merge, server_total()
     return _merge_of(provider, params, listed, active, unread, rows, as_of), server_total()
@@ -547,80 +546,107 @@ class _Merge:
     as_of: pd.Timestamp
     #: Whether the merge was made while the sweeps were on the wire, and they confirmed it.
     beside_sweeps: bool = False
-    # What confirmed() compares with, made ahead by prepared() (off the critical path): the
-    # compared columns of ``latest``, its ids (rows without one left out: keep_latest keeps
-    # them all) and their rows.
-    _compared: pd.DataFrame | None = field(default=None, repr=False)
-    _ids: pd.Index | None = field(default=None, repr=False)
-    _id_rows: np.ndarray | None = field(default=None, repr=False)
+    # What confirmed() looks things up in, made ahead by prepared() (off the critical path).
+    _ready: _Confirming | None = field(default=None, repr=False)
 
     #: Columns a conversation read again may show otherwise with nothing else changed: the
     #: moment of the fetch, and Wassist's window expiry (that moment plus whole seconds left).
     MOMENT_COLUMNS = ("fetched_at", "window_expires_at")
 
-    def prepared(self) -> _Merge:
-        """This merge with what :meth:`confirmed` looks rows up in made ahead."""
+    def prepared(self, first_passes: Mapping[str, pd.DataFrame]) -> _Merge:
+        """This merge with what :meth:`confirmed` looks things up in made ahead, while the
+        sweeps are on the wire; ``first_passes`` holds each list's first-pass rows, by name."""
+        frame = self.frame
+        naive = NAIVE_TIMESTAMP
         same = [name for name in self.latest.columns if name not in self.MOMENT_COLUMNS]
         ids = self.latest["conversation_id"]
         named = ids.notna().to_numpy()
-        return replace(self, _compared=self.latest[same], _ids=pd.Index(ids[named]),
-                       _id_rows=np.flatnonzero(named))
+        # The earliest moment a carried window closes at: the merge stands only until then.
+        open_carried = self.carried_rows & frame["window_open"].to_numpy(dtype=bool, na_value=False)
+        expiries = frame["window_expires_at"].to_numpy(dtype=naive)[open_carried]
+        expiries = expiries[~np.isnat(expiries)]
+        ready = _Confirming(
+            compared={name: self.latest[name].array for name in same},
+            ids=pd.Index(ids[named]), id_rows=np.flatnonzero(named),
+            # unique(): a page read twice in a pass repeats its ids.
+            first_ids={name: pd.Index(rows["conversation_id"].dropna().unique())
+                       for name, rows in first_passes.items()},
+            first_sizes={name: len(rows) for name, rows in first_passes.items()},
+            closes_at=expiries.min() if len(expiries) else None,
+            moments={name: frame[name].to_numpy(dtype=naive) for name in self.MOMENT_COLUMNS})
+        return replace(self, _ready=ready)
 
-    def confirmed(self, as_of: pd.Timestamp,
-                  lists: Sequence[tuple[pd.DataFrame, pd.DataFrame]]) -> _Merge | None:
-        """This merge, made from the lists' first passes, as the merge of all their rows as of
-        ``as_of`` would be; ``None`` when that would differ in more than the moments of fetches.
+    def confirmed(self, as_of: pd.Timestamp, lists: Mapping[str, pd.DataFrame]) -> _Merge | None:
+        """This merge, made from the lists' first passes (:meth:`prepared`), as the merge of
+        all their rows as of ``as_of`` would be; ``None`` when that would differ in more than
+        the moments of fetches.
 
-        ``lists`` holds each list's first-pass rows and all its rows (the first pass's, then
-        the sweeps'). The merge holds when every conversation a sweep read was read by the
-        same list's first pass, with the same values apart from :attr:`MOMENT_COLUMNS` (so
-        the unread marking, the filters and the order are those of a merge of everything),
-        and when no carried window closes between the two moments. Then carried rows are
-        vouched for as of ``as_of``, and a conversation read again takes the moments of its
-        latest fetch, as :func:`keep_latest` would give it.
+        ``lists`` holds each list's rows, by name: its first pass's, then its sweeps'. The
+        merge holds when every conversation a sweep read was read by the same list's first
+        pass, with the same values apart from :attr:`MOMENT_COLUMNS` (so the unread marking,
+        the filters and the order are those of a merge of everything), and when no carried
+        window closes between the two moments. Then carried rows are vouched for as of
+        ``as_of``, and a conversation read again takes the moments of its latest fetch, as
+        :func:`keep_latest` would give it.
         """
-        frame = self.frame
-        naive = NAIVE_TIMESTAMP
+        ready = self._ready
+        if ready is None:
+            raise ValueError("confirmed() needs a merge from prepared()")
         moment = as_of.tz_convert(None).to_datetime64()
-        window_open = frame["window_open"].to_numpy(dtype=bool, na_value=False)
-        closing = window_open & (frame["window_expires_at"].to_numpy(dtype=naive) <= moment)
-        if (self.carried_rows & closing).any():
+        if ready.closes_at is not None and ready.closes_at <= moment:
             return None
-        changes = {"fetched_at": frame["fetched_at"].to_numpy(dtype=naive, copy=True)}
-        changes["fetched_at"][self.carried_rows] = moment
-        prepared = self if self._compared is not None else self.prepared()
-        compared, latest_ids, id_rows = prepared._compared, prepared._ids, prepared._id_rows
-        assert compared is not None and latest_ids is not None and id_rows is not None
-        for first, everything in lists:
-            swept = everything.iloc[len(first):]
+        fetched_at = np.where(self.carried_rows, moment, ready.moments["fetched_at"])
+        changes = {"fetched_at": fetched_at}
+        for name, everything in lists.items():
+            swept = everything.iloc[ready.first_sizes[name]:]
             if not len(swept):
                 continue
             ids = swept["conversation_id"]
-            if ids.isna().any() or not contains(ids, first["conversation_id"].dropna()).all():
+            if ids.isna().any() or (ready.first_ids[name].get_indexer(ids) < 0).any():
                 return None
-            found_at = latest_ids.get_indexer(ids)
+            found_at = ready.ids.get_indexer(ids)
             if (found_at < 0).any():
                 return None
-            places = id_rows[found_at]
-            before = compared.take(places).reset_index(drop=True)
-            if not before.equals(swept[list(compared.columns)].reset_index(drop=True)):
+            places = ready.id_rows[found_at]
+            # Column by column, on the arrays: a frame's take and equals cost ten times more for
+            # a page of rows.
+            if not all(values.take(places).equals(swept[column].array)
+                       for column, values in ready.compared.items()):
                 return None
             # A later read's moments win, as in keep_latest; rows come in the order read.
             where = self.landed[places]
-            fetched_at = swept["fetched_at"].to_numpy(dtype=naive)
-            later = (where >= 0) & (fetched_at > changes["fetched_at"][np.maximum(where, 0)])
-            for name in self.MOMENT_COLUMNS:
-                if not later.any():
-                    break
-                if name not in changes:
-                    changes[name] = frame[name].to_numpy(dtype=naive, copy=True)
-                changes[name][where[later]] = swept[name].to_numpy(dtype=naive)[later]
+            swept_at = swept["fetched_at"].to_numpy(dtype=NAIVE_TIMESTAMP)
+            later = (where >= 0) & (swept_at > fetched_at[np.maximum(where, 0)])
+            if not later.any():
+                continue
+            for column in self.MOMENT_COLUMNS:
+                if column not in changes:
+                    changes[column] = ready.moments[column].copy()
+                changes[column][where[later]] = swept[column].to_numpy(dtype=NAIVE_TIMESTAMP)[later]
         columns = {}
         for name, values in changes.items():
             column = utc_column(values)
-            column.index = frame.index
+            column.index = self.frame.index
             columns[name] = column
-        return replace(self, frame=frame.assign(**columns), as_of=as_of, beside_sweeps=True)
+        return replace(self, frame=self.frame.assign(**columns), as_of=as_of, beside_sweeps=True, _ready=None)
+
+
+@dataclass(frozen=True)
+class _Confirming:
+    """What :meth:`_Merge.confirmed` looks things up in, made by :meth:`_Merge.prepared`."""
+
+    #: The compared columns of the merge's ``latest`` rows, as arrays.
+    compared: dict[str, Any]
+    #: The ids of ``latest`` (rows without one left out: keep_latest keeps them all), and their rows.
+    ids: pd.Index
+    id_rows: np.ndarray
+    #: Per list, the ids and the number of rows of its first pass.
+    first_ids: dict[str, pd.Index]
+    first_sizes: dict[str, int]
+    #: The earliest moment a carried window closes at (UTC, without zone), if any is open.
+    closes_at: np.datetime64 | None
+    #: The merged frame's fetch moments (:attr:`_Merge.MOMENT_COLUMNS`) as NumPy arrays.
+    moments: dict[str, np.ndarray]
 
 
 def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.DataFrame, unread: pd.DataFrame,
