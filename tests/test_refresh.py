@@ -156,6 +156,11 @@ def test_filters_are_kept(make_sandbox, provider, filters):
     assert_same(refreshed, after)
     assert refreshed.attrs["pulls"][provider]["filters"] == previous.attrs["pulls"][provider]["filters"]
     assert refreshed.attrs["refresh"][provider]["full_pull"] is False
+    if provider == "briq" and filters.get("status") != "unread":
+        # Briq's unread list sweeps itself only when it does not lie within the list the
+        # activity read sweeps: with status=open (an unread thread's window may be closed).
+        passes = refreshed.attrs["pulls"][provider]["passes"]
+        assert any(name.startswith("unread sweep") for name in passes) == (filters.get("status") == "open")
 
 
 def test_both_providers_and_a_refresh_of_a_refresh(make_sandbox):
@@ -508,6 +513,46 @@ def test_traffic_during_a_refresh_is_merged_after_the_sweeps_and_caught_up_next_
     moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
                    "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
     assert_same(caught_up, after, moment_free)
+
+
+def test_a_move_in_briqs_unread_list_while_it_is_read_is_caught_by_the_activity_sweep(make_sandbox):
+    """Briq's unread list is part of the list the activity read reads from the top: its rows
+    move only with new activity, which the activity read's sweep, sent once the unread list's
+    first pass is in, catches. The unread list has no sweep of its own, and misses nothing."""
+    sandbox = make_sandbox(seed=24)
+    previous = full_pull(sandbox, "briq")
+    unread = previous[previous["has_unread"].fillna(False)]
+    # Pages small enough that the unread list takes more waves than its request slots hold.
+    page_size = max(2, len(unread) // 20)
+    mover = unread["conversation_id"].iloc[1]  # on the unread list's first page
+    moved = threading.Event()
+
+    class Session(requests.Session):
+        def get(self, url, **kwargs):
+            if "status=unread" in url:
+                time.sleep(0.05)  # a slow unread list: the activity read's first pass ends first
+                if "offset=0" not in url and not moved.is_set() and first_wave_back.is_set():
+                    # Read at the top already, it now moves up: only a later sweep sees it.
+                    sandbox.message("briq", mover)
+                    moved.set()
+            answer = super().get(url, **kwargs)
+            if "status=unread" in url and "offset=0&" in url + "&":
+                first_wave_back.set()
+            return answer
+
+    first_wave_back = threading.Event()
+    refreshed = tk.refresh(previous, {"briq": {**settings(sandbox, "briq"), "page_size": page_size,
+                                               "session": Session()}}, progress=False)
+    after = full_pull(sandbox, "briq")
+    assert moved.is_set()
+    passes = refreshed.attrs["pulls"]["briq"]["passes"]
+    assert "activity sweep 1" in passes and not any(name.startswith("unread sweep") for name in passes)
+    assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
+    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
+                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
+    assert_same(refreshed, after, moment_free)
+    assert refreshed.loc[refreshed["conversation_id"] == mover, "last_message_at"].iloc[0] > previous.loc[
+        previous["conversation_id"] == mover, "last_message_at"].iloc[0]
 
 
 @pytest.mark.parametrize("provider", ["wassist", "briq"])

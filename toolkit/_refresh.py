@@ -492,11 +492,17 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
                 unread_first_in.wait()
         return arrived
 
+    # A conversation moves in the unread list only with new activity, which moves it up in
+    # the list itself as well: when the activity read is that list from the top (told) and
+    # the unread list a part of it, the activity read's sweep, sent once the unread list's
+    # first pass is in, catches every row that moved during that pass: the unread list
+    # needs no sweep of its own.
+    unread_swept = not (told and provider.unread_within(params))
     pending = _Background(lambda: activity_reader.read_complete(
         "activity", activity, after_first_pass=first_pass_in("activity")))
     try:
         try:
-            unread = unread_reader.read_complete("unread", ListQuery(unread_params),
+            unread = unread_reader.read_complete("unread", ListQuery(unread_params), sweeps=unread_swept,
                                                  after_first_pass=first_pass_in("unread"))
         finally:
             unread_first_in.set()  # a failed unread read must not leave the activity read waiting

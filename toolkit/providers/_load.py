@@ -125,7 +125,8 @@ class ListReader:
         return self.provider.mark_unread(keep_latest([rows, unread]), params, unread_ids)
 
     def read_complete(self, name: str, query: ListQuery, *,
-                      after_first_pass: Callable[[RowsOf], None] | None = None) -> pd.DataFrame:
+                      after_first_pass: Callable[[RowsOf], None] | None = None,
+                      sweeps: bool = True) -> pd.DataFrame:
         """One list, complete under live traffic: the chained pull, then sweeps.
 
         A conversation that gets a new message during the pull jumps to the top of the
@@ -136,6 +137,8 @@ class ListReader:
         ``after_first_pass(rows)`` is called between the first pass and the sweeps, with a
         function that gives the first pass's rows (see :data:`RowsOf`), so that a caller can
         start on them, or send a request it needs last, while the sweeps are on the wire.
+        ``sweeps=False`` reads the first pass alone: for a caller whose other read sweeps, after
+        this first pass, a list that every row moving in this one moves up in as well.
 
         Returns
         -------
@@ -156,7 +159,7 @@ class ListReader:
             if after_first_pass is not None:
                 after_first_pass(first)
             since = _sweep_start(report)
-            for round_number in range(1, MAX_SWEEP_ROUNDS + 1):
+            for round_number in range(1, MAX_SWEEP_ROUNDS + 1 if sweeps else 1):
                 sweep = self.provider.changed_since(query.params, since)
                 if sweep is None:
                     break

@@ -235,6 +235,13 @@ class Provider(ABC):
         """The query listing the conversations of ``params`` that have unread messages."""
         raise NotImplementedError
 
+    def unread_within(self, params: Params) -> bool:
+        """Whether every conversation of the unread list of ``params`` is in the list of
+        ``params`` too, in the same order: then a new message that moves one up in the
+        unread list moves it up in the list as well. By default, when the unread query only
+        adds filters to ``params``."""
+        return params.items() <= self.unread_params(params).items()
+
     def still_listed(self, frame: pd.DataFrame, params: Params) -> pd.Series:
         """Which rows of ``frame`` the list filtered by ``params`` holds now.
 

@@ -180,6 +180,11 @@ class Briq(Provider):
     def unread_params(self, params: Params) -> Params:
         return {**params, "status": "unread"}
 
+    def unread_within(self, params: Params) -> bool:
+        # status=unread replaces the status asked: "all" (the default) holds the unread ones;
+        # "open" does not (an unread conversation's window may be closed).
+        return params.get("status", "all") == "all"
+
     def still_listed(self, frame: pd.DataFrame, params: Params) -> pd.Series:
         # The unread list ignores status=open: only the open windows are in the list then.
         if params.get("status") == "open":

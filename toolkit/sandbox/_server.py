@@ -387,6 +387,13 @@ class Sandbox:
                 self.events.append((kind, provider, target.id, now))
             self.version += 1
 
+    def message(self, provider: str, conversation_id: str) -> None:
+        """The customer writes to a conversation: it moves to the top of every list it is in."""
+        with self.lock:
+            self._find(provider, conversation_id).customer_writes(self.now())
+            self.events.append(("message", provider, conversation_id, self.now()))
+            self.version += 1
+
     def read(self, provider: str, conversation_id: str) -> None:
         """Mark a conversation's messages read, without any new message."""
         with self.lock:
