@@ -601,3 +601,26 @@ def test_wassists_activity_read_leaves_the_unread_conversations_to_the_unread_li
     moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
                    "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
     assert_same(refreshed, after, moment_free)
+
+
+def test_an_activity_read_beside_a_long_unread_list_asks_for_no_page_past_its_end(make_sandbox):
+    """Beside an unread list that takes several waves, the activity read has time to grow
+    from one page: it guesses none ahead, each of which would be a request for nothing
+    taken from Wassist's budget."""
+    sandbox = make_sandbox(seed=25)
+    previous = full_pull(sandbox, "wassist")
+    page_size = max(2, int(previous["has_unread"].sum()) // 20)  # the unread list: more than a wave
+    answered = previous.loc[~previous["has_unread"].fillna(False), "conversation_id"].head(2)
+    for conversation_id in answered:  # new messages, read at once: the activity read's rows
+        sandbox.message("wassist", conversation_id)
+        sandbox.read("wassist", conversation_id)
+    refreshed = tk.refresh(previous, {"wassist": {**settings(sandbox, "wassist"), "page_size": page_size}},
+                           progress=False)
+    after = full_pull(sandbox, "wassist")
+    passes = refreshed.attrs["pulls"]["wassist"]["passes"]
+    assert passes["unread"]["pages"] > 16
+    assert passes["activity"]["pages"] == 1
+    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
+                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
+    assert_same(refreshed, after, moment_free)
+    assert set(answered) <= set(refreshed.loc[~refreshed["has_unread"].fillna(True), "conversation_id"])

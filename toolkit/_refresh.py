@@ -455,12 +455,13 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     activity_slots = max(1, round(workers * ACTIVITY_SHARE))
     activity_reader = reader.sharing(activity_slots)
     unread_reader = reader.sharing(workers - activity_slots)
-    # The activity read opens with a whole wave of requests when rows already known to be
-    # active since then fill one, or when the unread list fills waves anyway: the few
-    # requests it may guess past its end are then a small share of the refresh, and the
-    # round trip it saves is not.
+    # The activity read guesses a whole wave of pages ahead only when rows already known to
+    # be active since then fill one. Otherwise it starts with one page (or a few, down to an
+    # end test) and grows: beside a long unread list it has that list's waves to grow in,
+    # and a guess past its end would be requests for nothing (Wassist's read conversations
+    # with new activity usually fit one page).
     known_active = int((rows["last_message_at"] >= since).sum())
-    activity_reader.long_list = reader.long_list or known_active >= reader.options.page_size * activity_slots
+    activity_reader.long_list = known_active >= reader.options.page_size * activity_slots
     # Once both first passes are in, the rows read so far are merged while the sweeps are
     # on the wire; the sweeps then only confirm that merge, as a rule (see _Merge.confirmed).
     firsts: dict[str, RowsOf] = {}
@@ -744,10 +745,12 @@ def _names_kept(frame: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     provider sends wins. Where ``previous`` named a channel twice, its most recent row's
     name counts.
     """
-    named = previous[previous["channel_id"].notna() & previous["channel_name"].notna()]
+    # The masks first: selecting rows copies every column, which costs more than the test.
+    naming = (previous["channel_id"].notna() & previous["channel_name"].notna()).to_numpy(dtype=bool)
     missing = (frame["channel_name"].isna() & frame["channel_id"].notna()).to_numpy(dtype=bool)
-    if named.empty or not missing.any():
+    if not naming.any() or not missing.any():
         return frame
+    named = previous[naming]
     latest = most_recent_first(named).drop_duplicates("channel_id")
     lookup = pd.Series(latest["channel_name"].to_numpy(), index=latest["channel_id"].to_numpy())
     frame = frame.copy()
