@@ -49,7 +49,11 @@ Channel names the previous frame holds (from the provider, or given with
 none, so a Briq frame named once stays named across refreshes.
 
 The activity and unread reads run at the same time and share ``max_workers`` request
-slots; each ends with its own sweep, as in a full pull. Once both first passes are in,
+slots; each ends with its own sweep, as in a full pull, except an unread list that lies
+within the list the activity read reads from the top (Briq's, ``Provider.unread_within``):
+a row moves in it only with new activity, which the activity read's sweep catches. The
+activity read guesses pages ahead only when the previous frame says it fills a wave;
+beside a long unread list it grows from one page. Once both first passes are in,
 their rows are merged into the previous ones while the sweeps are on the wire: the sweeps
 usually find nothing new, and then only confirm that merge (:meth:`_Merge.confirmed`);
 when they do find something, everything read is merged again. The two sweeps go out
