@@ -603,7 +603,7 @@ class _Merge:
         ready = self._ready
         if ready is None:
             raise ValueError("confirmed() needs a merge from prepared()")
-        moment = as_of.tz_convert(None).to_datetime64()
+        moment = as_of.tz_convert(None).to_datetime64().astype(NAIVE_TIMESTAMP)
         if ready.closes_at is not None and ready.closes_at <= moment:
             return None
         fetched_at = np.where(self.carried_rows, moment, ready.moments["fetched_at"])
