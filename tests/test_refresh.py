@@ -307,6 +307,26 @@ def test_a_frame_without_a_pull_is_refused(make_sandbox, tmp_path, kind):
     assert "tk.load_snapshots" in message and "tk.load_conversations" in message
 
 
+def test_a_frame_filtered_after_its_pull_is_refused_not_pulled_back_in_full(make_sandbox):
+    """pandas keeps attrs through a selection: a filtered frame still carries the whole pull's
+    record. Refreshed, it would come back pulled in full, with the rows the user dropped."""
+    sandbox = make_sandbox(seed=16)
+    previous = pull_both(sandbox)
+    both = {name: settings(sandbox, name) for name in BOTH}
+    briq_only = previous[previous["provider"] == "briq"]
+    with pytest.raises(ValueError, match="0 of the .* wassist conversations") as raised:
+        tk.refresh(briq_only, both, progress=False)
+    assert "tk.refresh(previous, ['briq'])" in str(raised.value)
+    with pytest.raises(ValueError, match="dropped or added after the pull"):
+        tk.refresh(previous[previous["has_unread"].fillna(False)], both, progress=False)
+    with pytest.raises(ValueError, match="dropped or added after the pull"):
+        tk.refresh(pd.concat([previous, previous.tail(1)]), both, progress=False)
+    # What the message suggests works: the providers whose rows the frame holds whole.
+    refreshed = tk.refresh(briq_only, {"briq": settings(sandbox, "briq")}, progress=False)
+    assert set(refreshed["provider"]) == {"briq"}
+    assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
+
+
 def test_filters_and_unknown_providers_are_refused(make_sandbox):
     sandbox = make_sandbox(seed=14)
     previous = full_pull(sandbox, "briq")

@@ -165,8 +165,10 @@ def refresh(
     Raises
     ------
     ValueError
-        ``previous`` does not come from a pull (with what to pass instead), a provider
-        it did not pull, a filter in ``providers``, or a bad ``full_every``.
+        ``previous`` does not come from a pull (with what to pass instead), holds more or
+        fewer of a provider's rows than its pull returned (filtered after the pull: refresh
+        the frame the pull returned, then filter), a provider it did not pull, a filter in
+        ``providers``, or a bad ``full_every``.
     AuthenticationError, ApiError, ResponseFormatError, PaginationError
         As the loaders raise them.
 
@@ -185,6 +187,8 @@ def refresh(
         raise ValueError(f"full_every must be positive, got {full_every!r}")
     records, rows = _previous_pulls(previous)
     chosen = _chosen(providers, records)
+    for name in chosen:
+        _check_whole(name, rows[name], records[name], records)
     results = {}
     for name, options in chosen.items():
         result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
@@ -241,6 +245,26 @@ def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], 
         chosen = mine.to_numpy(dtype=bool, na_value=False)
         rows[name] = conform(frame if chosen.all() else frame[chosen])[list(COLUMNS)]
     return records, rows
+
+
+def _check_whole(name: str, rows: pd.DataFrame, record: Mapping[str, Any],
+                 records: Mapping[str, Any]) -> None:
+    """``ValueError`` when ``previous`` holds another number of ``name``'s rows than its pull returned.
+
+    pandas keeps ``attrs`` through a selection, so a frame filtered after the pull still
+    carries the whole pull's record. Refreshed, it would count short of the server's total,
+    be pulled in full, and bring back every row the user had dropped.
+    """
+    pulled = record.get("rows")
+    if not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == len(rows):
+        return
+    others = [other for other in records if other != name]
+    leave_out = (f", or leave {name} out: tk.refresh(previous, {others!r})"
+                 if not len(rows) and others else "")
+    raise ValueError(
+        f"previous holds {len(rows):,} of the {pulled:,} {name} conversations its pull returned: rows were "
+        f"dropped or added after the pull, and refreshing it would pull {name} in full and bring them back. "
+        f"Refresh the frame the pull returned and filter the result{leave_out}.")
 
 
 def _is_record(record: Any) -> bool:
