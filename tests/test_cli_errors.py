@@ -268,3 +268,14 @@ def test_a_value_starting_with_a_minus_is_read_and_refused_for_what_it_is(argv, 
     assert code == 2
     assert f"'{value}'" in line and "expected one argument" not in line
     assert why in line
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["export", "--help"], ["watch", "--help"],
+                                  ["snapshot", "--help"]])
+def test_help_is_printed_without_loading_pandas(argv):
+    """Help is text: it must not wait the second pandas takes to load."""
+    code = (f"import sys\nfrom toolkit import cli\ntry:\n    cli.main({argv!r})\n"
+            "except SystemExit:\n    pass\nprint('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_PULL_EPILOG)
     _pull_flags(export)
     export.add_argument("--out", type=Path, required=True, metavar="FILE",
-                        help="file to write; its extension chooses the format: unread.csv or unread.xlsx")
+                        help="file to write; its extension chooses the format: "
+                             "conversations.csv or conversations.xlsx")
     _zone_flag(export)
     _names_flag(export)
     export.set_defaults(handler=_export)
@@ -417,7 +418,7 @@ _LABELS = {"wassist": "Wassist", "briq": "Briq"}
 
 
 def _pull_flags(parser: argparse.ArgumentParser) -> None:
-    from .providers.briq import RECIPIENT_LENGTH, SEARCH_MAX_LENGTH
+    from ._limits import RECIPIENT_LENGTH, SEARCH_MAX_LENGTH
 
     parser.add_argument("--provider", choices=["wassist", "briq", "all"], default="all",
                         help="which provider to pull (default: all, meaning every provider whose key is set)")

@@ -17,6 +17,7 @@ import pandas as pd
 from .._deadline import DEFAULT_DEADLINE
 from .._errors import ResponseFormatError
 from .._http import JsonResponse, RateLimit, RetryPolicy
+from .._limits import RECIPIENT_LENGTH, SEARCH_MAX_LENGTH
 from .._paging import Page
 from .._schema import empty_frame, frame_of
 from .._values import Tally, booleans, counts, field, fields, phones, positive, strings, timestamps
@@ -26,8 +27,6 @@ from ._provider import ListQuery, Params, Provider, PullOptions, check_choice, c
 
 NAME = "briq"
 STATUSES = ("all", "open", "unread")
-RECIPIENT_LENGTH = (4, 20)
-SEARCH_MAX_LENGTH = 64
 
 
 def read_page(response: JsonResponse, offset: int, limit: int) -> Page:
