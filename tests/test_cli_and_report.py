@@ -196,3 +196,28 @@ def test_sandbox_request_budget_is_read_as_requests_per_seconds():
         with pytest.raises(Exception, match="REQUESTS/SECONDS|positive"):
             cli._request_budget(bad)
     assert run("sandbox", "--rate-limit", "lots").returncode == 2
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_the_sandbox_command_serves_an_inbox_a_team_could_have(raw):
+    """By default an inbox after a few simulated days (a few percent unread, as in the demo);
+    --raw, the seeded conversations as generated, a third of them unread."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("WASSIST_", "BRIQ_"))}
+    command = [sys.executable, "-m", "toolkit", "sandbox", "--port", "0", "--wassist-conversations", "300",
+               "--briq-conversations", "300", *(["--raw"] if raw else [])]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment, cwd=ROOT)
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()  # "sandbox serving Wassist and Briq at http://... (Ctrl-C to stop)"
+        base_url = first.split(" at ", 1)[1].split()[0]
+        keys = {"wassist": "sandbox-wassist-key", "briq": "sandbox-briq-key"}
+        df = tk.load_conversations({name: {"api_key": key, "base_url": base_url, "progress": False}
+                                    for name, key in keys.items()})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    unread = df.groupby("provider", observed=True)["has_unread"].mean()
+    if raw:
+        assert (unread > 0.25).all()
+    else:
+        assert (unread < 0.15).all() and len(df) >= 600

@@ -196,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "request (default: 0, a still inbox)")
     sandbox.add_argument("--max-page-size", type=_count, default=None, metavar="N",
                          help="serve at most N rows per page whatever the client asks (default: no cap)")
+    sandbox.add_argument("--raw", action="store_true",
+                         help="serve the seeded conversations as generated (unread and closed windows "
+                              "everywhere: for stress tests) instead of an inbox after "
+                              f"{WATCH_SANDBOX_DAYS} simulated days of customers and agents")
     sandbox.add_argument("--rate-limit", type=_request_budget, default=None, metavar="REQUESTS/SECONDS",
                          help="answer 429 beyond this many requests per key in any window, e.g. 100/60")
     sandbox.set_defaults(handler=_serve_sandbox)
@@ -724,7 +728,7 @@ def _refresh_lines(df: Any) -> str:
     return "\n".join(lines)
 
 
-#: Days of simulated activity behind the inbox ``watch --sandbox`` serves.
+#: Days of simulated activity behind the inbox ``watch --sandbox`` and ``sandbox`` serve.
 WATCH_SANDBOX_DAYS = 3
 
 
@@ -778,8 +782,20 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
                            briq_envelope=args.briq_envelope, latency=args.latency, fault_rate=args.fault_rate,
                            churn_rate=args.churn_rate, max_page_size=args.max_page_size,
                            rate_limit=args.rate_limit)
+    sandbox = Sandbox(config, port=args.port)
+    if not args.raw:
+        # An inbox after a few simulated days of customers and agents, as watch --sandbox
+        # serves: the raw seeded data has a third of its threads unread, as no team's inbox.
+        from .demo import DEMO_CHANNELS
+        from .sandbox import HistoryConfig, SimulatedInbox
+
+        inbox = SimulatedInbox(HistoryConfig(
+            seed=args.seed, days=WATCH_SANDBOX_DAYS, wassist_conversations=args.wassist_conversations,
+            briq_conversations=args.briq_conversations, channels=DEMO_CHANNELS))
+        inbox.advance(inbox.end)
+        sandbox.reset_data(inbox.threads)
     try:
-        sandbox = Sandbox(config, port=args.port).start()
+        sandbox.start()
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise
