@@ -332,7 +332,7 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
         "contact_name": stuck["contact_name"],
         "channel_id": stuck["channel_id"],
         "channel_name": stuck["channel_id"].astype(object).map(names).astype("string"),
-        "unread_since": stuck["first_unread_at"],
+        "first_seen_unread": stuck["first_unread_at"],  # the first snapshot of the run, not the message
         "snapshots_unread": stuck["snapshots"],
         "unread_count": stuck["unread_count"],
     })
