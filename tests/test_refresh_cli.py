@@ -71,7 +71,9 @@ def test_watch_the_sandbox_for_a_few_rounds(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "round 1: full pull" in out and "round 2: refresh" in out
     assert out.count("At risk:") == 2
-    assert report.read_text(encoding="utf-8").startswith("<!doctype html>")
+    page = report.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>")
+    assert "<title>WhatsApp backlog (live watch of a simulated inbox)</title>" in page  # not a real one
     assert not list(tmp_path.glob(".watch.html*"))  # rewritten atomically: no leftovers
 
 

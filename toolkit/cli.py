@@ -770,7 +770,8 @@ def _watch(args: argparse.Namespace) -> int:
 
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      before_round=live_traffic, label=f"sandbox {sandbox.base_url}",
-                     channel_names=channel_names, tz=args.tz).run()
+                     channel_names=channel_names, tz=args.tz,
+                     title="WhatsApp backlog (live watch of a simulated inbox)").run()
 
 
 def _serve_sandbox(args: argparse.Namespace) -> int:

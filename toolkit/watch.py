@@ -126,6 +126,8 @@ class Watch:
         for the screen and the report.
     tz : str, optional
         IANA zone the screen and the report show times in (default ``WA_TOOLKIT_TZ``, else UTC).
+    title : str
+        The report's title.
     """
 
     providers: dict[str, dict[str, Any]]
@@ -139,6 +141,7 @@ class Watch:
     frame: pd.DataFrame | None = None
     channel_names: Mapping[str, str] | None = None
     tz: str | None = None
+    title: str = "WhatsApp backlog (live watch)"
 
     def run(self) -> int:
         """Watch until ``rounds`` are done (exit code 0) or interrupted.
@@ -197,7 +200,7 @@ class Watch:
             from .report import write_report
 
             write_report(self.frame, self.report, within=self.within, source=self.label,
-                         title="WhatsApp backlog (live watch)", tz=self.tz)
+                         title=self.title, tz=self.tz)
         return requests
 
     def _status(self, number: int, requests: Mapping[str, int]) -> str:
