@@ -316,7 +316,10 @@ def test_a_frame_filtered_after_its_pull_is_refused_not_pulled_back_in_full(make
     briq_only = previous[previous["provider"] == "briq"]
     with pytest.raises(ValueError, match="0 of the .* wassist conversations") as raised:
         tk.refresh(briq_only, both, progress=False)
-    assert "tk.refresh(previous, ['briq'])" in str(raised.value)
+    assert "providers=['briq']" in str(raised.value)
+    with pytest.raises(ValueError, match="dropped or added") as raised:
+        tk.refresh(previous.head(0), both, progress=False)
+    assert "providers=" not in str(raised.value)  # no provider to suggest: none is held whole
     with pytest.raises(ValueError, match="dropped or added after the pull"):
         tk.refresh(previous[previous["has_unread"].fillna(False)], both, progress=False)
     with pytest.raises(ValueError, match="dropped or added after the pull"):
@@ -325,6 +328,20 @@ def test_a_frame_filtered_after_its_pull_is_refused_not_pulled_back_in_full(make
     refreshed = tk.refresh(briq_only, {"briq": settings(sandbox, "briq")}, progress=False)
     assert set(refreshed["provider"]) == {"briq"}
     assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
+
+
+def test_a_history_with_two_snapshots_at_one_moment_still_refreshes(make_sandbox, tmp_path):
+    """The same pull saved twice: the history holds its rows twice at one moment. That is no
+    selection of the user's: the refresh pulls in full (not refused), and the next is incremental."""
+    sandbox = make_sandbox(seed=17)
+    pulled = full_pull(sandbox, "briq")
+    tk.save_snapshot(pulled, tmp_path)
+    tk.save_snapshot(pulled, tmp_path)
+    once = tk.refresh(tk.load_snapshots(tmp_path), {"briq": settings(sandbox, "briq")}, progress=False)
+    assert once.attrs["refresh"]["briq"]["full_pull"] is True
+    assert not once["conversation_id"].duplicated().any()
+    twice = tk.refresh(once, {"briq": settings(sandbox, "briq")}, progress=False)
+    assert twice.attrs["refresh"]["briq"]["full_pull"] is False
 
 
 def test_filters_and_unknown_providers_are_refused(make_sandbox):
@@ -644,3 +661,17 @@ def test_an_activity_read_beside_a_long_unread_list_asks_for_no_page_past_its_en
                    "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
     assert_same(refreshed, after, moment_free)
     assert set(answered) <= set(refreshed.loc[~refreshed["has_unread"].fillna(True), "conversation_id"])
+
+
+def test_unread_rows_active_lately_do_not_make_wassists_activity_read_guess_ahead(make_sandbox):
+    """Wassist's activity read leaves unread conversations to the unread list: unread rows
+    active since its start say nothing of its length, and must not make it guess pages."""
+    sandbox = make_sandbox(seed=26)
+    for conversation in sandbox.conversations["wassist"][:12]:
+        sandbox.message("wassist", conversation.id)  # recent activity, now unread
+    previous = full_pull(sandbox, "wassist")
+    refreshed = tk.refresh(previous, {"wassist": {**settings(sandbox, "wassist"), "page_size": 2}},
+                           progress=False)
+    passes = refreshed.attrs["pulls"]["wassist"]["passes"]
+    assert passes["activity"]["pages"] == 1
+    assert refreshed.attrs["refresh"]["wassist"]["full_pull"] is False

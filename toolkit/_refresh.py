@@ -187,8 +187,10 @@ def refresh(
         raise ValueError(f"full_every must be positive, got {full_every!r}")
     records, rows = _previous_pulls(previous)
     chosen = _chosen(providers, records)
-    for name in chosen:
-        _check_whole(name, rows[name], records[name], records)
+    if SNAPSHOT_COLUMN not in previous.columns:
+        # A history's rows of a snapshot are what was saved, not a selection of the user's
+        # (two files saved at one moment hold more: the refresh then pulls that provider in full).
+        _check_whole(list(chosen), rows, records)
     results = {}
     for name, options in chosen.items():
         result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
@@ -247,24 +249,30 @@ def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], 
     return records, rows
 
 
-def _check_whole(name: str, rows: pd.DataFrame, record: Mapping[str, Any],
-                 records: Mapping[str, Any]) -> None:
-    """``ValueError`` when ``previous`` holds another number of ``name``'s rows than its pull returned.
+def _check_whole(chosen: Sequence[str], rows: Mapping[str, pd.DataFrame],
+                 records: Mapping[str, Mapping[str, Any]]) -> None:
+    """``ValueError`` when ``previous`` holds another number of a provider's rows than its
+    pull returned.
 
     pandas keeps ``attrs`` through a selection, so a frame filtered after the pull still
     carries the whole pull's record. Refreshed, it would count short of the server's total,
     be pulled in full, and bring back every row the user had dropped.
     """
-    pulled = record.get("rows")
-    if not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == len(rows):
-        return
-    others = [other for other in records if other != name]
-    leave_out = (f", or leave {name} out: tk.refresh(previous, {others!r})"
-                 if not len(rows) and others else "")
-    raise ValueError(
-        f"previous holds {len(rows):,} of the {pulled:,} {name} conversations its pull returned: rows were "
-        f"dropped or added after the pull, and refreshing it would pull {name} in full and bring them back. "
-        f"Refresh the frame the pull returned and filter the result{leave_out}.")
+    def held_whole(name: str) -> bool:
+        pulled = records[name].get("rows")
+        return not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == len(rows[name])
+
+    for name in chosen:
+        if held_whole(name):
+            continue
+        pulled = records[name]["rows"]
+        whole = [other for other in chosen if other != name and held_whole(other)]
+        leave_out = (f", or refresh only the providers it holds whole: providers={whole!r} (or a dict "
+                     "of their settings)" if not len(rows[name]) and whole else "")
+        raise ValueError(
+            f"previous holds {len(rows[name]):,} of the {pulled:,} {name} conversations its pull returned: "
+            f"rows were dropped or added after the pull, and refreshing it would pull {name} in full and "
+            f"bring them back. Refresh the frame the pull returned and filter the result{leave_out}.")
 
 
 def _is_record(record: Any) -> bool:
@@ -488,7 +496,9 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     # end test) and grows: beside a long unread list it has that list's waves to grow in,
     # and a guess past its end would be requests for nothing (Wassist's read conversations
     # with new activity usually fit one page).
-    known_active = int((rows["last_message_at"] >= since).sum())
+    # Rows the activity read itself would list (Wassist's leaves the unread ones out).
+    known_active = int(((rows["last_message_at"] >= since).to_numpy(dtype=bool, na_value=False)
+                        & provider.still_listed(rows, activity.params).to_numpy(dtype=bool)).sum())
     activity_reader.long_list = known_active >= reader.options.page_size * activity_slots
     # Once both first passes are in, the rows read so far are merged while the sweeps are
     # on the wire; the sweeps then only confirm that merge, as a rule (see _Merge.confirmed).
