@@ -495,8 +495,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     # be active since then fill one. Otherwise it starts with one page (or a few, down to an
     # end test) and grows: beside a long unread list it has that list's waves to grow in,
     # and a guess past its end would be requests for nothing (Wassist's read conversations
-    # with new activity usually fit one page).
-    # Rows the activity read itself would list (Wassist's leaves the unread ones out).
+    # with new activity usually fit one page). Known rows count only where the activity
+    # read itself would list them (Wassist's leaves the unread ones out).
     known_active = int(((rows["last_message_at"] >= since).to_numpy(dtype=bool, na_value=False)
                         & provider.still_listed(rows, activity.params).to_numpy(dtype=bool)).sum())
     activity_reader.long_list = known_active >= reader.options.page_size * activity_slots

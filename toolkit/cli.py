@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--raw", action="store_true",
                          help="serve the seeded conversations as generated (unread and closed windows "
                               "everywhere: for stress tests) instead of an inbox after "
-                              f"{WATCH_SANDBOX_DAYS} simulated days of customers and agents")
+                              f"{SANDBOX_DAYS} simulated days of customers and agents")
     sandbox.add_argument("--rate-limit", type=_request_budget, default=None, metavar="REQUESTS/SECONDS",
                          help="answer 429 beyond this many requests per key in any window, e.g. 100/60")
     sandbox.set_defaults(handler=_serve_sandbox)
@@ -731,7 +731,7 @@ def _refresh_lines(df: Any) -> str:
 
 
 #: Days of simulated activity behind the inbox ``watch --sandbox`` and ``sandbox`` serve.
-WATCH_SANDBOX_DAYS = 3
+SANDBOX_DAYS = 3
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -754,7 +754,7 @@ def _watch(args: argparse.Namespace) -> int:
     # The demo's inbox after a few simulated days of customers and agents (not the sandbox's
     # raw seeded data, which no team's inbox resembles), its senders named as
     # data/briq_channel_names.csv names them.
-    inbox = demo_inbox(args.seed, days=WATCH_SANDBOX_DAYS)
+    inbox = demo_inbox(args.seed, days=SANDBOX_DAYS)
     inbox.advance(inbox.end)
     sandbox = Sandbox(config)
     sandbox.reset_data(inbox.threads)
@@ -789,12 +789,10 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     if not args.raw:
         # An inbox after a few simulated days of customers and agents, as watch --sandbox
         # serves: the raw seeded data has a third of its threads unread, as no team's inbox.
-        from .demo import DEMO_CHANNELS
-        from .sandbox import HistoryConfig, SimulatedInbox
+        from .demo import demo_inbox
 
-        inbox = SimulatedInbox(HistoryConfig(
-            seed=args.seed, days=WATCH_SANDBOX_DAYS, wassist_conversations=args.wassist_conversations,
-            briq_conversations=args.briq_conversations, channels=DEMO_CHANNELS))
+        inbox = demo_inbox(args.seed, days=SANDBOX_DAYS, wassist_conversations=args.wassist_conversations,
+                           briq_conversations=args.briq_conversations)
         inbox.advance(inbox.end)
         sandbox.reset_data(inbox.threads)
     try:

@@ -20,16 +20,17 @@ __all__ = ["pull_sandbox", "run_demo", "demo_inbox", "demo_channel_names"]
 DEMO_CHANNELS = 4
 
 
-def demo_inbox(seed: int = 7, days: int = 28) -> SimulatedInbox:
-    """The demo's inbox (800 Wassist and 1,000 Briq threads) set to simulate ``days`` days.
+def demo_inbox(seed: int = 7, days: int = 28, wassist_conversations: int = 800,
+               briq_conversations: int = 1000) -> SimulatedInbox:
+    """The demo's inbox (800 Wassist and 1,000 Briq threads at first) set to simulate ``days`` days.
 
     Returns a :class:`toolkit.sandbox.SimulatedInbox`: iterate its ``snapshots()`` for the
     daily history, or ``advance(inbox.end)`` for the final state alone.
     """
     from .sandbox import HistoryConfig, SimulatedInbox
 
-    return SimulatedInbox(HistoryConfig(seed=seed, days=days, wassist_conversations=800,
-                                        briq_conversations=1000, channels=DEMO_CHANNELS))
+    return SimulatedInbox(HistoryConfig(seed=seed, days=days, wassist_conversations=wassist_conversations,
+                                        briq_conversations=briq_conversations, channels=DEMO_CHANNELS))
 
 
 def demo_channel_names(seed: int = 7, channel_names: dict[str, str] | None = None) -> dict[str, str]:
