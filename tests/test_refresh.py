@@ -31,6 +31,10 @@ SEEDS = (1, 2, 3)
 # Everything a refresh promises to see: new messages, reads without a message, new threads.
 VISIBLE_CHURN = ("new", "message", "read")
 BOTH = ("wassist", "briq")
+# Fields that do not depend on the moment of the fetch: what a refresh and a full pull must
+# share on the wall clock, with traffic between them.
+MOMENT_FREE = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
+               "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
 
 
 def settings(sandbox: Sandbox, provider: str) -> dict:
@@ -284,9 +288,7 @@ def test_on_the_wall_clock_the_moment_free_fields_match(make_sandbox):
     refreshed = tk.refresh(previous, everything, progress=False)
     finished = pd.Timestamp.now(tz="UTC")
     after = pull_both(sandbox)
-    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
-                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
-    assert_same(refreshed, after, moment_free)
+    assert_same(refreshed, after, MOMENT_FREE)
     # Every row, carried or fetched, was vouched for during the refresh.
     assert refreshed["fetched_at"].between(started, finished).all()
 
@@ -547,9 +549,7 @@ def test_traffic_during_a_refresh_is_merged_after_the_sweeps_and_caught_up_next_
     after = full_pull(sandbox, provider)
     # Read on the wall clock (the traffic needs it running): the fields that do not depend
     # on the moment of the fetch match.
-    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
-                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
-    assert_same(caught_up, after, moment_free)
+    assert_same(caught_up, after, MOMENT_FREE)
 
 
 def test_a_move_in_briqs_unread_list_while_it_is_read_is_caught_by_the_activity_sweep(make_sandbox):
@@ -585,9 +585,7 @@ def test_a_move_in_briqs_unread_list_while_it_is_read_is_caught_by_the_activity_
     passes = refreshed.attrs["pulls"]["briq"]["passes"]
     assert "activity sweep 1" in passes and not any(name.startswith("unread sweep") for name in passes)
     assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
-    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
-                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
-    assert_same(refreshed, after, moment_free)
+    assert_same(refreshed, after, MOMENT_FREE)
     assert refreshed.loc[refreshed["conversation_id"] == mover, "last_message_at"].iloc[0] > previous.loc[
         previous["conversation_id"] == mover, "last_message_at"].iloc[0]
 
@@ -635,9 +633,7 @@ def test_wassists_activity_read_leaves_the_unread_conversations_to_the_unread_li
     # Every activity page (and its sweep) asked only for conversations without unread messages.
     assert activity and all(params.get("hasUnread") == "false" for params in activity)
     after = full_pull(sandbox, "wassist")
-    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
-                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
-    assert_same(refreshed, after, moment_free)
+    assert_same(refreshed, after, MOMENT_FREE)
 
 
 def test_an_activity_read_beside_a_long_unread_list_asks_for_no_page_past_its_end(make_sandbox):
@@ -657,9 +653,7 @@ def test_an_activity_read_beside_a_long_unread_list_asks_for_no_page_past_its_en
     passes = refreshed.attrs["pulls"]["wassist"]["passes"]
     assert passes["unread"]["pages"] > 16
     assert passes["activity"]["pages"] == 1
-    moment_free = ["provider", "conversation_id", "contact_phone", "contact_name", "channel_id",
-                   "is_human_takeover", "has_unread", "unread_count", "last_message_at"]
-    assert_same(refreshed, after, moment_free)
+    assert_same(refreshed, after, MOMENT_FREE)
     assert set(answered) <= set(refreshed.loc[~refreshed["has_unread"].fillna(True), "conversation_id"])
 
 
