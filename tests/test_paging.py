@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -216,3 +217,44 @@ def test_a_reader_opens_a_list_with_an_end_test_wide_only_when_it_foresees_a_lon
     else:
         assert peaks[:2] == [1, 1]  # the first page alone: the list may end on it
     assert max(peaks) == 8  # the whole crew, once pages show the list goes on
+
+
+def test_a_held_last_batch_waits_for_the_first_call_for_the_rows():
+    rows = [{"id": f"c{number}", "age": number} for number in range(1000)]
+    digested: list[int] = []
+    puller = OffsetPuller(serve(rows), provider="test", page_size=100, max_workers=4, speculate=True,
+                          digest=lambda pages: digested.extend(page.offset for page in pages),
+                          digest_batch=4, hold_last_batch=True)
+    pages = puller.pull()
+    assert 0 < len(digested) < len(pages)  # the batches before the last were handed on as they filled
+    assert any(page.records for page in pages)
+    puller.wait_digested()
+    assert sorted(digested) == sorted(page.offset for page in pages)
+    assert not any(page.records for page in pages)
+
+
+def test_a_caller_between_the_passes_goes_before_the_last_pages_are_parsed(make_sandbox, monkeypatch):
+    """``read_complete`` hands the first pass's rows to ``after_first_pass`` (which may send
+    a request of its own) before parsing its last pages; the rows it gives are every row."""
+    sandbox = make_sandbox(briq_conversations=1500)
+    provider = PROVIDERS["briq"]
+    parsed: list[int] = []
+    parse = provider.parse
+    monkeypatch.setattr(provider, "parse", lambda records, *rest: (parsed.append(len(records)),
+                                                                   parse(records, *rest))[1])
+    seen: dict[str, int] = {}
+
+    def between(rows_of) -> None:
+        time.sleep(0.3)  # time enough for a batch handed on to be parsed
+        seen["parsed before"] = sum(parsed)
+        first = rows_of()
+        seen["rows"], seen["conversations"] = len(first), first["conversation_id"].nunique()
+
+    client = HttpClient("briq", sandbox.base_url, sandbox.config.briq_key, answers=provider)
+    options = PullOptions(max_workers=4, page_size=100, progress=False)
+    with ListReader(provider, client, options) as reader:
+        reader.digest_batch = 4  # 16 pages: three batches handed on while pages arrive, one held
+        rows = reader.read_complete("conversations", ListQuery(provider.params()), after_first_pass=between)
+    assert seen["conversations"] == 1500
+    assert 0 < seen["parsed before"] < seen["rows"]  # rows shared by neighbouring pages count twice
+    assert rows["conversation_id"].nunique() == 1500

@@ -341,3 +341,25 @@ def test_without_a_digest_pages_keep_their_rows():
     batcher.add(kept)
     batcher.flush()
     assert kept.records == [{"id": "a", "activity": 9}]
+
+
+def test_the_last_batch_holds_no_more_than_the_tail_once_the_pages_to_come_are_known():
+    handed: list[list[int]] = []
+    batcher = PageBatcher(lambda pages: handed.append([item.offset for item in pages]), batch=8)
+    offsets = list(range(0, 110, 10))  # 11 pages: a full batch of 8, then 3
+    for number, offset in enumerate(offsets, start=1):
+        batcher.add(page(offset, [(9, f"r{offset}")]), to_come=len(offsets) - number)
+    batcher.flush()
+    assert batcher.tail == 2
+    # Without the pages to come, the last call would take 3 pages: it takes the tail's 2.
+    assert handed == [offsets[:8], offsets[8:9], offsets[9:]]
+    assert [offset for call in handed for offset in call] == offsets
+
+
+def test_pages_to_come_unknown_leave_the_batches_whole():
+    handed: list[list[int]] = []
+    batcher = PageBatcher(lambda pages: handed.append([item.offset for item in pages]), batch=8)
+    for offset in range(0, 110, 10):
+        batcher.add(page(offset, [(9, f"r{offset}")]))
+    batcher.flush()
+    assert [len(call) for call in handed] == [8, 3]

@@ -504,6 +504,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     # on the wire; the sweeps then only confirm that merge, as a rule (see _Merge.confirmed).
     firsts: dict[str, RowsOf] = {}
     firsts_lock = threading.Lock()
+    # Started as the first passes come in: the first list's parsing, then the merge.
     early: list[_Background] = []
 
     def merge_so_far() -> _Merge:
@@ -518,15 +519,19 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     # it; Wassist's is asked beside them), so the merged count and the server's agree.
     unread_first_in = threading.Event()
 
+    # A first pass's last pages are parsed only when its rows are asked for (read_complete
+    # holds them): the first of the two lists in has them parsed at once, on a thread of
+    # their own; the second, by the merge, which starts after the sweeps' go-ahead is given,
+    # so that parsing does not hold up the sweeps' requests.
     def first_pass_in(name: str) -> Callable[[RowsOf], None]:
         def arrived(rows_of: RowsOf) -> None:
+            if name == "unread":
+                unread_first_in.set()
             with firsts_lock:
                 firsts[name] = rows_of
-                if len(firsts) == 2:
-                    early.append(_Background(merge_so_far))
+                early.append(_Background(merge_so_far if len(firsts) == 2 else rows_of))
             if name == "unread":
                 ask_count()
-                unread_first_in.set()
             else:
                 unread_first_in.wait()
         return arrived
@@ -555,8 +560,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     reader.absorb(unread_reader)
     ask_count()  # awaited after the merge (if not asked already)
     as_of = utc_now()
-    if early:
-        merge = early[0].result().confirmed(as_of, {"activity": active, "unread": unread})
+    if len(early) == 2:
+        merge = early[1].result().confirmed(as_of, {"activity": active, "unread": unread})
         if merge is not None:
             return merge, server_total()
     return _merge_of(provider, params, listed, active, unread, rows, as_of), server_total()

@@ -19,7 +19,8 @@ class PageBatcher:
     digest : callable or None
         ``digest(pages)``; ``None`` keeps every page's rows and hands nothing on.
     batch : int
-        Pages per call, except the last call (:meth:`flush`).
+        Pages per call, except the last call (:meth:`flush`) and the one that makes room
+        for a short last call (see :meth:`add`).
     executor : Executor, optional
         Runs each call instead of the calling thread; it must run them one at a time, in
         order (one thread). The calling thread is then free to take the next pages and to
@@ -34,13 +35,28 @@ class PageBatcher:
         self.executor = executor
         self._waiting: list[Page] = []
         self._handed: list[Future[None]] = []
+        self._tail_reached = False
 
-    def add(self, page: Page) -> None:
-        """Take an arrived page; hand on a full batch."""
+    @property
+    def tail(self) -> int:
+        """Pages the last call holds at most, when the pages still to come are known."""
+        return max(1, self.batch // 4)
+
+    def add(self, page: Page, to_come: int | None = None) -> None:
+        """Take an arrived page; hand on a full batch.
+
+        ``to_come`` (pages still expected, when known) lets the batch before the last go
+        early: once no more than :attr:`tail` pages are to come, whatever waits is handed
+        on, so that the call made once every page is in (whoever waits for it waits for
+        that call alone) converts a few pages, not up to a whole batch.
+        """
         if self.digest is None:
             return
         self._waiting.append(page)
         if len(self._waiting) >= self.batch:
+            self.flush()
+        elif to_come is not None and 0 < to_come <= self.tail and not self._tail_reached:
+            self._tail_reached = True
             self.flush()
 
     def flush(self) -> None:

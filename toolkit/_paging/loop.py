@@ -201,6 +201,10 @@ class OffsetPuller:
         Requests in flight at first, growing by one with every page that arrives up to
         ``max_workers``: for a list that ``is_last`` ends early, where every request sent
         beyond the end is wasted. ``None``: ``max_workers`` from the start.
+    hold_last_batch : bool
+        Leave the pages still waiting when the pass ends to :meth:`wait_digested` instead
+        of handing them to ``digest`` at once: for a caller with a request to send first
+        (converting them holds the interpreter for milliseconds at a time).
     """
 
     def __init__(
@@ -220,6 +224,7 @@ class OffsetPuller:
         digest_executor: Executor | None = None,
         deadline: Deadline | None = None,
         opening_workers: int | None = None,
+        hold_last_batch: bool = False,
     ) -> None:
         self.fetch = fetch
         self.provider = provider
@@ -236,6 +241,7 @@ class OffsetPuller:
         self._batcher: PageBatcher | None = None
         self.deadline = deadline if deadline is not None else Deadline(None, provider)
         self.opening_workers = opening_workers
+        self.hold_last_batch = hold_last_batch
         self.report = PullReport(page_size_asked=page_size)
 
     def pull(self) -> list[Page]:
@@ -264,13 +270,16 @@ class OffsetPuller:
         finally:
             crew.close()
         self.report.finished_at = pd.Timestamp.now(tz="UTC")
-        pass_.batcher.flush()
+        if not self.hold_last_batch:
+            pass_.batcher.flush()
         return sorted(pass_.pages, key=lambda page: (page.offset, page.sequence))
 
     def wait_digested(self) -> None:
-        """Wait until ``digest`` has had every page (at once without ``digest_executor``);
-        raises what a digest raised."""
+        """Hand on the pages still waiting (see ``hold_last_batch``) and wait until ``digest``
+        has had every page (at once without ``digest_executor``); raises what a digest raised.
+        Not thread-safe: one caller at a time, once :meth:`pull` has returned."""
         if self._batcher is not None:
+            self._batcher.flush()
             self._batcher.wait()
 
     def _fetch(self, offset: int) -> Page:
@@ -328,9 +337,10 @@ class _Pass:
         if self.plan.shape is not None:
             self.report.page_size_served = self.plan.shape.served
             self.report.overlap = self.plan.shape.overlap  # it widens once rows leave the list
+        planned = self._planned()
         if self.puller.on_page is not None:
-            self.puller.on_page(len(self.pages), self._planned())
-        self.batcher.add(page)
+            self.puller.on_page(len(self.pages), planned)
+        self.batcher.add(page, None if planned is None else planned - len(self.pages))
 
     def _planned(self) -> int | None:
         if self.puller.is_last is not None:

@@ -137,6 +137,9 @@ class ListReader:
         ``after_first_pass(rows)`` is called between the first pass and the sweeps, with a
         function that gives the first pass's rows (see :data:`RowsOf`), so that a caller can
         start on them, or send a request it needs last, while the sweeps are on the wire.
+        The first pass's last pages are then parsed on the first call of ``rows`` (or once
+        the sweeps are done), not at once: a request the caller sends first goes out
+        without waiting for the interpreter that parsing holds.
         ``sweeps=False`` reads the first pass alone: for a caller whose other read sweeps, after
         this first pass, a list that every row moving in this one moves up in as well.
 
@@ -153,7 +156,7 @@ class ListReader:
         digester = ThreadPoolExecutor(1, thread_name_prefix="toolkit-digest")
         try:
             first, report = self.read(query, name, speculate=self.speculates(query), keys_read=keys_read,
-                                      digester=digester)
+                                      digester=digester, hold_last_batch=after_first_pass is not None)
             passes = [first]
             self.reports[name] = report
             if after_first_pass is not None:
@@ -188,7 +191,7 @@ class ListReader:
 
     def read(self, query: ListQuery, label: str, *, speculate: bool = False,
              keys_read: set[Any] | None = None,
-             digester: Executor | None = None) -> tuple[RowsOf, PullReport]:
+             digester: Executor | None = None, hold_last_batch: bool = False) -> tuple[RowsOf, PullReport]:
         """Every row of one list (up to its end test), checked for continuity, parsed while pages arrive.
 
         Returns what the pull observed and a function that gives every row of every page
@@ -197,7 +200,8 @@ class ListReader:
         when the client keeps a request budget, which guesses would waste. ``keys_read``,
         when given, gains the continuity key of every row read (see :class:`TopUnmoved`)
         before the pages are handed back. ``digester``, one thread, parses the pages instead
-        of the calling thread, which then returns once the pages are in.
+        of the calling thread, which then returns once the pages are in. ``hold_last_batch``
+        leaves the last pages' parsing to the first call of the returned function.
         """
         provider, client = self.provider, self.client
         keys_lock = threading.Lock()
@@ -226,7 +230,8 @@ class ListReader:
                                   # A list with an end test opens with few requests, unless the
                                   # caller foresees a long one (``speculate``).
                                   opening_workers=self.opening_workers if query.is_last and not guess
-                                  else None)
+                                  else None,
+                                  hold_last_batch=hold_last_batch)
             puller.pull()
 
         rows_lock = threading.Lock()
