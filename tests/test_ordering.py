@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit import _schema
-from toolkit._frames import contains, interleaved_order, most_recent_first
+from toolkit._frames import RecencyKeys, contains, interleaved_order, most_recent_first
 from toolkit._schema import COLUMNS, TIMESTAMP
 from toolkit.providers._load import keep_latest
 
@@ -61,6 +61,11 @@ def test_two_ordered_parts_interleave_as_pandas_sorts_them_whole(first_rows, sec
     expected = both.sort_values(["last_message_at", "conversation_id"], ascending=[False, True],
                                 na_position="last", kind="stable")
     assert both.take(order)["row"].tolist() == expected["row"].tolist()
+    # The second part's keys made ahead (as a refresh makes the carried rows') change nothing.
+    keys = RecencyKeys.of(second["last_message_at"], second["conversation_id"])
+    again = interleaved_order(first["last_message_at"], first["conversation_id"],
+                              second["last_message_at"], second["conversation_id"], rows, second_keys=keys)
+    assert again is not None and again.tolist() == order.tolist()
 
 
 @settings(max_examples=200, deadline=None)
@@ -101,6 +106,8 @@ def test_contains_answers_as_isin(values, candidates):
     expected = column.isin([value for value in candidates if value is not None]).to_numpy(dtype=bool)
     assert contains(column, candidates).tolist() == expected.tolist()
     assert contains(column, pd.Series(candidates, dtype="str")).tolist() == expected.tolist()
+    text = RecencyKeys.of(pd.Series(pd.NaT, index=column.index, dtype="datetime64[us, UTC]"), column).text
+    assert contains(column, candidates, column_text=text).tolist() == expected.tolist()
 
 
 # -- building a frame from columns ----------------------------------------------------------

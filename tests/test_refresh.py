@@ -471,21 +471,26 @@ def merge_parts(make_sandbox, provider):
     return owner, params, listed, rows.reset_index(drop=True), active, unread, again, first_read
 
 
+def merge_of(owner, params, listed, active, unread, rows, as_of):
+    """What a refresh merges: the previous ``rows`` as carried as of ``as_of``, with the lists' rows."""
+    from toolkit._refresh import _CarriedSide, _merge_of
+
+    return _merge_of(owner, params, listed, active, unread, _CarriedSide.of(owner, rows, params, as_of))
+
+
 @pytest.mark.parametrize("provider", ["wassist", "briq"])
 @pytest.mark.parametrize("nameless", [False, True])
 def test_a_merge_made_beside_the_sweeps_is_the_merge_made_after_them(make_sandbox, provider, nameless):
-    from toolkit._refresh import _merge_of
-
     owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, provider)
     if nameless:
         # Rows without an id (a server that sends some): every one is kept, none matched.
         active.loc[active.index[:2], "conversation_id"] = pd.NA
     everything = pd.concat([unread, again], ignore_index=True)
-    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+    early = merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
         {"activity": active, "unread": unread})
     end = first_read + pd.Timedelta(seconds=3)
     confirmed = early.confirmed(end, {"activity": active, "unread": everything})
-    after = _merge_of(owner, params, listed, active, everything, rows, end)
+    after = merge_of(owner, params, listed, active, everything, rows, end)
     assert confirmed is not None
     pd.testing.assert_frame_equal(confirmed.frame, after.frame)
     # The rows read again carry their later fetch; carried rows the moment of the end.
@@ -495,39 +500,56 @@ def test_a_merge_made_beside_the_sweeps_is_the_merge_made_after_them(make_sandbo
 
 def test_a_first_pass_that_read_a_page_twice_still_confirms_its_merge(make_sandbox):
     """A repair round re-reads pages: the first pass then holds some conversations twice."""
-    from toolkit._refresh import _merge_of
-
     owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, "briq")
     unread = pd.concat([unread, unread.tail(3)], ignore_index=True)
     everything = pd.concat([unread, again], ignore_index=True)
-    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+    early = merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
         {"activity": active, "unread": unread})
     end = first_read + pd.Timedelta(seconds=3)
     confirmed = early.confirmed(end, {"activity": active, "unread": everything})
     assert confirmed is not None
     pd.testing.assert_frame_equal(confirmed.frame,
-                                  _merge_of(owner, params, listed, active, everything, rows, end).frame)
+                                  merge_of(owner, params, listed, active, everything, rows, end).frame)
 
 
-@pytest.mark.parametrize("change", ["a value", "a conversation the first pass did not read",
-                                    "a window closing"])
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_a_carried_window_closing_before_the_end_is_closed_as_a_merge_at_the_end_closes_it(make_sandbox,
+                                                                                            provider):
+    owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, provider)
+    end = first_read + pd.Timedelta(seconds=3)
+    # Carried conversations whose windows close between the merge and the end of the reads,
+    # and one that stays open past the end.
+    carried = rows.index[~rows["conversation_id"].isin(pd.concat([active, unread])["conversation_id"])]
+    closing, staying = carried[:3], carried[3]
+    rows.loc[carried[:4], ["window_open", "is_active"]] = True
+    rows.loc[closing, "window_expires_at"] = first_read + pd.Timedelta(seconds=1)
+    rows.loc[staying, "window_expires_at"] = end + pd.Timedelta(seconds=1)
+    everything = pd.concat([unread, again], ignore_index=True)
+    early = merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+        {"activity": active, "unread": unread})
+    confirmed = early.confirmed(end, {"activity": active, "unread": everything})
+    assert confirmed is not None
+    after = merge_of(owner, params, listed, active, everything, rows, end)
+    pd.testing.assert_frame_equal(confirmed.frame, after.frame)
+    ids = rows.loc[carried[:4], "conversation_id"]
+    merged = confirmed.frame.set_index("conversation_id").loc[ids]
+    assert merged["window_open"].tolist() == [False, False, False, True]
+    # Wassist's is_active is its window (PROVIDERS.md); Briq's is the provider's own flag.
+    still_active = [False, False, False, True] if provider == "wassist" else [True] * 4
+    assert merged["is_active"].tolist() == still_active
+
+
+@pytest.mark.parametrize("change", ["a value", "a conversation the first pass did not read"])
 def test_a_sweep_that_brings_news_sends_the_refresh_to_a_merge_of_everything(make_sandbox, change):
-    from toolkit._refresh import _merge_of
-
     owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, "briq")
     end = first_read + pd.Timedelta(seconds=3)
     if change == "a value":
         again["unread_count"] = again["unread_count"] + 1
-    elif change == "a conversation the first pass did not read":
+    else:
         again = pd.concat([again, rows[~rows["conversation_id"].isin(unread["conversation_id"])].head(1)],
                           ignore_index=True)
-    else:
-        # A carried conversation whose window closes between the merge and the end of the reads.
-        carried = rows.index[~rows["conversation_id"].isin(pd.concat([active, unread])["conversation_id"])][0]
-        rows.loc[carried, "window_open"] = True
-        rows.loc[carried, "window_expires_at"] = first_read + pd.Timedelta(seconds=1)
     everything = pd.concat([unread, again], ignore_index=True)
-    early = _merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+    early = merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
         {"activity": active, "unread": unread})
     assert early.confirmed(end, {"activity": active, "unread": everything}) is None
 

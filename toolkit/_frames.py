@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -111,12 +112,13 @@ def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
     return columns
 
 
-def contains(column: pd.Series, values: Iterable[Any]) -> np.ndarray:
+def contains(column: pd.Series, values: Iterable[Any], *, column_text: Any = None) -> np.ndarray:
     """Whether each value of a text ``column`` is among ``values``; missing values are not.
 
     What ``column.isin(values)`` answers, in one pass of Arrow's hash lookup: pandas'
     own ``isin`` on Arrow-backed text converts every one of ``values`` to a scalar first,
-    which costs more than the lookup itself for thousands of ids.
+    which costs more than the lookup itself for thousands of ids. ``column_text``, the
+    column as Arrow text (:attr:`RecencyKeys.text` of its rows), spares converting it again.
     """
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
         candidates = pa.array(values, type=pa.large_string()).drop_null()
@@ -124,7 +126,8 @@ def contains(column: pd.Series, values: Iterable[Any]) -> np.ndarray:
         candidates = pa.array([value for value in values if isinstance(value, str)], type=pa.large_string())
     if not len(candidates) or not len(column):
         return np.zeros(len(column), dtype=bool)
-    found = pc.is_in(pa.array(column.astype("str"), type=pa.large_string()), value_set=candidates)
+    text = _id_text(column) if column_text is None else column_text
+    found = pc.is_in(text, value_set=candidates)
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
@@ -173,8 +176,36 @@ def recency_order(at: pd.Series, ids: pd.Series) -> np.ndarray:
     return order
 
 
+@dataclass(frozen=True)
+class RecencyKeys:
+    """What :func:`interleaved_order` reads of a part's rows, made once for several uses.
+
+    Attributes
+    ----------
+    key : ndarray of int64
+        Times as integers that sort latest first, missing times last.
+    text : pyarrow.LargeStringArray
+        The ids as Arrow text (missing ones null).
+    in_order : bool
+        Whether the rows are in :func:`recency_order` already.
+    """
+
+    key: np.ndarray
+    text: Any
+    in_order: bool
+
+    @classmethod
+    def of(cls, at: pd.Series, ids: pd.Series) -> RecencyKeys | None:
+        """The keys of rows with these times and ids; ``None`` when the times are not UTC moments."""
+        if not isinstance(at.dtype, pd.DatetimeTZDtype):
+            return None
+        key, text = _recency_key(at), _id_text(ids)
+        return cls(key, text, _in_recency_order(key, text))
+
+
 def interleaved_order(first_at: pd.Series, first_ids: pd.Series, second_at: pd.Series,
-                      second_ids: pd.Series, second_rows: np.ndarray | None = None) -> np.ndarray | None:
+                      second_ids: pd.Series, second_rows: np.ndarray | None = None, *,
+                      second_keys: RecencyKeys | None = None) -> np.ndarray | None:
     """:func:`recency_order` of two parts put end to end, each already in that order.
 
     Each row of the first part finds its place among the second's by a binary search on
@@ -190,6 +221,8 @@ def interleaved_order(first_at: pd.Series, first_ids: pd.Series, second_at: pd.S
         The second part's, before ``second_rows`` picks from them.
     second_rows : ndarray of int, optional
         Increasing positions: the rows of the second part (default: all).
+    second_keys : RecencyKeys, optional
+        The second part's keys (before ``second_rows`` picks), when made already.
 
     Returns
     -------
@@ -198,13 +231,13 @@ def interleaved_order(first_at: pd.Series, first_ids: pd.Series, second_at: pd.S
         as :func:`recency_order` of the whole would give them; ``None`` when a part is not
         in order, which the caller then sorts whole.
     """
-    if not all(isinstance(at.dtype, pd.DatetimeTZDtype) for at in (first_at, second_at)):
-        return None
-    first_key, second_key = _recency_key(first_at), _recency_key(second_at)
-    first_text, second_text = _id_text(first_ids), _id_text(second_ids)
+    first = RecencyKeys.of(first_at, first_ids)
+    second = RecencyKeys.of(second_at, second_ids) if second_keys is None else second_keys
     # A part in order keeps it in any subset of its rows: the second is checked whole.
-    if not (_in_recency_order(first_key, first_text) and _in_recency_order(second_key, second_text)):
+    if first is None or second is None or not (first.in_order and second.in_order):
         return None
+    first_key, first_text = first.key, first.text
+    second_key, second_text = second.key, second.text
     rows = np.arange(len(second_key)) if second_rows is None else np.asarray(second_rows)
     second_key = second_key[rows]
     ahead = np.searchsorted(second_key, first_key, side="left")  # rows of the second placed before

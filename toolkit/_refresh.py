@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from ._clock import utc_now
-from ._frames import contains, duration, interleaved_order, most_recent_first, recency_order
+from ._frames import RecencyKeys, contains, duration, interleaved_order, most_recent_first, recency_order
 from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, conform, empty_frame, utc_column
 from .history import SNAPSHOT_COLUMN
 from .providers import PROVIDERS, named_options
@@ -464,7 +464,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.with_total("unread", ListQuery(params))
         fetched = provider.mark_unread(whole, params, None)  # _merge_of keeps each one's latest
-        return _merge_of(provider, params, params, fetched, empty_frame(), rows.iloc[:0], utc_now()), total
+        nothing_carried = _CarriedSide.of(provider, rows.iloc[:0], params, utc_now())
+        return _merge_of(provider, params, params, fetched, empty_frame(), nothing_carried), total
     listed = {name: value for name, value in params.items() if name not in provider.moved_by_activity}
     activity = provider.refresh_activity(listed, since)
     # The server's count: the last page of the activity read tells it when that read is the
@@ -484,13 +485,15 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         active = empty_frame() if activity is None else reader.read_complete("activity", activity)
         unread = reader.read_complete("unread", ListQuery(unread_params))
         ask_count()  # awaited after the merge
-        return _merge_of(provider, params, listed, active, unread, rows, utc_now()), server_total()
+        side = _CarriedSide.of(provider, rows, params, utc_now())
+        return _merge_of(provider, params, listed, active, unread, side), server_total()
     # Both lists at once, each with its share of the request slots: the activity read is
     # short, the unread list long. A message arriving meanwhile shows in both; the version
     # fetched later wins (keep_latest), as in a full pull.
     activity_slots = max(1, round(workers * ACTIVITY_SHARE))
     activity_reader = reader.sharing(activity_slots)
     unread_reader = reader.sharing(workers - activity_slots)
+    answered = activity_reader.answered = unread_reader.answered
     # The activity read guesses a whole wave of pages ahead only when rows already known to
     # be active since then fill one. Otherwise it starts with one page (or a few, down to an
     # end test) and grows: beside a long unread list it has that list's waves to grow in,
@@ -502,15 +505,15 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     activity_reader.long_list = known_active >= reader.options.page_size * activity_slots
     # Once both first passes are in, the rows read so far are merged while the sweeps are
     # on the wire; the sweeps then only confirm that merge, as a rule (see _Merge.confirmed).
+    # What it takes of the previous rows is made while the first requests are out (see below).
     firsts: dict[str, RowsOf] = {}
     firsts_lock = threading.Lock()
     # Started as the first passes come in: the first list's parsing, then the merge.
     early: list[_Background] = []
 
     def merge_so_far() -> _Merge:
-        moment = utc_now()
         first = {name: rows_of() for name, rows_of in firsts.items()}
-        merge = _merge_of(provider, params, listed, first["activity"], first["unread"], rows, moment)
+        merge = _merge_of(provider, params, listed, first["activity"], first["unread"], carried_side.result())
         return merge.prepared(first)
 
     # The two lists' sweeps go out together, once both first passes are in: the activity
@@ -544,6 +547,15 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     unread_swept = not (told and provider.unread_within(params))
     pending = _Background(lambda: activity_reader.read_complete(
         "activity", activity, after_first_pass=first_pass_in("activity")))
+
+    def carried_once_answered() -> _CarriedSide:
+        # Made once the first requests are out (before, it would hold them up), while the
+        # client waits for the pages. The merge stands as of this moment; its confirmation
+        # brings the carried windows up to the end of the reading.
+        answered.wait()
+        return _CarriedSide.of(provider, rows, params, utc_now())
+
+    carried_side = _Background(carried_once_answered)
     try:
         try:
             unread = unread_reader.read_complete("unread", ListQuery(unread_params), sweeps=unread_swept,
@@ -552,8 +564,9 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
             unread_first_in.set()  # a failed unread read must not leave the activity read waiting
         active = pending.result()
     except Exception:
+        answered.set()  # nor the carried side, when no page came back
         # A refresh that fails leaves nothing it started talking to the server.
-        for started in [pending, *counting, *early]:
+        for started in [pending, carried_side, *counting, *early]:
             started.wait()
         raise
     reader.absorb(activity_reader)
@@ -564,7 +577,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         merge = early[1].result().confirmed(as_of, {"activity": active, "unread": unread})
         if merge is not None:
             return merge, server_total()
-    return _merge_of(provider, params, listed, active, unread, rows, as_of), server_total()
+    side = _CarriedSide.of(provider, rows, params, as_of)
+    return _merge_of(provider, params, listed, active, unread, side), server_total()
 
 
 @dataclass
@@ -594,6 +608,8 @@ class _Merge:
     rows_fetched: int
     rows_carried: int
     as_of: pd.Timestamp
+    #: Whether ``is_active`` closes with the window (:attr:`Provider.active_is_window`).
+    active_is_window: bool = False
     #: Whether the merge was made while the sweeps were on the wire, and they confirmed it.
     beside_sweeps: bool = False
     # What confirmed() looks things up in, made ahead by prepared() (off the critical path).
@@ -615,6 +631,7 @@ class _Merge:
         open_carried = self.carried_rows & frame["window_open"].to_numpy(dtype=bool, na_value=False)
         expiries = frame["window_expires_at"].to_numpy(dtype=naive)[open_carried]
         expiries = expiries[~np.isnat(expiries)]
+        open_carried &= ~np.isnat(frame["window_expires_at"].to_numpy(dtype=naive))
         ready = _Confirming(
             compared={name: self.latest[name].array for name in same},
             ids=pd.Index(ids[named]), id_rows=np.flatnonzero(named),
@@ -622,7 +639,7 @@ class _Merge:
             first_ids={name: pd.Index(rows["conversation_id"].dropna().unique())
                        for name, rows in first_passes.items()},
             first_sizes={name: len(rows) for name, rows in first_passes.items()},
-            closes_at=expiries.min() if len(expiries) else None,
+            closes_at=expiries.min() if len(expiries) else None, open_carried=open_carried,
             moments={name: frame[name].to_numpy(dtype=naive) for name in self.MOMENT_COLUMNS})
         return replace(self, _ready=ready)
 
@@ -634,19 +651,17 @@ class _Merge:
         ``lists`` holds each list's rows, by name: its first pass's, then its sweeps'. The
         merge holds when every conversation a sweep read was read by the same list's first
         pass, with the same values apart from :attr:`MOMENT_COLUMNS` (so the unread marking,
-        the filters and the order are those of a merge of everything), and when no carried
-        window closes between the two moments. Then carried rows are vouched for as of
-        ``as_of``, and a conversation read again takes the moments of its latest fetch, as
-        :func:`keep_latest` would give it.
+        the filters and the order are those of a merge of everything). Then carried rows are
+        vouched for as of ``as_of``, their windows closed where they closed in between (as
+        :func:`_as_carried` would judge them then), and a conversation read again takes the
+        moments of its latest fetch, as :func:`keep_latest` would give it.
         """
         ready = self._ready
         if ready is None:
             raise ValueError("confirmed() needs a merge from prepared()")
         moment = as_of.tz_convert(None).to_datetime64().astype(NAIVE_TIMESTAMP)
-        if ready.closes_at is not None and ready.closes_at <= moment:
-            return None
         fetched_at = np.where(self.carried_rows, moment, ready.moments["fetched_at"])
-        changes = {"fetched_at": fetched_at}
+        changes: dict[str, Any] = {"fetched_at": fetched_at}
         for name, everything in lists.items():
             swept = everything.iloc[ready.first_sizes[name]:]
             if not len(swept):
@@ -674,6 +689,14 @@ class _Merge:
                     changes[column] = ready.moments[column].copy()
                 changes[column][where[later]] = swept[column].to_numpy(dtype=NAIVE_TIMESTAMP)[later]
         columns = {}
+        if ready.closes_at is not None and ready.closes_at <= moment:
+            expired = ready.open_carried & (ready.moments["window_expires_at"] <= moment)
+            columns["window_open"] = self.frame["window_open"].mask(expired, False)
+            if self.active_is_window:  # a closed window has no expiry: Wassist's reading of its seconds left
+                columns["is_active"] = self.frame["is_active"].mask(expired, False)
+                if "window_expires_at" not in changes:
+                    changes["window_expires_at"] = ready.moments["window_expires_at"].copy()
+                changes["window_expires_at"][expired] = np.datetime64("NaT")
         for name, values in changes.items():
             column = utc_column(values)
             column.index = self.frame.index
@@ -695,13 +718,43 @@ class _Confirming:
     first_sizes: dict[str, int]
     #: The earliest moment a carried window closes at (UTC, without zone), if any is open.
     closes_at: np.datetime64 | None
+    #: Which rows of the merged frame are carried with an open window that has an expiry.
+    open_carried: np.ndarray
     #: The merged frame's fetch moments (:attr:`_Merge.MOMENT_COLUMNS`) as NumPy arrays.
     moments: dict[str, np.ndarray]
 
 
+@dataclass(frozen=True)
+class _CarriedSide:
+    """The previous rows as a refresh carries them as of one moment (:func:`_as_carried`), with
+    what a merge looks up in them: made once, while the first requests are on the wire.
+
+    Attributes
+    ----------
+    rows : DataFrame
+        The previous rows, the toolkit's columns, windows judged as of ``as_of``.
+    listed : ndarray of bool
+        Which of them the filters still hold.
+    keys : RecencyKeys or None
+        Their order keys and ids as text (``None`` when ``last_message_at`` is not UTC moments).
+    as_of : Timestamp
+    """
+
+    rows: pd.DataFrame
+    listed: np.ndarray
+    keys: RecencyKeys | None
+    as_of: pd.Timestamp
+
+    @classmethod
+    def of(cls, provider: Provider, rows: pd.DataFrame, params: Params, as_of: pd.Timestamp) -> _CarriedSide:
+        previous = _as_carried(rows, as_of, active_is_window=provider.active_is_window)[list(COLUMNS)]
+        return cls(previous, provider.still_listed(previous, params).to_numpy(dtype=bool),
+                   RecencyKeys.of(previous["last_message_at"], previous["conversation_id"]), as_of)
+
+
 def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.DataFrame, unread: pd.DataFrame,
-              rows: pd.DataFrame, as_of: pd.Timestamp) -> _Merge:
-    """The previous ``rows`` brought up to date with the lists' rows; carried rows as of ``as_of``.
+              side: _CarriedSide) -> _Merge:
+    """The previous rows (``side``) brought up to date with the lists' rows, as of ``side.as_of``.
 
     Fetched rows replace the previous ones; the rest are carried (:func:`_as_carried`)
     while the filters still hold them.
@@ -710,17 +763,19 @@ def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.Dat
     fetched = latest
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
-    previous = _as_carried(rows, as_of, active_is_window=provider.active_is_window)
-    carried = (~contains(previous["conversation_id"], fetched["conversation_id"].dropna())
-               & provider.still_listed(previous, params).to_numpy(dtype=bool))
+    previous = side.rows
+    column_text = side.keys.text if side.keys is not None else None
+    carried = ~contains(previous["conversation_id"], fetched["conversation_id"].dropna(),
+                        column_text=column_text) & side.listed
     listed_now = provider.still_listed(fetched, params).to_numpy(dtype=bool)
     fetched = fetched[listed_now]
-    frame, chosen = _merged(fetched, previous, carried)
+    frame, chosen = _merged(fetched, previous, carried, side.keys)
     # Where each row of ``latest`` landed in ``frame`` (-1: filtered out).
     landed = np.full(len(latest), -1, dtype=np.intp)
     from_fetched = np.flatnonzero(chosen < len(fetched))
     landed[np.flatnonzero(listed_now)[chosen[from_fetched]]] = from_fetched
-    return _Merge(frame, latest, landed, chosen >= len(fetched), len(fetched), int(carried.sum()), as_of)
+    return _Merge(frame, latest, landed, chosen >= len(fetched), len(fetched), int(carried.sum()), side.as_of,
+                  active_is_window=provider.active_is_window)
 
 
 def _last_total(reader: _Reader, name: str) -> int | None:
@@ -733,8 +788,8 @@ def _last_total(reader: _Reader, name: str) -> int | None:
     return None
 
 
-def _merged(fetched: pd.DataFrame, previous: pd.DataFrame,
-            carried: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def _merged(fetched: pd.DataFrame, previous: pd.DataFrame, carried: np.ndarray,
+            previous_keys: RecencyKeys | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Fetched rows and the carried previous ones in a full pull's order, most recently active
     first; and where each of its rows comes from (positions in ``fetched`` and ``previous``
     end to end).
@@ -742,7 +797,8 @@ def _merged(fetched: pd.DataFrame, previous: pd.DataFrame,
     The merged frame is taken in one pass over both, without first copying out the carried
     rows (a refresh carries nearly the whole inbox). Both usually come in that order already
     (:func:`keep_latest`'s and a pull's): the fetched rows then find their places among the
-    carried ones (:func:`~toolkit._frames.interleaved_order`) instead of all being sorted again.
+    carried ones (:func:`~toolkit._frames.interleaved_order`, with ``previous_keys`` when
+    made already) instead of all being sorted again.
     """
     columns = list(COLUMNS)
     fetched = conform(fetched)[columns]
@@ -750,7 +806,8 @@ def _merged(fetched: pd.DataFrame, previous: pd.DataFrame,
     carried_rows = np.flatnonzero(carried)
     kept = np.concatenate([np.arange(len(fetched)), len(fetched) + carried_rows])
     order = interleaved_order(fetched["last_message_at"], fetched["conversation_id"],
-                              previous["last_message_at"], previous["conversation_id"], carried_rows)
+                              previous["last_message_at"], previous["conversation_id"], carried_rows,
+                              second_keys=previous_keys)
     if order is None:  # a previous frame re-sorted by its user: sort the whole again
         order = recency_order(combined["last_message_at"].take(kept), combined["conversation_id"].take(kept))
     chosen = kept[order]

@@ -97,6 +97,9 @@ class ListReader:
         self.tally = Tally()
         self.progress = Progress(options.progress, provider.name)
         self.reports: dict[str, PullReport] = {}
+        #: Set once a page of any list this reader reads has come back: the first requests
+        #: are out, and the client's CPU is free until the pages pile up.
+        self.answered = threading.Event()
         #: Requests in flight at first on a list with an end test (see :class:`OffsetPuller`):
         #: a sweep usually ends on its first page.
         self.opening_workers: int | None = SWEEP_OPENING_WORKERS
@@ -203,12 +206,14 @@ class ListReader:
         of the calling thread, which then returns once the pages are in. ``hold_last_batch``
         leaves the last pages' parsing to the first call of the returned function.
         """
-        provider, client = self.provider, self.client
+        provider, client, answered = self.provider, self.client, self.answered
         keys_lock = threading.Lock()
 
         def fetch(offset: int, limit: int) -> Page:
             response = client.get_json(provider.path, {**query.params, "limit": limit, "offset": offset})
             page = provider.read_page(response, offset, limit)
+            if not answered.is_set():
+                answered.set()
             if keys_read is not None:
                 with keys_lock:
                     keys_read.update(page.keys)
