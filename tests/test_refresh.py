@@ -539,6 +539,27 @@ def test_a_carried_window_closing_before_the_end_is_closed_as_a_merge_at_the_end
     assert merged["is_active"].tolist() == still_active
 
 
+@pytest.mark.parametrize(("provider", "window_filter"), [("wassist", {"status": "active"}),
+                                                         ("briq", {"status": "open"})])
+def test_a_carried_window_closing_under_a_filter_on_open_windows_sends_the_refresh_to_a_merge_of_everything(
+        make_sandbox, provider, window_filter):
+    """The filter lets such a conversation go: the merge made beside the sweeps holds it."""
+    owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, provider)
+    params = {**params, **window_filter}
+    listed = {name: value for name, value in params.items() if name not in owner.moved_by_activity}
+    end = first_read + pd.Timedelta(seconds=3)
+    carried = rows.index[~rows["conversation_id"].isin(pd.concat([active, unread])["conversation_id"])]
+    rows.loc[carried[:3], ["window_open", "is_active"]] = True
+    rows.loc[carried[:3], "window_expires_at"] = first_read + pd.Timedelta(seconds=1)
+    everything = pd.concat([unread, again], ignore_index=True)
+    early = merge_of(owner, params, listed, active, unread, rows, first_read).prepared(
+        {"activity": active, "unread": unread})
+    assert early.frame["conversation_id"].isin(rows.loc[carried[:3], "conversation_id"]).sum() == 3
+    assert early.confirmed(end, {"activity": active, "unread": everything}) is None
+    after = merge_of(owner, params, listed, active, everything, rows, end)
+    assert not after.frame["conversation_id"].isin(rows.loc[carried[:3], "conversation_id"]).any()
+
+
 @pytest.mark.parametrize("change", ["a value", "a conversation the first pass did not read"])
 def test_a_sweep_that_brings_news_sends_the_refresh_to_a_merge_of_everything(make_sandbox, change):
     owner, params, listed, rows, active, unread, again, first_read = merge_parts(make_sandbox, "briq")

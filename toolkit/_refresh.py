@@ -562,9 +562,9 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
                                                  after_first_pass=first_pass_in("unread"))
         finally:
             unread_first_in.set()  # a failed unread read must not leave the activity read waiting
+            answered.set()  # nor the carried side, when no page came back
         active = pending.result()
     except Exception:
-        answered.set()  # nor the carried side, when no page came back
         # A refresh that fails leaves nothing it started talking to the server.
         for started in [pending, carried_side, *counting, *early]:
             started.wait()
@@ -610,6 +610,9 @@ class _Merge:
     as_of: pd.Timestamp
     #: Whether ``is_active`` closes with the window (:attr:`Provider.active_is_window`).
     active_is_window: bool = False
+    #: Which rows the list's filters hold (:meth:`Provider.still_listed` with the pull's
+    #: filters): asked again of carried rows whose window closes before the confirmation.
+    keeps: Callable[[pd.DataFrame], pd.Series] | None = field(default=None, repr=False)
     #: Whether the merge was made while the sweeps were on the wire, and they confirmed it.
     beside_sweeps: bool = False
     # What confirmed() looks things up in, made ahead by prepared() (off the critical path).
@@ -627,7 +630,8 @@ class _Merge:
         same = [name for name in self.latest.columns if name not in self.MOMENT_COLUMNS]
         ids = self.latest["conversation_id"]
         named = ids.notna().to_numpy()
-        # The earliest moment a carried window closes at: the merge stands only until then.
+        # The earliest moment a carried window closes at: the confirmation closes the ones
+        # that closed by its moment.
         open_carried = self.carried_rows & frame["window_open"].to_numpy(dtype=bool, na_value=False)
         expiries = frame["window_expires_at"].to_numpy(dtype=naive)[open_carried]
         expiries = expiries[~np.isnat(expiries)]
@@ -646,12 +650,14 @@ class _Merge:
     def confirmed(self, as_of: pd.Timestamp, lists: Mapping[str, pd.DataFrame]) -> _Merge | None:
         """This merge, made from the lists' first passes (:meth:`prepared`), as the merge of
         all their rows as of ``as_of`` would be; ``None`` when that would differ in more than
-        the moments of fetches.
+        the moments of fetches and the carried windows closed in between.
 
         ``lists`` holds each list's rows, by name: its first pass's, then its sweeps'. The
         merge holds when every conversation a sweep read was read by the same list's first
         pass, with the same values apart from :attr:`MOMENT_COLUMNS` (so the unread marking,
-        the filters and the order are those of a merge of everything). Then carried rows are
+        the filters and the order are those of a merge of everything), and when the filters
+        still hold every carried conversation whose window closed in between (a filter on
+        open windows lets it go: then everything is merged again). Then carried rows are
         vouched for as of ``as_of``, their windows closed where they closed in between (as
         :func:`_as_carried` would judge them then), and a conversation read again takes the
         moments of its latest fetch, as :func:`keep_latest` would give it.
@@ -691,9 +697,18 @@ class _Merge:
         columns = {}
         if ready.closes_at is not None and ready.closes_at <= moment:
             expired = ready.open_carried & (ready.moments["window_expires_at"] <= moment)
-            columns["window_open"] = self.frame["window_open"].mask(expired, False)
+            closed = {"window_open": self.frame["window_open"].mask(expired, False)}
             if self.active_is_window:  # a closed window has no expiry: Wassist's reading of its seconds left
-                columns["is_active"] = self.frame["is_active"].mask(expired, False)
+                closed["is_active"] = self.frame["is_active"].mask(expired, False)
+                closed["window_expires_at"] = self.frame["window_expires_at"].mask(expired)
+            if self.keeps is not None:
+                now_closed = self.frame[expired].assign(**{name: values[expired]
+                                                           for name, values in closed.items()})
+                if not self.keeps(now_closed).to_numpy(dtype=bool).all():
+                    return None
+            columns["window_open"] = closed["window_open"]
+            if self.active_is_window:
+                columns["is_active"] = closed["is_active"]
                 if "window_expires_at" not in changes:
                     changes["window_expires_at"] = ready.moments["window_expires_at"].copy()
                 changes["window_expires_at"][expired] = np.datetime64("NaT")
@@ -775,7 +790,8 @@ def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.Dat
     from_fetched = np.flatnonzero(chosen < len(fetched))
     landed[np.flatnonzero(listed_now)[chosen[from_fetched]]] = from_fetched
     return _Merge(frame, latest, landed, chosen >= len(fetched), len(fetched), int(carried.sum()), side.as_of,
-                  active_is_window=provider.active_is_window)
+                  active_is_window=provider.active_is_window,
+                  keeps=lambda rows: provider.still_listed(rows, params))
 
 
 def _last_total(reader: _Reader, name: str) -> int | None:
