@@ -358,12 +358,18 @@ def test_an_output_that_cannot_be_written_is_one_clear_line(sandbox, tmp_path, l
         ["reports"] if layout == "folder-is-a-file" else ["conversations.csv", "kept.txt"])
 
 
-@pytest.mark.parametrize("layout", ["folder-is-a-file", "file-is-a-folder"])
+@pytest.mark.parametrize("layout", ["folder-is-a-file", "file-is-a-folder", "no-such-folder"])
 def test_an_output_that_cannot_be_written_in_python_is_a_clear_oserror(tmp_path, layout):
     df = tk.read_csv(ROOT / "data" / "sample_conversations.csv")
     if layout == "folder-is-a-file":
         (tmp_path / "reports").write_text("not a folder")
         out, number = tmp_path / "reports" / "conversations.csv", errno.ENOTDIR
+    elif layout == "no-such-folder":
+        # As pandas' writers: a mistyped folder is refused, not made.
+        out, number = tmp_path / "typo" / "deeper" / "conversations.csv", errno.ENOENT
+        for write in (tk.to_excel, tk.write_report):
+            with pytest.raises(OSError, match="does not exist"):
+                write(df, out.with_suffix(".xlsx" if write is tk.to_excel else ".html"))
     else:
         out, number = tmp_path / "conversations.csv", errno.EISDIR
         out.mkdir()
@@ -371,6 +377,7 @@ def test_an_output_that_cannot_be_written_in_python_is_a_clear_oserror(tmp_path,
         tk.to_csv(df, out)
     assert raised.value.errno == number
     assert str(out) in str(raised.value) and ".tmp" not in str(raised.value)
+    assert not (tmp_path / "typo").exists()
 
 
 # -- progress on a display that fails (Python API) -------------------------------------------

@@ -4,6 +4,7 @@ pyarrow and DuckDB with the right types, and a simulated history that shows tren
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -132,6 +133,12 @@ def test_pruned_partitions_are_never_opened(history_root, tmp_path):
 def test_bad_arguments_are_clear_errors(history_root, tmp_path):
     with pytest.raises(FileNotFoundError):
         tk.load_snapshots(tmp_path / "nowhere")
+    # The folder above a history (the demo's output, say) names the history inside it.
+    shutil.copytree(history_root, tmp_path / "out" / "history")
+    with pytest.raises(tk.SnapshotError, match="but .*history does: pass that folder"):
+        tk.load_snapshots(tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    assert len(tk.load_snapshots(tmp_path / "empty")) == 0  # a history not begun yet
     with pytest.raises(ValueError, match="provider"):
         tk.load_snapshots(history_root, providers=["whatsapp"])
     with pytest.raises(ValueError, match="before since"):

@@ -172,6 +172,19 @@ def test_every_value_missing():
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="within"):
         tk.at_risk(windows(1), within="soon")
+    # pandas reads a bare 2 as two nanoseconds: an empty answer to a question meant in hours.
+    for bare in (2, 7200, 1.5, True):
+        with pytest.raises(ValueError, match="within must be a duration with its unit"):
+            tk.at_risk(windows(1), within=bare)
+    for nothing in ("-2h", "0s"):
+        with pytest.raises(ValueError, match="within must be a positive duration"):
+            tk.at_risk(windows(1), within=nothing)
+        with pytest.raises(ValueError, match="within must be a positive duration"):
+            tk.closing_share(windows(1), within=nothing)
+    with pytest.raises(KeyError, match=r"by names column\(s\) the frame does not have: \['nosuch'\]"):
+        tk.unread_summary(windows(1), by="nosuch")
+    with pytest.raises(TypeError, match="by must be a column name or a list of them"):
+        tk.unread_summary(windows(1), by=5)
     with pytest.raises(ValueError, match="as_of"):
         tk.window_remaining(windows(1), as_of="yesterday-ish")
     with pytest.raises(KeyError, match="window_open"):

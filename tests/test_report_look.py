@@ -347,3 +347,21 @@ def test_the_24_hour_mark_of_the_wait_trend_stays_readable_over_its_lines(pulled
     assert ground is not None and ground.get_facecolor()[:3] == (1.0, 1.0, 1.0) and ground.get_alpha() >= 0.8
     assert mark.get_zorder() > max(line.get_zorder() for line in ax.get_lines())
     plt.close(figure)
+
+
+def test_more_groups_than_colours_still_look_different(pulled, tmp_path):
+    """Eight channels, six colours: the lines of the second round of colours have their own
+    markers and line styles, so no two channels look alike in the chart or its legend."""
+    import matplotlib.pyplot as plt
+
+    eight = pulled.assign(channel_id=[f"channel-{number % 8}" for number in range(len(pulled))],
+                          has_unread=True)
+    moment = pulled["fetched_at"].max()
+    for days in (0, 1):
+        tk.save_snapshot(eight, tmp_path, snapshot_at=moment + pd.Timedelta(days=days))
+    figure, ax = plt.subplots()
+    tk.plot_unread_trend(tk.load_snapshots(tmp_path), by="channel_id", ax=ax)
+    looks = [(line.get_color(), line.get_marker(), line.get_linestyle()) for line in ax.get_lines()]
+    assert len(looks) == 8 and len(set(looks)) == 8
+    assert len({colour for colour, _, _ in looks}) == 6
+    plt.close(figure)

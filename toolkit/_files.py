@@ -56,13 +56,13 @@ def write_atomically(target: str | os.PathLike[str], write: Callable[[IO[Any]], 
     Raises
     ------
     WriteError
-        An :class:`OSError` of the file system (full disk, no permission, a file where a
-        folder should be, ``target`` being a folder), with ``target`` named; the file
-        that was at ``target`` is unchanged.
+        An :class:`OSError` of the file system (full disk, no permission, a folder that
+        does not exist or a file where a folder should be, ``target`` being a folder), with
+        ``target`` named; the file that was at ``target`` is unchanged.
     """
     target = Path(target)
     directory = target.parent if str(target.parent) else Path(".")
-    _make_folder(directory, target)
+    _check_folder(directory, target)
     if target.is_dir():
         raise WriteError(errno.EISDIR, "it is a folder, not a file", str(target))
     options: dict[str, Any] = {} if binary else {"encoding": encoding, "newline": newline}
@@ -97,17 +97,19 @@ def remove_unfinished() -> None:
             pass  # the process stops either way; the dot-file is hidden from readers
 
 
-def _make_folder(directory: Path, target: Path) -> None:
-    """Create ``directory`` (and its parents) or raise :class:`WriteError` saying why not."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        # mkdir's own message ("File exists") hides that a file sits where a folder is needed.
-        blocking = next((folder for folder in (directory, *directory.parents)
-                         if folder.exists() and not folder.is_dir()), directory)
-        raise WriteError(errno.ENOTDIR, f"{blocking} is a file, not a folder", str(target)) from None
-    except OSError as exc:
-        raise WriteError(exc.errno, exc.strerror or str(exc), str(target)) from exc
+def _check_folder(directory: Path, target: Path) -> None:
+    """Raise :class:`WriteError` unless ``directory`` is an existing folder.
+
+    A missing folder is not created, as pandas' own writers do not create one: a mistyped
+    path would otherwise leave folders wherever the typo points (even at the root).
+    """
+    if directory.is_dir():
+        return
+    blocking = next((folder for folder in (directory, *directory.parents)
+                     if folder.exists() and not folder.is_dir()), None)
+    if blocking is not None:
+        raise WriteError(errno.ENOTDIR, f"{blocking} is a file, not a folder", str(target))
+    raise WriteError(errno.ENOENT, f"its folder {directory} does not exist (create it first)", str(target))
 
 
 def _file_mode(target: Path) -> int:

@@ -52,12 +52,26 @@ def utc_instant(value: Any, name: str) -> pd.Timestamp:
 def duration(value: Any, name: str) -> pd.Timedelta:
     """A duration such as ``"2h"`` or a ``Timedelta``.
 
+    A bare number is refused: pandas would read ``2`` as two nanoseconds, where a caller
+    meant hours or seconds.
+
     Raises
     ------
     ValueError
-        For a value that does not read as a duration; the message names ``name``.
+        For a value that does not read as a duration, or a bare number; the message names ``name``.
     """
+    if isinstance(value, (int, float, np.integer, np.floating)):  # bool included
+        raise ValueError(f"{name} must be a duration with its unit, such as '2h' or '90min', got {value!r}")
     return _read(pd.Timedelta, value, name, "a duration such as '2h'")
+
+
+def positive_duration(value: Any, name: str) -> pd.Timedelta:
+    """:func:`duration`, refusing zero and negative durations (a window that closes within
+    no time at all, say)."""
+    span = duration(value, name)
+    if span <= pd.Timedelta(0):
+        raise ValueError(f"{name} must be a positive duration such as '2h', got {value!r}")
+    return span
 
 
 def _read(reader: Callable[[Any], Any], value: Any, name: str, what: str) -> Any:
@@ -107,8 +121,18 @@ def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
     """``by`` (a column name or several) as a list of columns of ``df``; ``None`` for no grouping."""
     if by is None:
         return None
-    columns = [by] if isinstance(by, str) else list(by)
-    require_columns(df, columns)
+    if isinstance(by, str):
+        columns = [by]
+    elif isinstance(by, (list, tuple, pd.Index)) and all(isinstance(column, str) for column in by):
+        columns = list(by)
+    else:
+        raise TypeError(f"by must be a column name or a list of them, got {by!r}")
+    require_columns(df, [])
+    unknown = [column for column in columns if column not in df.columns]
+    if unknown:
+        # KeyError, as pandas' own groupby raises; the message says it is the grouping asked for.
+        raise KeyError(f"by names column(s) the frame does not have: {unknown}; "
+                       f"it has {list(map(str, df.columns))}")
     return columns
 
 

@@ -190,7 +190,8 @@ def load_snapshots(root: str | os.PathLike, since: Any = None, until: Any = None
     ValueError
         For an unknown provider or an unreadable bound.
     SnapshotError
-        When a file in the folder does not have the snapshot columns.
+        When a file in the folder does not have the snapshot columns, or when ``root``
+        holds no snapshots but a folder inside it does (the message names it).
 
     Examples
     --------
@@ -351,10 +352,22 @@ def _check_providers(providers: Sequence[str] | None) -> set[str]:
 
 
 def _existing_root(root: str | os.PathLike) -> Path:
+    """``root`` as a path, checked: a folder, and not the folder above a snapshot folder."""
     path = Path(root)
     if not path.is_dir():
         raise FileNotFoundError(f"no snapshot folder at {path}")
+    if not _holds_partitions(path):
+        # A folder one level too high (the demo's output rather than its history, say) would
+        # read as an empty history: say where the snapshots are instead.
+        below = sorted(child for child in path.iterdir() if child.is_dir() and _holds_partitions(child))
+        if below:
+            raise SnapshotError(f"{path} holds no snapshots itself, but {below[0]} does: pass that folder")
     return path
+
+
+def _holds_partitions(folder: Path) -> bool:
+    """Whether ``folder`` holds a provider partition (``provider=...``) of snapshots."""
+    return any(child.is_dir() and child.name.startswith("provider=") for child in folder.iterdir())
 
 
 def _to_table(rows: pd.DataFrame, moment: pd.Timestamp) -> pa.Table:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._frames import duration, group_columns, known_true, require_columns, resolve_as_of
+from ._frames import duration, group_columns, known_true, positive_duration, require_columns, resolve_as_of
 
 #: Categories of :func:`window_bucket`, in order.
 BUCKETS = ["closed", "<1h", "1-4h", "4-12h", "12-24h"]
@@ -176,9 +176,14 @@ def at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None) -> pd.DataF
     -------
     pandas.DataFrame
         Those rows, soonest first, with a ``window_remaining`` column added.
+
+    Raises
+    ------
+    ValueError
+        ``within`` is not a positive duration (a bare number, which has no unit, included).
     """
     require_columns(df, ["has_unread", "window_open"])
-    limit = duration(within, "within")
+    limit = positive_duration(within, "within")
     remaining = window_remaining(df, as_of)
     mask = (known_true(df, "has_unread") & known_true(df, "window_open") & remaining.notna()
             & (remaining > pd.Timedelta(0)) & (remaining <= limit))
@@ -300,7 +305,7 @@ def closing_share(df: pd.DataFrame, within: Any = "4h", by: str | Sequence[str] 
         One row per group: ``open_windows`` (int), ``closing`` (int), ``closing_share``
         (float, ``NaN`` without open windows).
     """
-    limit = duration(within, "within")
+    limit = positive_duration(within, "within")
     remaining = window_remaining(df, as_of)
     open_known = known_true(df, "window_open") & remaining.notna() & (remaining > pd.Timedelta(0))
     work = pd.DataFrame({"open_windows": open_known.astype("int64"),

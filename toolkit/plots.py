@@ -74,6 +74,20 @@ def _colour(by: Any, key: Any, number: int) -> str:
     return _GROUP_PALETTE[number % len(_GROUP_PALETTE)]
 
 
+#: Once the colours run out (more groups than the palette's six), each further round of them
+#: comes with its own marker and line style (lines) or hatching (bars), so no two groups look alike.
+_MARKERS = ("o", "s", "^", "D")
+_LINE_STYLES = ("-", "--", "-.", ":")
+_HATCHES = ("", "//", "..", "xx")
+
+
+def _round_of_colours(by: Any, number: int) -> int:
+    """How many times the colours have gone round before group ``number``."""
+    if _columns(by) == ["provider"]:
+        return 0  # providers keep their own colours
+    return (number // len(_GROUP_PALETTE)) % len(_MARKERS)
+
+
 def _short(label: Any, width: int = 14) -> str:
     text = "—" if pd.isna(label) else str(label)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -365,8 +379,9 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
         wide = wide[wide.iloc[-1].sort_values(ascending=False).index]
         times = _local_times(wide.index, zone)
         for number, (key, series) in enumerate(wide.items()):
-            ax.plot(times, series.to_numpy(), marker="o", markersize=3, linewidth=1.6,
-                    color=_colour(by, key, number),
+            round_ = _round_of_colours(by, number)
+            ax.plot(times, series.to_numpy(), marker=_MARKERS[round_], markersize=3 if round_ == 0 else 4,
+                    linestyle=_LINE_STYLES[round_], linewidth=1.6, color=_colour(by, key, number),
                     label=_key_label(key, columns, channels) if columns else "all")
         _legend_beside(ax, wide.shape[1])
         _date_axis(ax, zone, trend.index.get_level_values(0).max())
@@ -400,6 +415,7 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
         days = table.index.tz_localize(None)
         for number, (key, counts) in enumerate(table.items()):
             ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=_colour(by, key, number),
+                   hatch=_HATCHES[_round_of_colours(by, number)], edgecolor="white", linewidth=0.4,
                    label=_key_label(key, columns, channels) if columns else str(key))
             bottom += counts.to_numpy()
         _legend_beside(ax, table.shape[1])
@@ -450,8 +466,10 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
                 words = _percentile_words(name)
                 label = words if by is None else f"{_key_label(key, columns, channels)}, {words}"
                 # Markers: a lone snapshot shows as a dot, not as an invisible line.
-                ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6, marker="o",
-                        markersize=3, color=NEUTRAL if by is None else _colour(by, key, number), label=label)
+                # The line style tells the percentile here: a further round of colours has its marker.
+                ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6,
+                        marker=_MARKERS[_round_of_colours(by, number)], markersize=3,
+                        color=NEUTRAL if by is None else _colour(by, key, number), label=label)
             number += 1
         ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
         # Above the lines, on a white ground: the lines cross the 24 h mark.
