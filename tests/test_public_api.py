@@ -3,6 +3,9 @@
 import re
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 import toolkit as tk
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
@@ -110,3 +113,16 @@ def test_schema_columns_in_contract_order():
         "is_human_takeover", "has_unread", "unread_count", "last_message_at", "window_open",
         "window_expires_at", "fetched_at",
     ]
+
+
+def test_conform_reads_text_as_each_column_reads_and_names_what_it_cannot():
+    frame = tk.conform(pd.DataFrame({"has_unread": ["true", " No", "1", None],
+                                     "unread_count": ["3", None, "0", "12"],
+                                     "provider": ["briq", "wassist", "whatsapp", None]}))
+    assert frame["has_unread"].tolist() == [True, False, True, pd.NA]
+    assert frame["unread_count"].tolist() == [3, pd.NA, 0, 12]
+    assert frame["provider"].tolist()[:2] == ["briq", "wassist"] and frame["provider"].isna().sum() == 2
+    for column, value in [("has_unread", "maybe"), ("unread_count", 1.5), ("unread_count", "three"),
+                          ("is_active", 2)]:
+        with pytest.raises(ValueError, match=f"column '{column}' holds {value!r}"):
+            tk.conform(pd.DataFrame({column: [None, value]}))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["SCHEMA", "ADDED_COLUMNS", "COLUMNS", "PROVIDERS", "conform", "empty_frame", "frame_of"]
 
@@ -118,14 +119,14 @@ def frame_of(columns: Mapping[str, Any], length: int) -> pd.DataFrame:
     return pd.DataFrame(arrays, index=pd.RangeIndex(length))
 
 
-def _in_dtype(column: Any, dtype: object, length: int) -> Any:
+def _in_dtype(column: Any, dtype: object, length: int, name: str = "column") -> Any:
     """One of the toolkit's columns as an array of its ``dtype``: ``column`` (a Series, taken
     by position, or an array) cast as needed, or all missing when ``column`` is ``None``."""
     if column is None:
         return missing_column(dtype, length)
     values = column.array if isinstance(column, pd.Series) else column
     if getattr(values, "dtype", None) != dtype:
-        values = _cast(pd.Series(values), dtype).array
+        values = _cast(pd.Series(values), dtype, name).array
     return values
 
 
@@ -144,10 +145,19 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
 
+    Notes
+    -----
+    Text reads as the column's type: ``"true"``/``"false"`` (also ``yes``/``no``, ``1``/``0``,
+    any case) as booleans, whole numbers as counts, ISO 8601 as UTC moments. A time that does
+    not read as one becomes missing, as does a provider other than ``wassist`` or ``briq``.
+
     Raises
     ------
     TypeError
         If ``frame`` is not a DataFrame.
+    ValueError
+        Naming the column and a value, when a boolean or count column holds a value that is
+        neither (``"maybe"``, ``1.5``).
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
@@ -159,7 +169,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         return result
     length = len(frame)
     columns: dict[str, Any] = {
-        name: _in_dtype(frame[name].reset_index(drop=True) if name in frame.columns else None, dtype, length)
+        name: _in_dtype(frame[name].reset_index(drop=True) if name in frame.columns else None, dtype, length,
+                        name)
         for name, dtype in COLUMNS.items()}
     extras = [name for name in frame.columns if name not in COLUMNS]
     for name in extras:
@@ -182,11 +193,33 @@ def on_fresh_index(data: pd.Series | pd.DataFrame) -> bool:
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
-def _cast(column: pd.Series, dtype: object) -> pd.Series:
+_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+
+
+def _cast(column: pd.Series, dtype: object, name: str = "column") -> pd.Series:
+    if isinstance(dtype, pd.BooleanDtype) and not pd.api.types.is_bool_dtype(column.dtype) and (
+            pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):
+        words = column.map(lambda value: _BOOLEAN_WORDS.get(value.strip().lower(), value)
+                           if isinstance(value, str) else value)
+        return _checked_cast(words.astype("object"), dtype, name)
     if isinstance(dtype, pd.DatetimeTZDtype):
         if isinstance(column.dtype, pd.DatetimeTZDtype):
             return column.dt.tz_convert("UTC").astype(dtype)
         return pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601").astype(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
         return column.astype("object").where(column.isin(dtype.categories)).astype(dtype)
-    return column.astype(dtype)
+    return _checked_cast(column, dtype, name)
+
+
+def _checked_cast(column: pd.Series, dtype: object, name: str) -> pd.Series:
+    """``column.astype(dtype)``, or a ``ValueError`` naming the column and a value it cannot take."""
+    try:
+        return column.astype(dtype)
+    except (TypeError, ValueError, ArithmeticError, pa.ArrowException):
+        pass
+    for value in column.dropna():
+        try:
+            pd.Series([value], dtype=object).astype(dtype)
+        except (TypeError, ValueError, ArithmeticError, pa.ArrowException):
+            raise ValueError(f"column {name!r} holds {value!r}, which does not read as {dtype}") from None
+    raise ValueError(f"column {name!r} does not read as {dtype}")
