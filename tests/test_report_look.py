@@ -365,3 +365,43 @@ def test_more_groups_than_colours_still_look_different(pulled, tmp_path):
     assert len(looks) == 8 and len(set(looks)) == 8
     assert len({colour for colour, _, _ in looks}) == 6
     plt.close(figure)
+
+
+def test_a_report_over_snapshots_minutes_apart_shows_each_and_a_provider_missing_from_one_as_a_gap(
+        pulled, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from toolkit import plots
+
+    periods = []
+    drawn = plots.plot_unread_trend
+
+    def noting_the_period(*args, **kwargs):
+        periods.append(kwargs.get("freq"))
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_unread_trend", noting_the_period)
+    moment = pulled["fetched_at"].max()
+    for minutes in (0, 10, 20):
+        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(minutes=minutes))
+    briq_only = pulled[pulled["provider"] == "briq"]
+    tk.save_snapshot(briq_only, tmp_path, snapshot_at=moment + pd.Timedelta(minutes=30), providers=["briq"])
+    history = tk.load_snapshots(tmp_path)
+    page = tk.build_report(pulled, history=history)
+    assert "Trends over 4 snapshots" in page
+    assert periods == [None, None]  # every snapshot: a day would fold the four into one point
+    days_apart = tmp_path / "days"
+    days_apart.mkdir()
+    for days in (0, 1, 2):
+        tk.save_snapshot(pulled, days_apart, snapshot_at=moment + pd.Timedelta(days=days))
+    tk.build_report(pulled, history=tk.load_snapshots(days_apart))
+    assert periods[2:] == ["D", "D"]
+    figure, ax = plt.subplots()
+    tk.plot_unread_trend(history, by="provider", ax=ax)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    wassist = [value for value in lines["Wassist"].get_ydata()]
+    briq = [value for value in lines["Briq"].get_ydata()]
+    assert len(briq) == len(wassist) == 4 and not any(pd.isna(briq))
+    # Wassist was not pulled for the last snapshot: no point there, rather than a fall to 0.
+    assert pd.isna(wassist[-1]) and wassist[-2] == wassist[0] > 0
+    plt.close(figure)

@@ -373,7 +373,9 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
         channels = channel_names_of(history)
-        wide = (trend.unstack(list(range(1, trend.index.nlevels)), fill_value=0) if columns
+        # A group absent from a snapshot (its provider not pulled then) is a gap in its line,
+        # not a fall to zero.
+        wide = (trend.unstack(list(range(1, trend.index.nlevels))).astype("float64") if columns
                 else trend.to_frame("all"))
         # Largest backlog first, so the legend reads from the biggest worry down.
         wide = wide[wide.iloc[-1].sort_values(ascending=False).index]

@@ -302,6 +302,11 @@ def _data_checks(df: pd.DataFrame, history: pd.DataFrame | None) -> str:
             f'{_table(table, {f"rows in {where}" for where in checked})}</details>')
 
 
+#: The span of snapshots from which the report's trend charts show a point a day (each
+#: provider's latest snapshot of the day) rather than every snapshot.
+TREND_DAYS_FROM = pd.Timedelta(days=2)
+
+
 def _trends_section(history: pd.DataFrame, zone: str) -> str:
     """Charts and a table of how the backlog moved across the snapshots."""
     from . import trends
@@ -309,11 +314,14 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
     if history.empty:
         return "<section><h2>Trends</h2><p>No snapshots yet.</p></section>"
     moments = history["snapshot_at"]
+    # Days over a history of days; over a shorter one (snapshots hours or minutes apart) every
+    # snapshot, which a day would fold into one point at midnight.
+    period = "D" if moments.max() - moments.min() >= TREND_DAYS_FROM else None
     charts = [
-        _chart(plots.plot_unread_trend, history, by="provider", freq="D", tz=zone),
-        _chart(plots.plot_unread_trend, history, by="channel_id", freq="D", tz=zone),
+        _chart(plots.plot_unread_trend, history, by="provider", freq=period, tz=zone),
+        _chart(plots.plot_unread_trend, history, by="channel_id", freq=period, tz=zone),
         _chart(plots.plot_closed_unread, history, by="provider"),
-        _chart(plots.plot_wait_trend, history, freq="D", tz=zone),
+        _chart(plots.plot_wait_trend, history, freq=period, tz=zone),
     ]
     stuck = trends.persistent_unread(history, min_snapshots=2)
     stuck = stuck[stuck["still_unread"]].reset_index(drop=True)
