@@ -144,7 +144,8 @@ def refresh(
         arguments}`` for keys, base URLs and HTTP settings (``api_key``, ``base_url``,
         ``page_size``, ``max_workers``, ``timeout``, ``session``, ``retry``,
         ``rate_limit``, ``deadline``). Filters come from ``previous`` and may not be given here.
-        ``None`` means every provider ``previous`` pulled.
+        ``None`` means every provider ``previous`` pulled. The result holds the providers
+        named only, as a pull of them would.
     progress : bool, optional
         Progress bars, as for the loaders.
     full_every : str or Timedelta, default 24 hours
