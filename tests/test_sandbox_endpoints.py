@@ -230,3 +230,19 @@ def test_the_sandboxs_activity_index_lists_what_a_full_scan_lists(seed, churn, m
 ])
 def test_the_sandbox_writes_json_that_reads_back_as_the_body_it_was_given(body):
     assert json.loads(_encoded(body).decode("utf-8")) == body
+
+
+def test_agents_answering_the_backlog_answer_unread_conversations_only():
+    sandbox = Sandbox(SandboxConfig(seed=5, wassist_conversations=40, briq_conversations=40))
+    unread_before = {(provider, item.id) for provider, items in sandbox.conversations.items()
+                     for item in items if item.unread_count}
+    assert len(unread_before) > 5
+    answered = sandbox.answer_unread(5)
+    replies = [(provider, cid) for kind, provider, cid, _ in sandbox.events if kind == "reply"]
+    assert answered == len(replies) == 5 and set(replies) <= unread_before
+    for provider, cid in replies:
+        item = next(item for item in sandbox.conversations[provider] if item.id == cid)
+        assert item.unread_count == 0 and item.last_role == "assistant"
+    # More than there are: every one still unread is answered, and no more.
+    assert sandbox.answer_unread(10_000) == len(unread_before) - 5
+    assert not any(item.unread_count for items in sandbox.conversations.values() for item in items)

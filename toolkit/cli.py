@@ -767,8 +767,12 @@ def _watch(args: argparse.Namespace) -> int:
         size = config.wassist_conversations + config.briq_conversations
 
         def live_traffic() -> None:
-            # About 0.5% of the inbox moves between refreshes: messages, reads, new threads.
-            sandbox.churn(max(1, size // 200), ("new", "message", "read"))
+            # About 0.5% of the inbox moves between refreshes: messages, reads, new threads;
+            # and agents answer about as many unread threads as the customers' messages made,
+            # so the backlog moves both ways, as a team's does.
+            events = max(1, size // 200)
+            sandbox.churn(events, ("new", "message", "read"))
+            sandbox.answer_unread(max(1, round(events * 0.6)))
 
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      before_round=live_traffic, label=f"sandbox {sandbox.base_url}",

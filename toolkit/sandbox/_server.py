@@ -387,6 +387,23 @@ class Sandbox:
                 self.events.append((kind, provider, target.id, now))
             self.version += 1
 
+    def answer_unread(self, events: int) -> int:
+        """Agents answer up to ``events`` conversations with unread messages, chosen at random
+        among both providers' (as a team works its backlog): each is read and replied to, which
+        moves it up its lists. Returns how many were answered."""
+        rng = self._churn_rng
+        with self.lock:
+            now = self.now()
+            waiting = [(provider, conversation) for provider, items in self.conversations.items()
+                       for conversation in items if conversation.unread_count]
+            chosen = rng.sample(waiting, min(events, len(waiting)))
+            for provider, conversation in chosen:
+                conversation.agent_replies(now)
+                self.events.append(("reply", provider, conversation.id, now))
+            if chosen:
+                self.version += 1
+        return len(chosen)
+
     def message(self, provider: str, conversation_id: str) -> None:
         """The customer writes to a conversation: it moves to the top of every list it is in."""
         with self.lock:
