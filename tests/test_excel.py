@@ -46,7 +46,9 @@ def hostile_frame() -> pd.DataFrame:
     })
     frame = tk.conform(frame)
     frame.attrs["pulls"] = {"briq": {"provider": "briq", "base_url": "http://127.0.0.1:1", "rows": rows,
-                                     "filters": {"status": "all"}, "api_key": "must-never-show"}}
+                                     "filters": {"status": "all"}, "api_key": "must-never-show",
+                                     "passes": {"conversations": {"pages": 3, "overlap": 1},
+                                                "conversations sweep 1": {"pages": 1, "overlap": 1}}}}
     return frame
 
 
@@ -162,6 +164,8 @@ def test_about_sheet_names_the_zone_and_the_pull_never_a_key(book, tmp_path):
     assert about["time zone (IANA)"] == "Europe/London"
     assert about["pull briq: base_url"] == "http://127.0.0.1:1"
     assert about["pull briq: filters.status"] == "all"
+    assert not [name for name in about if "passes" in name or "pages" in name]  # counted, not listed
+    assert about["pull briq: list reads"].startswith("2 ")
     assert not any("must-never-show" in str(value) for value in about.values())
     with zipfile.ZipFile(tmp_path / "out.xlsx") as archive:
         assert not any(b"must-never-show" in archive.read(name) for name in archive.namelist())

@@ -276,7 +276,14 @@ def _about(attrs: Mapping[Any, Any], frame: pd.DataFrame, risky: pd.DataFrame, z
                                    if isinstance(attrs.get("pull"), Mapping) else {})
     for provider, record in pulls.items():
         if isinstance(record, Mapping):
-            rows.extend((f"pull {provider}: {name}", value) for name, value in _flatten(record))
+            # The pages of each read are the paging engine's account, not the reader's: a
+            # count here, the whole in df.attrs (a hundred rows otherwise).
+            passes = record.get("passes")
+            shown = {name: value for name, value in record.items() if name != "passes"}
+            rows.extend((f"pull {provider}: {name}", value) for name, value in _flatten(shown))
+            if isinstance(passes, Mapping):
+                rows.append((f"pull {provider}: list reads",
+                             f"{len(passes)} (their pages: df.attrs['pulls'])"))
     if not pulls:
         rows.append(("pull", "no record of the pull travelled with this frame"))
     return rows
