@@ -340,8 +340,11 @@ def _dated(axis: Any) -> None:
 def _legend_beside(ax: plt.Axes, entries: int) -> None:
     """Few entries inside the plot; many below it, so that no line hides behind the legend."""
     if entries > 4:
+        # As many columns as the longest label leaves room for across the figure's width.
+        longest = max((len(label) for label in ax.get_legend_handles_labels()[1]), default=0)
+        fits = 4 if longest <= 16 else 3 if longest <= 24 else 2
         ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
-                  ncols=min(4, (entries + 1) // 2))
+                  ncols=min(fits, (entries + 1) // 2))
     else:
         ax.legend(frameon=False, fontsize=9, loc="upper left")
 

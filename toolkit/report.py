@@ -319,7 +319,7 @@ def _trends_section(history: pd.DataFrame, zone: str) -> str:
     period = "D" if moments.max() - moments.min() >= TREND_DAYS_FROM else None
     charts = [
         _chart(plots.plot_unread_trend, history, by="provider", freq=period, tz=zone),
-        _chart(plots.plot_unread_trend, history, by="channel_id", freq=period, tz=zone),
+        _chart(plots.plot_unread_trend, history, by=["provider", "channel_id"], freq=period, tz=zone),
         _chart(plots.plot_closed_unread, history, by="provider"),
         _chart(plots.plot_wait_trend, history, freq=period, tz=zone),
     ]
