@@ -405,3 +405,13 @@ def test_a_report_over_snapshots_minutes_apart_shows_each_and_a_provider_missing
     # Wassist was not pulled for the last snapshot: no point there, rather than a fall to 0.
     assert pd.isna(wassist[-1]) and wassist[-2] == wassist[0] > 0
     plt.close(figure)
+
+
+def test_trends_ending_before_the_reports_own_pull_say_so(pulled, tmp_path):
+    moment = pulled["fetched_at"].max()
+    tk.save_snapshot(pulled, tmp_path, snapshot_at=moment - pd.Timedelta(hours=3))
+    older = tk.build_report(pulled, history=tk.load_snapshots(tmp_path))
+    assert "these trends end with the last snapshot" in older
+    tk.save_snapshot(pulled, tmp_path, snapshot_at=moment)  # the pull itself, saved
+    assert "these trends end with the last snapshot" not in tk.build_report(
+        pulled, history=tk.load_snapshots(tmp_path))
