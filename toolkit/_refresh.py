@@ -698,20 +698,15 @@ class _Merge:
         columns = {}
         if ready.closes_at is not None and ready.closes_at <= moment:
             expired = ready.open_carried & (ready.moments["window_expires_at"] <= moment)
-            closed = {"window_open": self.frame["window_open"].mask(expired, False)}
-            if self.active_is_window:  # a closed window has no expiry: Wassist's reading of its seconds left
-                closed["is_active"] = self.frame["is_active"].mask(expired, False)
-                closed["window_expires_at"] = self.frame["window_expires_at"].mask(expired)
+            closed = _windows_closed(self.frame, expired, active_is_window=self.active_is_window)
             if self.keeps is not None:
                 now_closed = self.frame[expired].assign(**{name: values[expired]
                                                            for name, values in closed.items()})
                 if not self.keeps(now_closed).to_numpy(dtype=bool).all():
                     return None
-            columns["window_open"] = closed["window_open"]
-            if self.active_is_window:
-                columns["is_active"] = closed["is_active"]
-                if "window_expires_at" not in changes:
-                    changes["window_expires_at"] = ready.moments["window_expires_at"].copy()
+            columns.update(closed)
+            if "window_expires_at" in closed and "window_expires_at" in changes:
+                # A later fetch's moments (below) replace the column: they keep the closing too.
                 changes["window_expires_at"][expired] = np.datetime64("NaT")
         for name, values in changes.items():
             column = utc_column(values)
@@ -840,18 +835,26 @@ def _as_carried(rows: pd.DataFrame, as_of: pd.Timestamp, *, active_is_window: bo
     """
     expired = (rows["window_open"].eq(True) & (rows["window_expires_at"] <= as_of)).to_numpy(
         dtype=bool, na_value=False)
-    changes: dict[str, Any] = {}
-    if expired.any():
-        changes["window_open"] = rows["window_open"].mask(expired, False)
-        if active_is_window:
-            changes["window_expires_at"] = rows["window_expires_at"].mask(expired)
-            changes["is_active"] = rows["is_active"].mask(expired, False)
+    changes: dict[str, Any] = (_windows_closed(rows, expired, active_is_window=active_is_window)
+                               if expired.any() else {})
     changes["has_unread"] = pd.array(np.zeros(len(rows), dtype=bool), dtype=BOOLEAN)
     counted = rows["unread_count"].notna()
     changes["unread_count"] = rows["unread_count"].mask(counted, 0).astype(INT)
     changes["fetched_at"] = pd.Series(as_of, index=rows.index).astype(rows["fetched_at"].dtype)
     # assign shares the unchanged columns with rows (copy-on-write): nothing else is copied.
     return rows.assign(**changes)
+
+
+def _windows_closed(rows: pd.DataFrame, expired: np.ndarray, *,
+                    active_is_window: bool) -> dict[str, pd.Series]:
+    """The columns of ``rows`` that change when the windows of the ``expired`` rows close: the
+    window, and with ``active_is_window`` ``is_active`` and the expiry (a closed window has
+    none: Wassist's reading of its seconds left)."""
+    closed = {"window_open": rows["window_open"].mask(expired, False)}
+    if active_is_window:
+        closed["window_expires_at"] = rows["window_expires_at"].mask(expired)
+        closed["is_active"] = rows["is_active"].mask(expired, False)
+    return closed
 
 
 def _names_kept(frame: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
