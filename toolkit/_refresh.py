@@ -76,7 +76,14 @@ import numpy as np
 import pandas as pd
 
 from ._clock import utc_now
-from ._frames import RecencyKeys, contains, duration, interleaved_order, most_recent_first, recency_order
+from ._frames import (
+    RecencyKeys,
+    contains,
+    interleaved_order,
+    most_recent_first,
+    positive_duration,
+    recency_order,
+)
 from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, conform, empty_frame, utc_column
 from .history import SNAPSHOT_COLUMN
 from .providers import PROVIDERS, named_options
@@ -183,9 +190,7 @@ def refresh(
     """
     if not isinstance(previous, pd.DataFrame):
         raise TypeError(f"previous must be a pandas DataFrame, got {type(previous).__name__}")
-    every = duration(full_every, "full_every")
-    if every <= pd.Timedelta(0):
-        raise ValueError(f"full_every must be positive, got {full_every!r}")
+    every = positive_duration(full_every, "full_every")
     records, rows = _previous_pulls(previous)
     chosen = _chosen(providers, records)
     if SNAPSHOT_COLUMN not in previous.columns:

@@ -204,10 +204,8 @@ def expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", horiz
     """
     require_columns(df, ["window_open", "window_expires_at"])
     moment = resolve_as_of(df, as_of)
-    step = duration(freq, "freq")
+    step = positive_duration(freq, "freq")
     span = duration(horizon, "horizon")
-    if step <= pd.Timedelta(0):
-        raise ValueError("freq must be a positive duration")
     if span < pd.Timedelta(0):
         raise ValueError("horizon must not be negative")
     intervals = math.ceil(span / step)
