@@ -604,27 +604,32 @@ def test_a_move_in_briqs_unread_list_while_it_is_read_is_caught_by_the_activity_
     unread = previous[previous["has_unread"].fillna(False)]
     # Pages small enough that the unread list takes more waves than its request slots hold.
     page_size = max(2, len(unread) // 20)
-    mover = unread["conversation_id"].iloc[1]  # on the unread list's first page
+    first_back: list[str] = []  # the ids of the unread list's first page back, in its order
     moved = threading.Event()
+    lock = threading.Lock()
 
     class Session(requests.Session):
         def get(self, url, **kwargs):
             if "status=unread" in url:
                 time.sleep(0.05)  # a slow unread list: the activity read's first pass ends first
-                if "offset=0" not in url and not moved.is_set() and first_wave_back.is_set():
-                    # Read at the top already, it now moves up: only a later sweep sees it.
-                    sandbox.message("briq", mover)
-                    moved.set()
+                with lock:
+                    if first_back and not moved.is_set():
+                        # Read already, it now moves up: to the top, read already too when the
+                        # list is read top-down; left to the activity read when bottom-up.
+                        sandbox.message("briq", first_back[1])
+                        moved.set()
             answer = super().get(url, **kwargs)
-            if "status=unread" in url and "offset=0&" in url + "&":
-                first_wave_back.set()
+            if "status=unread" in url:
+                with lock:
+                    if not first_back:
+                        first_back.extend(item["id"] for item in answer.json()["data"]["items"])
             return answer
 
-    first_wave_back = threading.Event()
     refreshed = tk.refresh(previous, {"briq": {**settings(sandbox, "briq"), "page_size": page_size,
                                                "session": Session()}}, progress=False)
     after = full_pull(sandbox, "briq")
     assert moved.is_set()
+    mover = first_back[1]
     passes = refreshed.attrs["pulls"]["briq"]["passes"]
     assert "activity sweep 1" in passes and not any(name.startswith("unread sweep") for name in passes)
     assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False

@@ -84,6 +84,7 @@ from ._frames import (
     positive_duration,
     recency_order,
 )
+from ._paging import Page, SlotPool
 from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, conform, empty_frame, utc_column
 from .history import SNAPSHOT_COLUMN
 from .providers import PROVIDERS, named_options
@@ -406,11 +407,13 @@ class _Reader(ListReader):
     def speculates(self, query: ListQuery) -> bool:
         return self.long_list
 
-    def sharing(self, workers: int) -> _Reader:
-        """A reader on the same client with ``workers`` request slots, for one of the lists
-        read at the same time (their slots add up to ``max_workers``)."""
+    def sharing(self, workers: int, slots: SlotPool | None = None, *, urgent: bool = False) -> _Reader:
+        """A reader on the same client, for one of the lists read at the same time: at most
+        ``workers`` requests of its own in flight, each in a slot of ``slots`` (shared by
+        the lists) when given, ahead of the other list's when ``urgent``."""
         shared = _Reader(self.provider, self.client, replace(self.options, max_workers=workers))
         shared.long_list = self.long_list
+        shared.slots, shared.urgent = slots, urgent
         return shared
 
     def absorb(self, other: ListReader) -> None:
@@ -493,12 +496,14 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
         ask_count()  # awaited after the merge
         side = _CarriedSide.of(provider, rows, params, utc_now())
         return _merge_of(provider, params, listed, active, unread, side), server_total()
-    # Both lists at once, each with its share of the request slots: the activity read is
-    # short, the unread list long. A message arriving meanwhile shows in both; the version
-    # fetched later wins (keep_latest), as in a full pull.
+    # Both lists at once, in one pool of request slots: the activity read is short, and
+    # takes the slots it can use first (at most its share: it grows from one request and
+    # must not starve the long list), the unread list the rest. A message arriving meanwhile
+    # shows in both; the version fetched later wins (keep_latest), as in a full pull.
     activity_slots = max(1, round(workers * ACTIVITY_SHARE))
-    activity_reader = reader.sharing(activity_slots)
-    unread_reader = reader.sharing(workers - activity_slots)
+    slots = SlotPool(workers)
+    activity_reader = reader.sharing(activity_slots, slots, urgent=True)
+    unread_reader = reader.sharing(workers, slots)
     answered = activity_reader.answered = unread_reader.answered
     # The activity read guesses a whole wave of pages ahead only when rows already known to
     # be active since then fill one. Otherwise it starts with one page (or a few, down to an
@@ -551,6 +556,12 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     # first pass is in, catches every row that moved during that pass: the unread list
     # needs no sweep of its own.
     unread_swept = not (told and provider.unread_within(params))
+    unread_query = ListQuery(unread_params)
+    first_active = provider.first_active_since(since)
+    if not unread_swept and unread_reader.long_list and first_active is not None:
+        # Its top is then the activity read's too (the unread conversations active since
+        # ``since``): read bottom-up, it stops where those begin (see _UnreadBelowActivity).
+        unread_query = replace(unread_query, held_top=_UnreadBelowActivity.of(rows, since, first_active))
     pending = _Background(lambda: activity_reader.read_complete(
         "activity", activity, after_first_pass=first_pass_in("activity")))
 
@@ -564,7 +575,7 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     carried_side = _Background(carried_once_answered)
     try:
         try:
-            unread = unread_reader.read_complete("unread", ListQuery(unread_params), sweeps=unread_swept,
+            unread = unread_reader.read_complete("unread", unread_query, sweeps=unread_swept,
                                                  after_first_pass=first_pass_in("unread"))
         finally:
             unread_first_in.set()  # a failed unread read must not leave the activity read waiting
@@ -585,6 +596,40 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
             return merge, server_total()
     side = _CarriedSide.of(provider, rows, params, as_of)
     return _merge_of(provider, params, listed, active, unread, side), server_total()
+
+
+@dataclass(frozen=True)
+class _UnreadBelowActivity:
+    """The top of an unread list within the list the activity read reads from the top
+    (Briq's): the unread conversations active since ``since``, which the activity read holds.
+
+    Ordered most recently active first, the unread list begins with them; below lie the
+    unread conversations last active before ``since``. Those were unread in the previous
+    pull already (a conversation becomes unread only with a new message), so there are at
+    most as many as the previous frame holds, and at least ``total`` less that many rows
+    of the top are the activity read's. A page whose first row was active since ``since``
+    has only such rows above it; a conversation that moves above it while the list is read
+    has new activity, which the activity read's sweep (sent once the unread list is in)
+    finds. So the unread list is read bottom-up and stops there: some 900 conversations of
+    the benchmark's inbox, read twice otherwise.
+    """
+
+    expected_rows: int
+    unread_before: int
+    first_active: Callable[[Page], bool]
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame, since: pd.Timestamp,
+           first_active: Callable[[Page], bool]) -> _UnreadBelowActivity:
+        unread = rows["has_unread"].to_numpy(dtype=bool, na_value=False)
+        recent = (rows["last_message_at"] >= since).to_numpy(dtype=bool, na_value=False)
+        return cls(int(unread.sum()), int((unread & ~recent).sum()), first_active)
+
+    def rows(self, total: int) -> int:
+        return max(0, total - self.unread_before)
+
+    def covers(self, page: Page) -> bool:
+        return self.first_active(page)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from itertools import repeat
 from typing import Any
 
@@ -302,6 +303,22 @@ def timestamps(values: Sequence[Any], tally: Tally, name: str) -> pd.Series:
     unparsed = int((parsed.isna() & pd.Series([v is not None for v in text])).sum())
     tally.add(name, not_text + unparsed)
     return _as_timestamp(parsed)
+
+
+def timestamp_of(value: Any) -> pd.Timestamp | None:
+    """One ISO 8601 timestamp as UTC (without an offset: read as UTC); ``None`` when missing
+    or unreadable. For a test on one row of a page as it arrives: :func:`timestamps` costs a
+    column's setting-up for the one value, and releases the interpreter lock to other threads."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        parsed = timestamps([value], Tally(), "timestamp").iloc[0]
+        return None if pd.isna(parsed) else pd.Timestamp(parsed)
+    if moment.tzinfo is None:
+        return pd.Timestamp(moment, tz="UTC")
+    return pd.Timestamp(moment).tz_convert("UTC")
 
 
 def _as_timestamp(parsed: pd.Series) -> pd.Series:

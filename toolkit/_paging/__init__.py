@@ -18,23 +18,27 @@ The parts, each testable on its own:
 - :mod:`.plan`: :class:`OffsetPlan`, which offsets to ask for (no I/O).
 - :mod:`.proof`: :func:`unproven_frontier`, whether the pages prove the list whole (pure).
 - :mod:`.batches`: :class:`PageBatcher`, arrived pages handed on for conversion.
+- :mod:`.slots`: :class:`SlotPool`, request slots shared by passes read at the same time.
 - :mod:`.loop`: :class:`OffsetPuller`, the request threads and the loop that drives them.
 """
 
 from .batches import PageBatcher
 from .loop import OffsetPuller
 from .pages import FetchPage, Page, PullReport, records_of
-from .plan import OffsetPlan, PageShape, overlap_for
+from .plan import HeldTop, OffsetPlan, PageShape, overlap_for
 from .proof import ContinuityProof, check_offsets_honoured, unproven_frontier
+from .slots import SlotPool
 
 __all__ = [
     "FetchPage",
+    "HeldTop",
     "OffsetPlan",
     "OffsetPuller",
     "Page",
     "PageBatcher",
     "PageShape",
     "PullReport",
+    "SlotPool",
     "ContinuityProof",
     "check_offsets_honoured",
     "overlap_for",

@@ -22,8 +22,9 @@ from .._deadline import Deadline
 from .._errors import PaginationError, PullTimeoutError, ResponseFormatError
 from .batches import PageBatcher
 from .pages import FetchPage, Page, PullReport
-from .plan import OffsetPlan
+from .plan import HeldTop, OffsetPlan
 from .proof import ContinuityProof, check_offsets_honoured
+from .slots import SlotPool
 
 #: Seconds without a page after which the calling thread tells ``on_wait``.
 WAIT_NOTE_SECONDS = 1.0
@@ -60,8 +61,10 @@ class _Crew:
     """
 
     def __init__(self, fetch: Callable[[int], Page], plan: OffsetPlan, workers: int,
-                 opening: int | None = None) -> None:
+                 opening: int | None = None, slots: SlotPool | None = None, urgent: bool = False) -> None:
         self._fetch = fetch
+        self._slots = slots
+        self._urgent = urgent
         self._plan = plan
         self._workers = workers
         self._allowed = workers if opening is None else max(1, min(workers, opening))
@@ -136,7 +139,7 @@ class _Crew:
             if self._threads < self._allowed:  # read unlocked: _grow checks again
                 self._grow()
             try:
-                page = self._fetch(offset)
+                page = self._fetch_in_a_slot(offset)
             except BaseException as error:  # handed to the calling thread, which raises it
                 with self._changed:
                     self._busy -= 1
@@ -151,6 +154,16 @@ class _Crew:
                 self._allowed = min(self._workers, self._allowed + 1)
                 self.arrivals.put(page)  # before any idle mark: the caller sees every page first
                 self._changed.notify_all()
+
+    def _fetch_in_a_slot(self, offset: int) -> Page:
+        """One request, in a slot of the shared pool when there is one."""
+        if self._slots is None:
+            return self._fetch(offset)
+        self._slots.acquire(urgent=self._urgent)
+        try:
+            return self._fetch(offset)
+        finally:
+            self._slots.release()
 
 
 class OffsetPuller:
@@ -205,6 +218,16 @@ class OffsetPuller:
         Leave the pages still waiting when the pass ends to :meth:`wait_digested` instead
         of handing them to ``digest`` at once: for a caller with a request to send first
         (converting them holds the interpreter for milliseconds at a time).
+    slots : SlotPool, optional
+        Request slots shared with passes reading at the same time: each request waits for
+        one (``max_workers`` still caps this pass's own).
+    urgent : bool
+        This pass's requests take free slots of ``slots`` before other passes' waiting ones.
+    held_top : HeldTop, optional
+        The top of the list is held by another read: read the list bottom-up and stop at
+        the page where the held rows begin (see :class:`~toolkit._paging.OffsetPlan`). When
+        that page's first row turns out not to be held (rows left the list above it), the
+        pass reads on up to offset 0.
     """
 
     def __init__(
@@ -225,6 +248,9 @@ class OffsetPuller:
         deadline: Deadline | None = None,
         opening_workers: int | None = None,
         hold_last_batch: bool = False,
+        slots: SlotPool | None = None,
+        urgent: bool = False,
+        held_top: HeldTop | None = None,
     ) -> None:
         self.fetch = fetch
         self.provider = provider
@@ -242,6 +268,9 @@ class OffsetPuller:
         self.deadline = deadline if deadline is not None else Deadline(None, provider)
         self.opening_workers = opening_workers
         self.hold_last_batch = hold_last_batch
+        self.slots = slots
+        self.urgent = urgent
+        self.held_top = held_top
         self.report = PullReport(page_size_asked=page_size)
 
     def pull(self) -> list[Page]:
@@ -257,16 +286,19 @@ class OffsetPuller:
         """
         self.report.started_at = pd.Timestamp.now(tz="UTC")
         plan = OffsetPlan(self.page_size, self.max_workers, speculate=self.speculate,
-                          max_repair_rounds=self.max_repair_rounds)
+                          max_repair_rounds=self.max_repair_rounds, held_top=self.held_top)
         pass_ = _Pass(self, plan)
         self._batcher = pass_.batcher
-        crew = _Crew(self._fetch, plan, self.max_workers, self.opening_workers)
+        crew = _Crew(self._fetch, plan, self.max_workers, self.opening_workers, self.slots, self.urgent)
         crew.add(plan.opening_offsets())
         crew.start()
         try:
             pass_.receive(crew, budgeted=True)
+            if plan.top_offset:
+                pass_.read_above_unheld_top(crew)
             if not plan.first_ended_list:
                 pass_.repair(crew)
+            self.report.rows_held_above = plan.top_offset
         finally:
             crew.close()
         self.report.finished_at = pd.Timestamp.now(tz="UTC")
@@ -289,6 +321,7 @@ class OffsetPuller:
             raise ResponseFormatError("page rows are not a list", provider=self.provider)
         # Asked now, while the page still holds its rows (they are dropped once converted).
         page.ends_list = bool(self.is_last(page)) if self.is_last is not None else False
+        page.held_above = self.held_top is not None and bool(self.held_top.covers(page))
         return page
 
 
@@ -350,6 +383,28 @@ class _Pass:
             return None
         return max(foreseen, self._planned_at_least, len(self.pages))
 
+    def read_above_unheld_top(self, crew: _Crew) -> None:
+        """Read on up to offset 0 when the top of a bottom-up read is not held after all.
+
+        The top page was chosen for a first row within the rows held elsewhere; rows that
+        left the list above it since (more than the margin kept) move the held ones up past
+        it, and its latest read then shows a first row that is not held.
+        """
+        plan = self.plan
+        shape = plan.shape
+        assert shape is not None, "a bottom-up read knows its shape once a page is back"
+        top = max((page for page in self.pages if page.offset == plan.top_offset),
+                  key=lambda page: page.sequence)
+        if top.held_above:
+            return
+        offsets = list(range(plan.top_offset - shape.stride, -1, -shape.stride))
+        if offsets[-1] != 0:
+            offsets.append(0)
+        plan.top_offset = 0
+        self._planned_at_least = len(self.pages) + len(offsets)
+        crew.add(offsets, chain=False)
+        self.receive(crew, budgeted=False)
+
     def repair(self, crew: _Crew) -> None:
         """Re-fetch from where the proven part of the list stops until it reaches the end.
 
@@ -362,7 +417,7 @@ class _Pass:
         provider = self.puller.provider
         for round_number in range(1, self.puller.max_repair_rounds + 1):
             check_offsets_honoured(self.pages, provider)
-            frontier = self.proof.frontier(shape)
+            frontier = self.proof.frontier(shape, self.plan.top_offset)
             if frontier is None:
                 return
             self.report.repair_rounds = round_number
@@ -372,7 +427,7 @@ class _Pass:
             crew.add(offsets, chain=False)  # a round is only these pages
             self.receive(crew, budgeted=False)
         check_offsets_honoured(self.pages, provider)
-        if self.proof.frontier(shape) is not None:
+        if self.proof.frontier(shape, self.plan.top_offset) is not None:
             raise PaginationError(
                 f"pages still did not line up after {self.puller.max_repair_rounds} rounds of re-fetching; "
                 "the list changed faster than it could be read", provider=provider)

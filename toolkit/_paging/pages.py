@@ -35,6 +35,9 @@ class Page:
         Order of arrival across the pull.
     ends_list : bool
         The caller's end test (``is_last``) said nothing beyond this page is needed.
+    held_above : bool
+        Every row above this page's first is held by another read (see
+        :class:`~toolkit._paging.plan.HeldTop`): the page may be the top of a bottom-up read.
     """
 
     offset: int
@@ -46,6 +49,7 @@ class Page:
     fetched_at: pd.Timestamp
     sequence: int = 0
     ends_list: bool = False
+    held_above: bool = False
     _released_size: int | None = field(default=None, repr=False)
 
     @property
@@ -78,6 +82,9 @@ class PullReport:
     rows_received: int = 0
     started_at: pd.Timestamp | None = None
     finished_at: pd.Timestamp | None = None
+    #: Rows at the top of the list left unread because another read holds them (the offset
+    #: a bottom-up read's proof starts from; see :class:`~toolkit._paging.plan.HeldTop`).
+    rows_held_above: int = 0
 
     def record(self, page: Page) -> None:
         """Count an arrived page."""
@@ -100,6 +107,7 @@ class PullReport:
             "pages_refetched": self.pages_refetched,
             "repair_rounds": self.repair_rounds,
             "rows_received": self.rows_received,
+            "rows_held_above": self.rows_held_above,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }

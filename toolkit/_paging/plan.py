@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from .pages import Page
 
@@ -95,6 +95,26 @@ def moved_end(shape: PageShape, end: int | None, page: Page) -> int | None:
     return end
 
 
+class HeldTop(Protocol):
+    """The top of a list that another read already holds, so that this one need not.
+
+    A list read bottom-up (:class:`OffsetPlan` with ``held_top``) stops at the page whose
+    first row lies within that held part: the rows above it are held already.
+    """
+
+    @property
+    def expected_rows(self) -> int:
+        """The list's length as foreseen (by the previous pull, say): where reading starts."""
+
+    def rows(self, total: int) -> int:
+        """Rows at the top of the list held elsewhere, at least, when the list reports ``total``."""
+
+    def covers(self, page: Page) -> bool:
+        """Whether every row above ``page``'s first row (and that row) is held elsewhere.
+
+        Asked on the request thread while the page still holds its rows."""
+
+
 class OffsetPlan:
     """The offsets of one pass over a list, learned from the pages as they arrive.
 
@@ -109,6 +129,11 @@ class OffsetPlan:
         first page has told the size served and the total.
     max_repair_rounds : int
         Rounds of re-fetching the budget allows for.
+    held_top : HeldTop, optional
+        Read the list bottom-up, from the page its foreseen length ends on, and stop at the
+        highest page whose first row the held top is sure to hold (see :meth:`next_offset`):
+        that page is the top of the proof (:attr:`top_offset`) when it :meth:`~HeldTop.covers`,
+        else the caller reads on up to offset 0.
 
     Notes
     -----
@@ -120,7 +145,7 @@ class OffsetPlan:
     """
 
     def __init__(self, page_size: int, max_workers: int, *, speculate: bool = False,
-                 max_repair_rounds: int = 25) -> None:
+                 max_repair_rounds: int = 25, held_top: HeldTop | None = None) -> None:
         self.guess = PageShape(page_size, page_size, lean=True)
         self.widened = False
         self._offsets: list[int] = []  # of the pages seen with ids, sorted
@@ -140,11 +165,29 @@ class OffsetPlan:
         self._stalled = 0
         self._early: list[Page] = []
         self._first_total: int | None = None
+        self.held_top = held_top
+        #: The highest offset of the list read: where the continuity proof starts.
+        self.top_offset = 0
+        if held_top is not None:
+            # Bottom-up: the chain's page indexes from the last page of the foreseen length
+            # down; pages beyond it (a list grown since) are asked first, top-down.
+            self._down = max(0, math.ceil(max(0, held_top.expected_rows - page_size) / self.guess.stride))
+            self._beyond = self._down + 1
+            self._opening = min(self.max_workers, self._down + 1)
+            self.top_offset = self._down * self.guess.stride
+            self._upwards_asked = 0
 
     # -- what to ask for ---------------------------------------------------------------
 
     def opening_offsets(self) -> list[int]:
-        """The first requests, sent before anything is known (offset 0 first)."""
+        """The first requests, sent before anything is known (offset 0 first; read
+        bottom-up, the last pages of the foreseen length, the last first)."""
+        if self.held_top is not None:
+            first = self._down
+            self._down -= self._opening
+            self.top_offset = (self._down + 1) * self.guess.stride
+            self._upwards_asked = self._opening
+            return [k * self.guess.stride for k in range(first, first - self._opening, -1)]
         return [k * self.guess.stride for k in range(self._opening)]
 
     def next_offset(self) -> int | None:
@@ -152,11 +195,45 @@ class OffsetPlan:
 
         ``None`` is not final: a page still in flight may move the end further.
         """
+        if self.held_top is not None and self._next is None:
+            return self._next_upwards()
         if self.shape is None or self._next is None or self._next >= self.limit():
             return None
         offset = self._next
         self._next += self.shape.stride
         return offset
+
+    def _next_upwards(self) -> int | None:
+        """Read bottom-up: pages beyond the foreseen end first, then up to the held top."""
+        shape, held = self.shape, self.held_top
+        if shape is None or held is None:
+            return None  # the opening pages are all out; the first to come back tells the shape
+        stride, limit = shape.stride, self.limit()
+        if self._beyond * stride < limit:
+            self._beyond += 1
+            self._upwards_asked += 1
+            return (self._beyond - 1) * stride
+        stop = self._upward_stop(shape, held)
+        while self._down >= stop:
+            offset = self._down * stride
+            self._down -= 1
+            if offset < limit:
+                self.top_offset = offset
+                self._upwards_asked += 1
+                return offset
+        return None
+
+    def _upward_stop(self, shape: PageShape, held: HeldTop) -> int:
+        """The index of the page a bottom-up read stops at: the highest whose first row the
+        held top is sure to hold, with room for rows that leave the list above it meanwhile
+        (the page is checked when it comes back)."""
+        held_rows = held.rows(self.totals[-1]) if self.totals else 0
+        return max(0, (held_rows - 1 - overlap_for(shape.served)) // shape.stride)
+
+    @property
+    def reads_upwards(self) -> bool:
+        """Whether the list is being read bottom-up (see ``held_top``)."""
+        return self.held_top is not None and self._next is None
 
     def limit(self) -> int:
         """The offset planning stops at: the known end, else the latest total."""
@@ -191,7 +268,7 @@ class OffsetPlan:
             self._largest_total = max(self._largest_total, page.total)
         self._watch_for_gaps(page)
         if self.shape is None:
-            if page.offset == 0:
+            if page.offset == 0 or self.held_top is not None:
                 self._learn(page)
             else:
                 self._early.append(page)  # its end signal counts once the shape is known
@@ -223,6 +300,9 @@ class OffsetPlan:
                 self.shape = replace(self.shape, lean=False)
 
     def _learn(self, first: Page) -> None:
+        if self.held_top is not None:
+            self._learn_upwards(first)
+            return
         self.shape = shape = PageShape.from_first(self.guess.asked, first, lean=self.guess.lean)
         self._first_total = first.total
         for page in [first, *self._early]:
@@ -235,6 +315,20 @@ class OffsetPlan:
         self._next = self._opening * self.guess.stride if shape.stride == self.guess.stride else shape.stride
         self._chain_start = self._next
 
+    def _learn_upwards(self, first: Page) -> None:
+        """The shape from the first page back of a bottom-up read (any offset)."""
+        self.shape = shape = PageShape.from_first(self.guess.asked, first, lean=self.guess.lean)
+        self._first_total = first.total
+        for page in [first, *self._early]:
+            self.end = moved_end(shape, self.end, page)
+        self._early = []
+        if shape.stride != self.guess.stride or first.total is None:
+            # Pages smaller than asked, or no total to tell where the list ends: the offsets
+            # guessed are off the chain. Read it as usual, from the top down.
+            self._next = 0
+            self._chain_start = shape.stride
+            self.top_offset = 0
+
     # -- what the plan amounts to ------------------------------------------------------
 
     def pages_planned(self) -> int | None:
@@ -242,6 +336,10 @@ class OffsetPlan:
         shape = self.shape
         if shape is None or (self._first_total is None and not self.first_ended_list):
             return None
+        if self.held_top is not None and self._next is None:
+            beyond = max(0, math.ceil((self.limit() - self._beyond * shape.stride) / shape.stride))
+            above = max(0, self._down - self._upward_stop(shape, self.held_top) + 1)
+            return self._upwards_asked + beyond + above
         if self.first_ended_list or self._chain_start is None:
             return self._opening
         total = self._first_total or 0

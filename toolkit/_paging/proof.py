@@ -18,7 +18,7 @@ from .pages import Page
 from .plan import PageShape
 
 
-def unproven_frontier(pages: Sequence[Page], shape: PageShape) -> Page | None:
+def unproven_frontier(pages: Sequence[Page], shape: PageShape, top: int = 0) -> Page | None:
     """``None`` when the pages joined to the top reach the end; else the furthest of them.
 
     Parameters
@@ -27,6 +27,8 @@ def unproven_frontier(pages: Sequence[Page], shape: PageShape) -> Page | None:
         Every page of the pass, in any order, re-fetched ones included.
     shape : PageShape
         The pages' shape; its :meth:`~PageShape.ends_at` tells which pages end the list.
+    top : int
+        The offset the proof starts from (see :meth:`ContinuityProof.frontier`).
 
     Returns
     -------
@@ -36,7 +38,7 @@ def unproven_frontier(pages: Sequence[Page], shape: PageShape) -> Page | None:
     proof = ContinuityProof()
     for page in pages:
         proof.add(page)
-    return proof.frontier(shape)
+    return proof.frontier(shape, top)
 
 
 class ContinuityProof:
@@ -75,12 +77,16 @@ class ContinuityProof:
         if not known:
             self._keyless.add(index)
 
-    def frontier(self, shape: PageShape) -> Page | None:
-        """``None`` when the pages so far prove the list whole; else the page to re-fetch from."""
+    def frontier(self, shape: PageShape, top: int = 0) -> Page | None:
+        """``None`` when the pages so far prove the list whole; else the page to re-fetch from.
+
+        ``top`` is the offset the list is read from: 0, or where the rows above are held
+        by another read (:class:`~toolkit._paging.plan.HeldTop`).
+        """
         pages = self._pages
-        if not any(page.offset == 0 for page in pages):
-            raise ValueError("a proof needs a page read from the top (offset 0)")
-        if any(page.offset == 0 and not page.size for page in pages):
+        if not any(page.offset == top for page in pages):
+            raise ValueError(f"a proof needs a page read from its top (offset {top})")
+        if any(page.offset == top and not page.size for page in pages):
             return None  # the list was empty when its top was read: no row stayed in it throughout
         read = sorted((index for index, page in enumerate(pages) if page.size),
                       key=lambda index: (pages[index].offset, pages[index].sequence))
@@ -92,7 +98,7 @@ class ContinuityProof:
             for place, index in enumerate(read):
                 if place and index in self._keyless:
                     _join(parent, index, read[place - 1])
-        tops = {_root(parent, index) for index in read if pages[index].offset == 0}
+        tops = {_root(parent, index) for index in read if pages[index].offset == top}
         joined = [pages[index] for index in read if _root(parent, index) in tops]
         if any(shape.ends_at(page) for page in joined):
             return None

@@ -22,7 +22,7 @@ from .._clock import utc_now
 from .._errors import DataQualityWarning
 from .._frames import recency_order
 from .._http import HttpClient
-from .._paging import OffsetPuller, Page, PullReport, records_of
+from .._paging import OffsetPuller, Page, PullReport, SlotPool, records_of
 from .._progress import Progress
 from .._schema import conform, empty_frame
 from .._values import Tally
@@ -103,6 +103,10 @@ class ListReader:
         #: Requests in flight at first on a list with an end test (see :class:`OffsetPuller`):
         #: a sweep usually ends on its first page.
         self.opening_workers: int | None = SWEEP_OPENING_WORKERS
+        #: Request slots shared with another reader on the same client reading at the same
+        #: time (see :class:`~toolkit._paging.SlotPool`), and whether this one's come first.
+        self.slots: SlotPool | None = None
+        self.urgent = False
 
     def __enter__(self) -> ListReader:
         _collector.pause()  # see toolkit/_collector.py: a fifth of a pull's CPU otherwise
@@ -236,7 +240,8 @@ class ListReader:
                                   # caller foresees a long one (``speculate``).
                                   opening_workers=self.opening_workers if query.is_last and not guess
                                   else None,
-                                  hold_last_batch=hold_last_batch)
+                                  hold_last_batch=hold_last_batch, slots=self.slots, urgent=self.urgent,
+                                  held_top=query.held_top)
             puller.pull()
 
         rows_lock = threading.Lock()

@@ -22,7 +22,7 @@ import pandas as pd
 from .._deadline import DEFAULT_DEADLINE, Deadline, check_deadline
 from .._errors import AuthenticationError
 from .._http import HttpClient, JsonResponse, RateLimit, RetryPolicy
-from .._paging import Page
+from .._paging import HeldTop, Page
 from .._values import Tally
 
 # Pages in flight at once. A loop that fetches one page at a time is limited to one page per
@@ -101,10 +101,14 @@ class ListQuery:
     is_last : callable, optional
         ``is_last(page) -> bool``: nothing beyond this page is wanted. ``None`` reads the
         list to its end.
+    held_top : HeldTop, optional
+        The top of the list is held by another read: read it bottom-up, down to the end,
+        up to where the held rows begin (see :class:`~toolkit._paging.OffsetPuller`).
     """
 
     params: Params
     is_last: Callable[[Page], bool] | None = None
+    held_top: HeldTop | None = None
 
 
 class Provider(ABC):
@@ -234,6 +238,12 @@ class Provider(ABC):
     def unread_params(self, params: Params) -> Params:
         """The query listing the conversations of ``params`` that have unread messages."""
         raise NotImplementedError
+
+    def first_active_since(self, since: pd.Timestamp) -> Callable[[Page], bool] | None:
+        """A test of a page of this provider's lists: whether its first row was last active
+        at ``since`` or later (``False`` for an empty page or an unreadable time); ``None``
+        when the provider has none (then no read leaves the top of a list to another)."""
+        return None
 
     def unread_within(self, params: Params) -> bool:
         """Whether every conversation of the unread list of ``params`` is in the list of

@@ -1,0 +1,254 @@
+"""Lists read side by side: request slots shared between passes, and a list read bottom-up
+up to a top that another read holds (Briq's unread list beside a refresh's activity read)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toolkit._paging import (
+    OffsetPlan,
+    OffsetPuller,
+    Page,
+    PageShape,
+    SlotPool,
+    overlap_for,
+    unproven_frontier,
+)
+
+MOMENT = pd.Timestamp("2026-01-01", tz="UTC")
+
+
+def page(offset: int, rows: list[tuple[int, str]], *, limit: int = 100, total: int | None = None,
+         sequence: int = 0) -> Page:
+    """A page holding ``rows`` as ``(activity, id)`` pairs, keyed as the loaders key them."""
+    records = [{"id": identifier, "activity": activity} for activity, identifier in rows]
+    keys = [(identifier, str(activity)) for activity, identifier in rows]
+    return Page(offset, limit, records, keys, total, None, MOMENT, sequence=sequence)
+
+
+def rows_of(size: int, newest: int = 10_000) -> list[tuple[int, str]]:
+    return [(newest - number, f"r{number}") for number in range(size)]
+
+
+@dataclass
+class ActiveSince:
+    """A held top as a refresh's activity read holds one: every row active at ``since`` or
+    later; at least ``total - older`` of them are on top of the list."""
+
+    expected_rows: int
+    older: int
+    since: int
+
+    def rows(self, total: int) -> int:
+        return max(0, total - self.older)
+
+    def covers(self, page: Page) -> bool:
+        return bool(page.records) and page.records[0]["activity"] >= self.since
+
+
+def drain(plan: OffsetPlan) -> list[int]:
+    offsets = []
+    while (offset := plan.next_offset()) is not None:
+        offsets.append(offset)
+    return offsets
+
+
+# -- the plan of a bottom-up read -------------------------------------------------------------
+
+
+def test_a_list_read_bottom_up_opens_at_its_foreseen_end_and_stops_where_the_held_top_begins():
+    held = ActiveSince(expected_rows=1000, older=750, since=0)
+    plan = OffsetPlan(100, max_workers=4, speculate=True, held_top=held)
+    # 1,000 rows at 99 new rows a page: the last page starts at 990, the opening wave goes up from there.
+    assert plan.opening_offsets() == [990, 891, 792, 693]
+    rows = rows_of(1000)
+    plan.observe(page(990, rows[990:], total=1000))
+    # At least 250 rows on top are held: the top page is the highest whose first row lies
+    # within them with the wide overlap (4 rows) to spare, 198 (rows 198 to 297).
+    assert drain(plan) == [594, 495, 396, 297, 198]
+    assert plan.top_offset == 198
+    assert plan.pages_planned() == 9
+
+
+def test_a_list_grown_since_its_foreseen_length_is_read_beyond_it_first():
+    held = ActiveSince(expected_rows=1000, older=1000, since=0)
+    plan = OffsetPlan(100, max_workers=2, speculate=True, held_top=held)
+    assert plan.opening_offsets() == [990, 891]
+    rows = rows_of(1150)
+    plan.observe(page(990, rows[990:1090], total=1150))
+    # The pages beyond 990 first (1,089 reaches the total of 1,150), then on up to the top:
+    # at most 1,000 rows are older than the held ones, so the 150 on top are held.
+    assert drain(plan) == [1089, 792, 693, 594, 495, 396, 297, 198, 99]
+    assert plan.top_offset == 99
+
+
+def test_a_bottom_up_read_of_a_server_that_serves_smaller_pages_falls_back_to_the_top():
+    held = ActiveSince(expected_rows=1000, older=0, since=0)
+    plan = OffsetPlan(100, max_workers=2, speculate=True, held_top=held)
+    plan.opening_offsets()
+    rows = rows_of(1000)
+    plan.observe(page(891, rows[891:931], total=1000))  # 40 rows where 100 were asked: capped
+    assert plan.shape == PageShape(100, 40, lean=True)
+    assert not plan.reads_upwards and plan.top_offset == 0
+    assert drain(plan)[:3] == [0, 39, 78]
+
+
+def test_the_proof_of_a_bottom_up_read_starts_at_its_top():
+    rows = rows_of(500)
+    shape = PageShape(100, 100, lean=True)
+    pages = [page(offset, rows[offset:offset + 100], total=500) for offset in (198, 297, 396, 495)]
+    assert unproven_frontier(pages, shape, top=198) is None
+    with pytest.raises(ValueError, match="offset 0"):
+        unproven_frontier(pages, shape)
+    # A gap between the top and the end is found as in a read from offset 0.
+    assert unproven_frontier([pages[0], pages[2], pages[3]], shape, top=198) is pages[0]
+
+
+# -- a bottom-up read under live traffic --------------------------------------------------------
+
+
+class LiveList:
+    """Rows most recently active first, changed before each read as live traffic changes them."""
+
+    def __init__(self, size: int, churn: list[tuple[str, int, int]]) -> None:
+        self.rows = rows_of(size, newest=size)
+        self.clock = size
+        self.churn = list(churn)
+        self.lock = threading.Lock()
+        self.stayed = {(identifier, str(activity)) for activity, identifier in self.rows}
+
+    def change(self, kind: str, where: int) -> None:
+        if kind == "new":
+            self.clock += 1
+            self.rows.insert(0, (self.clock, f"n{self.clock}"))
+            return
+        if not self.rows:
+            return
+        activity, identifier = self.rows.pop(where % len(self.rows))
+        self.stayed.discard((identifier, str(activity)))
+        if kind == "message":  # new activity: the row jumps to the top with a new key
+            self.clock += 1
+            self.rows.insert(0, (self.clock, identifier))
+
+    def fetch(self, offset: int, limit: int) -> Page:
+        with self.lock:
+            if self.churn:
+                kind, where, times = self.churn.pop(0)
+                for _ in range(times):  # now and then a burst (many threads read at once)
+                    self.change(kind, where)
+            return page(offset, self.rows[offset:offset + limit], limit=limit, total=len(self.rows))
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 400), page_size=st.integers(5, 40), recent=st.integers(0, 120),
+       churn=st.lists(st.tuples(st.sampled_from(["new", "message", "read"]), st.integers(0, 10_000),
+                                st.sampled_from([1, 1, 2, 12])), max_size=30))
+def test_a_bottom_up_read_holds_every_row_below_the_held_top_that_stayed(size, page_size, recent, churn):
+    """Whatever moves meanwhile, every row that stayed in the list is read or held: active at
+    or after ``since`` (a row that moves gets newer activity, which a sweep finds)."""
+    live = LiveList(size, churn)
+    recent = min(recent, size)
+    since = size - recent + 1  # the ``recent`` newest rows are held
+    held = ActiveSince(expected_rows=size, older=size - recent, since=since)
+    collected: list[dict] = []
+    puller = OffsetPuller(live.fetch, provider="test", page_size=page_size, max_workers=4, speculate=True,
+                          held_top=held, digest=lambda pages: collected.extend(
+                              record for item in pages for record in item.records))
+    puller.pull()
+    read = {(record["id"], str(record["activity"])) for record in collected}
+    older_that_stayed = {key for key in live.stayed if int(key[1]) < since}
+    assert older_that_stayed <= read
+    if not churn:
+        # A still list: read from the page the opening wave starts at (the last of the list)
+        # up to the highest page whose first row is held with the margin to spare, and no further.
+        top = puller.report.rows_held_above
+        stride, margin = page_size - 1, overlap_for(page_size)
+        last = math.ceil(max(0, size - page_size) / stride)
+        highest_held = max(0, (recent - 1 - margin) // stride)
+        assert top == max(0, min(last - 3, highest_held)) * stride
+        assert read == {(identifier, str(activity)) for activity, identifier in live.rows[top:]}
+
+
+def test_a_read_goes_on_up_to_offset_0_when_its_top_turns_out_not_to_be_held():
+    # 1,000 rows, the 300 newest held; the held top counts on no more than 500 older rows
+    # (a conversation unread again without a new message would make the previous count
+    # short like this): the read would stop at 495, whose first row is not held.
+    rows = rows_of(1000, newest=1000)
+    held = ActiveSince(expected_rows=1000, older=500, since=701)
+    asked: list[int] = []
+    lock = threading.Lock()
+
+    def fetch(offset: int, limit: int) -> Page:
+        with lock:
+            asked.append(offset)
+        return page(offset, rows[offset:offset + limit], limit=limit, total=len(rows))
+
+    collected: list[dict] = []
+    puller = OffsetPuller(fetch, provider="test", page_size=100, max_workers=2, speculate=True, held_top=held,
+                          digest=lambda pages: collected.extend(r for item in pages for r in item.records))
+    puller.pull()
+    assert sorted(asked, reverse=True)[:6] == [990, 891, 792, 693, 594, 495]
+    assert 0 in asked and puller.report.rows_held_above == 0
+    assert {record["id"] for record in collected} == {identifier for activity, identifier in rows}
+
+
+# -- request slots shared by two passes ---------------------------------------------------------
+
+
+def test_two_passes_sharing_a_pool_never_have_more_requests_out_than_it_holds():
+    pool = SlotPool(3)
+    lock = threading.Lock()
+    out, most = [0], [0]
+
+    def slow(offset: int, limit: int) -> Page:
+        with lock:
+            out[0] += 1
+            most[0] = max(most[0], out[0])
+        time.sleep(0.01)
+        with lock:
+            out[0] -= 1
+        rows = rows_of(300)
+        return page(offset, rows[offset:offset + limit], limit=limit, total=300)
+
+    pullers = [OffsetPuller(slow, provider="test", page_size=20, max_workers=3, speculate=True, slots=pool,
+                            urgent=urgent) for urgent in (True, False)]
+    threads = [threading.Thread(target=puller.pull) for puller in pullers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(puller.report.pages >= 300 // 19 for puller in pullers)
+    assert most[0] == 3  # both used the pool, and never beyond it
+    assert pool.in_use == 0
+
+
+def test_an_urgent_request_takes_the_next_free_slot_before_others_waiting():
+    pool = SlotPool(1)
+    pool.acquire()
+    order: list[str] = []
+
+    def wait_for_slot(name: str, urgent: bool) -> None:
+        pool.acquire(urgent=urgent)
+        order.append(name)
+        pool.release()
+
+    waiting = threading.Thread(target=wait_for_slot, args=("other", False))
+    waiting.start()
+    time.sleep(0.05)  # the other request waits first
+    urgent = threading.Thread(target=wait_for_slot, args=("urgent", True))
+    urgent.start()
+    time.sleep(0.05)
+    pool.release()
+    waiting.join(timeout=5)
+    urgent.join(timeout=5)
+    assert order == ["urgent", "other"]
+    with pytest.raises(RuntimeError, match="never taken"):
+        pool.release()
