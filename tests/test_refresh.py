@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 
@@ -23,6 +24,7 @@ import requests
 
 import toolkit as tk
 from toolkit import _clock
+from toolkit._refresh import activity_since
 from toolkit.sandbox import Sandbox
 
 from .helpers import FAST_RETRY
@@ -636,6 +638,32 @@ def test_a_move_in_briqs_unread_list_while_it_is_read_is_caught_by_the_activity_
     assert_same(refreshed, after, MOMENT_FREE)
     assert refreshed.loc[refreshed["conversation_id"] == mover, "last_message_at"].iloc[0] > previous.loc[
         previous["conversation_id"] == mover, "last_message_at"].iloc[0]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_briqs_unread_list_is_read_only_down_from_the_conversations_the_activity_read_holds(make_sandbox,
+                                                                                           seed):
+    """Briq's unread list begins with the unread conversations active since the activity read's
+    start, which that read holds: read bottom-up, the unread list stops where they begin."""
+    sandbox = make_sandbox(seed=seed, briq_conversations=600)
+    small = {**settings(sandbox, "briq"), "page_size": 5, "max_workers": 4}  # a wave: 20 rows
+    with stopped_clocks(sandbox):
+        previous = tk.load_conversations({"briq": {**small, "progress": False}})
+        read = previous[~previous["has_unread"].fillna(False)]
+        for conversation_id in read["conversation_id"].tail(30):  # the customers write again
+            sandbox.message("briq", conversation_id)
+        sandbox.churn(20, VISIBLE_CHURN)
+        refreshed = tk.refresh(previous, {"briq": small}, progress=False)
+        after = tk.load_conversations({"briq": {**small, "progress": False}})
+    assert_same(refreshed, after)
+    unread = refreshed.attrs["pulls"]["briq"]["passes"]["unread"]
+    since, _ = activity_since(previous.attrs["pulls"]["briq"])
+    active_unread = int((after["has_unread"].fillna(False) & (after["last_message_at"] >= since)).sum())
+    assert active_unread >= 30
+    # The page it stopped at begins within those, with the overlap to spare; nothing above it was read.
+    assert 0 < unread["rows_held_above"] <= active_unread - 1 - 1
+    assert unread["pages"] < math.ceil(unread["total_last"] / 4)  # reading it whole: 4 new rows a page
+    assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
 
 
 @pytest.mark.parametrize("provider", ["wassist", "briq"])
