@@ -48,12 +48,16 @@ Channel names the previous frame holds (from the provider, or given with
 :func:`toolkit.name_channels`) stay on every row of their channel where the provider sends
 none, so a Briq frame named once stays named across refreshes.
 
-The activity and unread reads run at the same time and share ``max_workers`` request
-slots; each ends with its own sweep, as in a full pull, except an unread list that lies
-within the list the activity read reads from the top (Briq's, ``Provider.unread_within``):
-a row moves in it only with new activity, which the activity read's sweep catches. The
-activity read guesses pages ahead only when the previous frame says it fills a wave;
-beside a long unread list it grows from one page. Once both first passes are in,
+The activity and unread reads run at the same time in one pool of ``max_workers`` request
+slots (:class:`~toolkit._paging.SlotPool`): the activity read takes what it can use first,
+up to :data:`ACTIVITY_SHARE` of them, and the unread list the rest. Each ends with its own
+sweep, as in a full pull, except an unread list that lies within the list the activity read
+reads from the top (Briq's, ``Provider.unread_within``): a row moves in it only with new
+activity, which the activity read's sweep catches. Such an unread list begins with the
+unread conversations active since ``since``, which the activity read holds, so it is read
+bottom-up and stops where they begin (:class:`_UnreadBelowActivity`). The activity read
+guesses pages ahead only when the previous frame says it fills a wave; beside a long unread
+list it grows from a few pages. Once both first passes are in,
 their rows are merged into the previous ones while the sweeps are on the wire: the sweeps
 usually find nothing new, and then only confirm that merge (:meth:`_Merge.confirmed`);
 when they do find something, everything read is merged again. The two sweeps go out
@@ -103,7 +107,8 @@ SERVER_CLOCK_LAG = pd.Timedelta(minutes=1)
 #: server sent no readable ``Date``: room for a server clock behind ours (the server stamps
 #: the messages, we stamp the pull).
 SAFETY_LAG = pd.Timedelta(minutes=5)
-#: Share of the request slots the activity read takes while the unread list is read beside it.
+#: Share of the request slots the activity read may take while the unread list is read
+#: beside it (the unread list may take them all when the activity read leaves them free).
 ACTIVITY_SHARE = 0.25
 #: A refresh pulls in full once the last full pull is older than this.
 DEFAULT_FULL_EVERY = pd.Timedelta(hours=24)
