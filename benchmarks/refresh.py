@@ -208,7 +208,8 @@ def main() -> None:
         f"and {args.repeats} full pulls are timed in turn: \"full s\", \"refresh s\" and \"time ratio\" "
         "take the best of each (the time with the least interference from the rest of the machine), "
         "\"time ratio of medians\" their medians. The refresh reads the activity since the previous "
-        "pull's first answer on the server's clock, less a minute, and the whole unread list; the "
+        "pull's first answer on the server's clock, less a minute, and the unread list (Wassist's "
+        "whole; Briq's bottom-up, down from the unread conversations the activity read holds); the "
         "fastest refresh is checked to return the same conversations as the last full pull, with the "
         "same activity times, unread flags and counts.",
     ])
