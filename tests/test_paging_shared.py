@@ -7,8 +7,8 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,15 +23,10 @@ from toolkit._paging import (
     unproven_frontier,
 )
 
-MOMENT = pd.Timestamp("2026-01-01", tz="UTC")
+from .test_paging_parts import page as parts_page
 
-
-def page(offset: int, rows: list[tuple[int, str]], *, limit: int = 100, total: int | None = None,
-         sequence: int = 0) -> Page:
-    """A page holding ``rows`` as ``(activity, id)`` pairs, keyed as the loaders key them."""
-    records = [{"id": identifier, "activity": activity} for activity, identifier in rows]
-    keys = [(identifier, str(activity)) for activity, identifier in rows]
-    return Page(offset, limit, records, keys, total, None, MOMENT, sequence=sequence)
+# Pages as the loaders key them (test_paging_parts.page), a hundred rows asked by default.
+page = partial(parts_page, limit=100)
 
 
 def rows_of(size: int, newest: int = 10_000) -> list[tuple[int, str]]:
