@@ -96,6 +96,24 @@ def test_a_bottom_up_read_of_a_server_that_serves_smaller_pages_falls_back_to_th
     assert drain(plan)[:3] == [0, 39, 78]
 
 
+def test_a_server_that_serves_smaller_pages_is_read_whole_even_when_its_last_page_comes_back_first():
+    # The first page back is the list's last, short because the list ends there: it cannot
+    # show that the server serves 40 rows where 100 are asked. The next one does.
+    rows = rows_of(1000)
+    held = ActiveSince(expected_rows=1000, older=700, since=10_000 - 299)
+
+    def capped(offset: int, limit: int) -> Page:
+        return page(offset, rows[offset:offset + min(limit, 40)], limit=limit, total=len(rows))
+
+    collected: list[dict] = []
+    puller = OffsetPuller(capped, provider="test", page_size=100, max_workers=1, speculate=True, held_top=held,
+                          digest=lambda pages: collected.extend(r for item in pages for r in item.records))
+    puller.pull()
+    assert {record["id"] for record in collected} == {identifier for activity, identifier in rows}
+    assert puller.report.rows_held_above == 0 and puller.report.page_size_served == 40
+    assert puller.report.pages <= 2 + math.ceil(1000 / 39) + 1
+
+
 def test_the_proof_of_a_bottom_up_read_starts_at_its_top():
     rows = rows_of(500)
     shape = PageShape(100, 100, lean=True)

@@ -81,6 +81,13 @@ class PageShape:
         return page.size < min(self.served, page.limit) and page.total is None
 
 
+def _capped(shape: PageShape, page: Page) -> bool:
+    """Whether ``page`` shows a server serving fewer rows than ``shape`` says: short, and not
+    the list's end by its total."""
+    return (0 < page.size < min(shape.served, page.limit) and page.total is not None
+            and page.offset + page.size < page.total and page.has_next is not False)
+
+
 def moved_end(shape: PageShape, end: int | None, page: Page) -> int | None:
     """The offset where the list ends, as known after ``page`` arrived (``None``: unknown)."""
     if shape.ends_at(page):
@@ -273,6 +280,10 @@ class OffsetPlan:
             else:
                 self._early.append(page)  # its end signal counts once the shape is known
             return
+        if self.reads_upwards and _capped(self.shape, page):
+            # The first page back ended the list, so it could not show that the server serves
+            # fewer rows than asked; this one does.
+            self._read_from_the_top(replace(self.shape, served=page.size))
         self.end = moved_end(self.shape, self.end, page)
 
     def _watch_for_gaps(self, page: Page) -> None:
@@ -323,11 +334,15 @@ class OffsetPlan:
             self.end = moved_end(shape, self.end, page)
         self._early = []
         if shape.stride != self.guess.stride or first.total is None:
-            # Pages smaller than asked, or no total to tell where the list ends: the offsets
-            # guessed are off the chain. Read it as usual, from the top down.
-            self._next = 0
-            self._chain_start = shape.stride
-            self.top_offset = 0
+            self._read_from_the_top(shape)
+
+    def _read_from_the_top(self, shape: PageShape) -> None:
+        """Give up reading bottom-up: pages smaller than asked (the offsets guessed are off the
+        chain), or no total to tell where the list ends. Read it as usual, from the top down."""
+        self.shape = shape
+        self._next = 0
+        self._chain_start = shape.stride
+        self.top_offset = 0
 
     # -- what the plan amounts to ------------------------------------------------------
 
