@@ -666,6 +666,30 @@ def test_briqs_unread_list_is_read_only_down_from_the_conversations_the_activity
     assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_briqs_unread_list_read_bottom_up_under_live_traffic_misses_no_conversation_left_alone(make_sandbox,
+                                                                                               seed):
+    """New messages while the unread list is read bottom-up land on its top and push the rows
+    below down, past pages read already: the conversations nothing happened to must come out
+    exactly as a full pull taken afterwards has them (a slipped one would be carried as read)."""
+    sandbox = make_sandbox(seed=seed, briq_conversations=600)
+    small = {**settings(sandbox, "briq"), "page_size": 5, "max_workers": 4}
+    previous = tk.load_conversations({"briq": {**small, "progress": False}})
+    for conversation_id in previous[~previous["has_unread"].fillna(False)]["conversation_id"].tail(30):
+        sandbox.message("briq", conversation_id)  # a top for the activity read to hold
+    before = len(sandbox.events)
+    sandbox.configure(churn_rate=0.5, churn_kinds=("message",))
+    during = tk.refresh(previous, {"briq": small}, progress=False)
+    sandbox.configure(churn_rate=0.0)
+    touched = {event[2] for event in sandbox.events[before:] if event[1] == "briq"}
+    after = tk.load_conversations({"briq": {**small, "progress": False}})
+    assert len(touched) >= 10 and during.attrs["refresh"]["briq"]["full_pull"] is False
+    alone = ~during["conversation_id"].isin(touched)
+    assert_same(during[alone], after[~after["conversation_id"].isin(touched)], MOMENT_FREE)
+    assert during.loc[alone, "has_unread"].sum() == after.loc[
+        ~after["conversation_id"].isin(touched) & after["has_unread"].fillna(False)].shape[0]
+
+
 @pytest.mark.parametrize("provider", ["wassist", "briq"])
 def test_a_count_served_a_moment_apart_from_the_reads_is_asked_again_not_pulled_in_full(
         make_sandbox, monkeypatch, provider):

@@ -138,6 +138,8 @@ class _Crew:
         while (offset := self._take()) is not None:
             if self._threads < self._allowed:  # read unlocked: _grow checks again
                 self._grow()
+            if self._slots is not None and not self._slot_taken():
+                return
             try:
                 page = self._fetch_in_a_slot(offset)
             except BaseException as error:  # handed to the calling thread, which raises it
@@ -155,11 +157,23 @@ class _Crew:
                 self.arrivals.put(page)  # before any idle mark: the caller sees every page first
                 self._changed.notify_all()
 
+    def _slot_taken(self) -> bool:
+        """Wait for a slot of the shared pool; ``False`` (and none held) when the pass closed
+        meanwhile (it failed, or ran out of time): its request is not sent then."""
+        assert self._slots is not None
+        self._slots.acquire(urgent=self._urgent)
+        with self._changed:
+            if not self._closed:
+                return True
+            self._busy -= 1
+            self._changed.notify_all()
+        self._slots.release()
+        return False
+
     def _fetch_in_a_slot(self, offset: int) -> Page:
-        """One request, in a slot of the shared pool when there is one."""
+        """One request, in the slot :meth:`_slot_taken` took when there is a shared pool."""
         if self._slots is None:
             return self._fetch(offset)
-        self._slots.acquire(urgent=self._urgent)
         try:
             return self._fetch(offset)
         finally:
@@ -294,10 +308,11 @@ class OffsetPuller:
         crew.start()
         try:
             pass_.receive(crew, budgeted=True)
-            if plan.top_offset:
-                pass_.read_above_unheld_top(crew)
             if not plan.first_ended_list:
                 pass_.repair(crew)
+                if plan.top_offset and not pass_.top_is_held():
+                    pass_.read_above_the_top(crew)
+                    pass_.repair(crew)
             self.report.rows_held_above = plan.top_offset
         finally:
             crew.close()
@@ -383,22 +398,24 @@ class _Pass:
             return None
         return max(foreseen, self._planned_at_least, len(self.pages))
 
-    def read_above_unheld_top(self, crew: _Crew) -> None:
-        """Read on up to offset 0 when the top of a bottom-up read is not held after all.
+    def top_is_held(self) -> bool:
+        """Whether every read of a bottom-up read's top page (a repair round's too) begins
+        within the rows held elsewhere, so that the proof may start there."""
+        tops = [page for page in self.pages if page.offset == self.plan.top_offset]
+        return bool(tops) and all(page.held_above for page in tops)
+
+    def read_above_the_top(self, crew: _Crew) -> None:
+        """Read on up to offset 0: the top of a bottom-up read is not held after all.
 
         The top page was chosen for a first row within the rows held elsewhere; rows that
         left the list above it since (more than the margin kept) move the held ones up past
-        it, and its latest read then shows a first row that is not held.
+        it, and a read of it then shows a first row that is not held.
         """
         plan = self.plan
         shape = plan.shape
         assert shape is not None, "a bottom-up read knows its shape once a page is back"
-        top = max((page for page in self.pages if page.offset == plan.top_offset),
-                  key=lambda page: page.sequence)
-        if top.held_above:
-            return
         offsets = list(range(plan.top_offset - shape.stride, -1, -shape.stride))
-        if offsets[-1] != 0:
+        if not offsets or offsets[-1] != 0:
             offsets.append(0)
         plan.top_offset = 0
         self._planned_at_least = len(self.pages) + len(offsets)
@@ -416,7 +433,7 @@ class _Pass:
             return
         provider = self.puller.provider
         for round_number in range(1, self.puller.max_repair_rounds + 1):
-            check_offsets_honoured(self.pages, provider)
+            check_offsets_honoured(self.pages, provider, self.plan.top_offset)
             frontier = self.proof.frontier(shape, self.plan.top_offset)
             if frontier is None:
                 return
@@ -426,7 +443,7 @@ class _Pass:
             self.report.pages_refetched += len(offsets)
             crew.add(offsets, chain=False)  # a round is only these pages
             self.receive(crew, budgeted=False)
-        check_offsets_honoured(self.pages, provider)
+        check_offsets_honoured(self.pages, provider, self.plan.top_offset)
         if self.proof.frontier(shape, self.plan.top_offset) is not None:
             raise PaginationError(
                 f"pages still did not line up after {self.puller.max_repair_rounds} rounds of re-fetching; "

@@ -172,10 +172,17 @@ class OffsetPlan:
         self._stalled = 0
         self._early: list[Page] = []
         self._first_total: int | None = None
-        self.held_top = held_top
+        # Pages of one or two rows overlap by none, so their continuity goes unchecked: read
+        # bottom-up, every row that lands on top between two reads would slip past a page.
+        self.held_top = held_top if overlap_for(page_size) else None
         #: The highest offset of the list read: where the continuity proof starts.
         self.top_offset = 0
-        if held_top is not None:
+        if self.held_top is not None and held_top is not None:
+            # Read bottom-up, a page read later lies higher in the list: rows that land on top
+            # meanwhile push the ones it would share with the page below out of it. The wide
+            # overlap from the start lets a few land between two reads.
+            self.guess = PageShape(page_size, page_size, lean=False)
+            self.widened = True
             # Bottom-up: the chain's page indexes from the last page of the foreseen length
             # down; pages beyond it (a list grown since) are asked first, top-down.
             self._down = max(0, math.ceil(max(0, held_top.expected_rows - page_size) / self.guess.stride))
@@ -333,7 +340,7 @@ class OffsetPlan:
         for page in [first, *self._early]:
             self.end = moved_end(shape, self.end, page)
         self._early = []
-        if shape.stride != self.guess.stride or first.total is None:
+        if shape.stride != self.guess.stride or first.total is None or not shape.overlap:
             self._read_from_the_top(shape)
 
     def _read_from_the_top(self, shape: PageShape) -> None:

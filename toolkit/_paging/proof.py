@@ -131,14 +131,16 @@ def _contradicts_total(page: Page) -> bool:
     return page.size == 0 and page.total is not None and page.total > page.offset
 
 
-def check_offsets_honoured(pages: Sequence[Page], provider: str) -> None:
+def check_offsets_honoured(pages: Sequence[Page], provider: str, top: int = 0) -> None:
     """Refuse a server that serves the same rows whatever the offset.
 
     Such a server serves its top page at every offset. Live traffic can make reads at
     different offsets further down match (rows slid down by exactly the distance a repair
     round moved on, as often happens when many conversations move to the top), but the
     top of the list is where every moved row lands, so three reads matching the top page
-    take a server ignoring ``offset``.
+    take a server ignoring ``offset``. ``top`` is where the pages' proof starts (a bottom-up
+    read's top page, see :class:`~toolkit._paging.plan.HeldTop`): such a server serves that
+    page's rows everywhere too.
 
     Raises
     ------
@@ -150,7 +152,7 @@ def check_offsets_honoured(pages: Sequence[Page], provider: str) -> None:
         if page.size >= 2:
             offsets = offsets_by_rows.setdefault(tuple(page.keys), set())
             offsets.add(page.offset)
-            if len(offsets) >= 3 and 0 in offsets:
+            if len(offsets) >= 3 and top in offsets:
                 shown = sorted(offsets)[:3]
                 raise ResponseFormatError(
                     f"the server returned the same rows for offsets {shown}; "
