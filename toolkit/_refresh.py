@@ -615,7 +615,7 @@ class _UnreadBelowActivity:
     of the top are the activity read's. A page whose first row was active since ``since``
     has only such rows above it; a conversation that moves above it while the list is read
     has new activity, which the activity read's sweep (sent once the unread list is in)
-    finds. So the unread list is read bottom-up and stops there: some 900 conversations of
+    finds. So the unread list is read bottom-up and stops there: some 700 conversations of
     the benchmark's inbox, read twice otherwise.
     """
 
