@@ -141,13 +141,16 @@ class _Crew:
             if self._slots is not None and not self._slot_taken():
                 return
             try:
-                page = self._fetch_in_a_slot(offset)
+                page = self._fetch(offset)
             except BaseException as error:  # handed to the calling thread, which raises it
                 with self._changed:
                     self._busy -= 1
                     self.arrivals.put(_Failed(error))
                     self._changed.notify_all()
                 return
+            finally:
+                if self._slots is not None:
+                    self._slots.release()
             with self._changed:
                 self._sequence += 1
                 page.sequence = self._sequence
@@ -169,15 +172,6 @@ class _Crew:
             self._changed.notify_all()
         self._slots.release()
         return False
-
-    def _fetch_in_a_slot(self, offset: int) -> Page:
-        """One request, in the slot :meth:`_slot_taken` took when there is a shared pool."""
-        if self._slots is None:
-            return self._fetch(offset)
-        try:
-            return self._fetch(offset)
-        finally:
-            self._slots.release()
 
 
 class OffsetPuller:

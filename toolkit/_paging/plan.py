@@ -174,10 +174,11 @@ class OffsetPlan:
         self._first_total: int | None = None
         # Pages of one or two rows overlap by none, so their continuity goes unchecked: read
         # bottom-up, every row that lands on top between two reads would slip past a page.
-        self.held_top = held_top if overlap_for(page_size) else None
+        held_top = held_top if overlap_for(page_size) else None
+        self.held_top = held_top
         #: The highest offset of the list read: where the continuity proof starts.
         self.top_offset = 0
-        if self.held_top is not None and held_top is not None:
+        if held_top is not None:
             # Read bottom-up, a page read later lies higher in the list: rows that land on top
             # meanwhile push the ones it would share with the page below out of it. The wide
             # overlap from the start lets a few land between two reads.
@@ -188,7 +189,6 @@ class OffsetPlan:
             self._down = max(0, math.ceil(max(0, held_top.expected_rows - page_size) / self.guess.stride))
             self._beyond = self._down + 1
             self._opening = min(self.max_workers, self._down + 1)
-            self.top_offset = self._down * self.guess.stride
             self._upwards_asked = 0
 
     # -- what to ask for ---------------------------------------------------------------
@@ -318,30 +318,22 @@ class OffsetPlan:
                 self.shape = replace(self.shape, lean=False)
 
     def _learn(self, first: Page) -> None:
-        if self.held_top is not None:
-            self._learn_upwards(first)
-            return
+        """The shape from the first page back: the one at offset 0, or any of a bottom-up read."""
         self.shape = shape = PageShape.from_first(self.guess.asked, first, lean=self.guess.lean)
         self._first_total = first.total
         for page in [first, *self._early]:
             self.end = moved_end(shape, self.end, page)
         self._early = []
+        if self.held_top is not None:
+            if shape.stride != self.guess.stride or first.total is None or not shape.overlap:
+                self._read_from_the_top(shape)
+            return
         if shape.ends_at(first):
             self.first_ended_list = True
             return
         # Guessed pages continue the chain only when their stride was the right one.
         self._next = self._opening * self.guess.stride if shape.stride == self.guess.stride else shape.stride
         self._chain_start = self._next
-
-    def _learn_upwards(self, first: Page) -> None:
-        """The shape from the first page back of a bottom-up read (any offset)."""
-        self.shape = shape = PageShape.from_first(self.guess.asked, first, lean=self.guess.lean)
-        self._first_total = first.total
-        for page in [first, *self._early]:
-            self.end = moved_end(shape, self.end, page)
-        self._early = []
-        if shape.stride != self.guess.stride or first.total is None or not shape.overlap:
-            self._read_from_the_top(shape)
 
     def _read_from_the_top(self, shape: PageShape) -> None:
         """Give up reading bottom-up: pages smaller than asked (the offsets guessed are off the
