@@ -94,8 +94,12 @@ def resolve_as_of(df: pd.DataFrame, as_of: Any) -> pd.Timestamp:
     return utc_instant(as_of, "as_of")
 
 
-def require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str | None = None) -> None:
     """Check that ``df`` is a DataFrame holding ``columns``.
+
+    ``named_by`` is the argument a caller named the columns with (``"by"``, say): the error
+    then says that argument names columns the frame lacks, not that the frame lacks the
+    toolkit's own.
 
     Raises
     ------
@@ -107,6 +111,10 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a DataFrame in the unified schema, got {type(df).__name__}")
     missing = [column for column in columns if column not in df.columns]
+    if missing and named_by is not None:
+        # KeyError, as pandas' own groupby raises; the message says it is the argument's columns.
+        raise KeyError(f"{named_by} names column(s) the frame does not have: {missing}; "
+                       f"it has {list(map(str, df.columns))}")
     if missing:
         raise KeyError(f"the frame lacks unified column(s) {missing}; "
                        "load it with a toolkit loader or tk.read_csv")
@@ -127,12 +135,7 @@ def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
         columns = list(by)
     else:
         raise TypeError(f"by must be a column name or a list of them, got {by!r}")
-    require_columns(df, [])
-    unknown = [column for column in columns if column not in df.columns]
-    if unknown:
-        # KeyError, as pandas' own groupby raises; the message says it is the grouping asked for.
-        raise KeyError(f"by names column(s) the frame does not have: {unknown}; "
-                       f"it has {list(map(str, df.columns))}")
+    require_columns(df, columns, named_by="by")
     return columns
 
 
