@@ -18,13 +18,15 @@ import math
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import requests
 
 import toolkit as tk
 from toolkit import _clock
-from toolkit._refresh import activity_since
+from toolkit._refresh import _taken_from_two, activity_since
+from toolkit._schema import COLUMNS
 from toolkit.sandbox import Sandbox
 
 from .helpers import FAST_RETRY
@@ -769,3 +771,44 @@ def test_unread_rows_active_lately_do_not_make_wassists_activity_read_guess_ahea
     passes = refreshed.attrs["pulls"]["wassist"]["passes"]
     assert passes["activity"]["pages"] == 1
     assert refreshed.attrs["refresh"]["wassist"]["full_pull"] is False
+
+
+@pytest.mark.parametrize("provider", ["wassist", "briq"])
+def test_a_previous_frame_sorted_otherwise_by_its_user_still_refreshes_to_a_full_pull(make_sandbox, provider):
+    # The merge places fetched rows among carried ones by the pull's order; a frame sorted
+    # by its user another way is merged by sorting everything again.
+    sandbox = make_sandbox(seed=4)
+    with stopped_clocks(sandbox):
+        previous = full_pull(sandbox, provider)
+        resorted = previous.sort_values(["contact_name", "conversation_id"], na_position="first")
+        resorted.attrs = previous.attrs
+        sandbox.churn(60, VISIBLE_CHURN)
+        refreshed = tk.refresh(resorted, {provider: settings(sandbox, provider)}, progress=False)
+        after = full_pull(sandbox, provider)
+    assert refreshed.attrs["refresh"][provider]["full_pull"] is False
+    assert_same(refreshed, after)
+
+
+def _frame_of_rows(*rows: tuple) -> pd.DataFrame:
+    """A frame in the toolkit's columns and dtypes, one tuple of values per row."""
+    return pd.DataFrame({name: pd.Series([row[place] for row in rows], dtype=dtype)
+                         for place, (name, dtype) in enumerate(COLUMNS.items())})
+
+
+def test_the_merged_frame_holds_the_rows_chosen_from_both_parts_as_putting_them_end_to_end_would():
+    at = pd.Timestamp("2026-11-30 10:00", tz="UTC")
+    first = _frame_of_rows(
+        ("briq", "f1", "+255700000001", "Asha", "s1", True, pd.NA, True, 2, at, True, at, at, "Sales"),
+        ("wassist", None, None, None, None, pd.NA, False, False, pd.NA, pd.NaT, pd.NA, pd.NaT, at, None))
+    second = _frame_of_rows(
+        ("wassist", "s1", "+255700000002", None, "a1", False, True, False, 0, at, False, pd.NaT, at, None),
+        ("briq", "s2", None, "Juma", "s2", pd.NA, pd.NA, pd.NA, pd.NA, pd.NaT, pd.NA, pd.NaT, pd.NaT, "Ops"),
+        ("briq", "s3", "+255700000003", "Neema", None, True, pd.NA, True, 7, at, True, at, at, None),
+        ("wassist", "s4", None, "", "a2", True, False, False, 0, at, True, at, at, "Support"))
+    both = pd.concat([first, second], ignore_index=True)
+    for chosen in ([4, 0, 2, 1], [0, 1], [3, 4, 5], [5, 2, 0, 3, 4, 1], []):
+        chosen = np.array(chosen, dtype=np.intp)
+        expected = both.take(chosen).reset_index(drop=True)
+        pd.testing.assert_frame_equal(_taken_from_two(first, second, chosen), expected)
+    nothing_fetched = _taken_from_two(first.iloc[:0], second, np.array([2, 0]))
+    pd.testing.assert_frame_equal(nothing_fetched, second.take([2, 0]).reset_index(drop=True))
