@@ -244,7 +244,21 @@ def test_the_report_summary_counts_at_risk_within_the_asked_horizon(keys, tmp_pa
     printed = capsys.readouterr().out
     pulled = tk.read_csv(tmp_path / "r" / "conversations.csv")
     expected = len(tk.at_risk(pulled, within="4h"))
-    assert f"{expected:,} unread conversations lose their window within 4 h" in printed
+    words = "unread conversation loses its" if expected == 1 else "unread conversations lose their"
+    assert f"{expected:,} {words} window within 4 h" in printed
+
+
+@pytest.mark.parametrize(("count", "words"), [
+    (0, "0 unread conversations lose their window within 2 h"),
+    (1, "1 unread conversation loses its window within 2 h"),
+    (1411, "1,411 unread conversations lose their window within 2 h"),
+])
+def test_summaries_agree_in_number_with_their_counts(count, words):
+    from toolkit.display import at_risk_words, counted
+
+    assert at_risk_words(count, "2h") == words
+    assert counted(1, "window closes", "windows close") == "1 window closes"
+    assert counted(2, "window closes", "windows close") == "2 windows close"
 
 
 def test_a_sandbox_port_in_use_is_named_with_a_way_out(capsys):

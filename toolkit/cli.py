@@ -585,7 +585,7 @@ def _summary(df: Any, within: str = "2h") -> str:
     import pandas as pd
 
     from . import metrics
-    from .display import duration_words, format_share
+    from .display import at_risk_words, counted, format_share
     from .report import headline
 
     numbers = headline(df, within=within)
@@ -597,11 +597,10 @@ def _summary(df: Any, within: str = "2h") -> str:
         share = format_share(row["unread_share"])
         lines.append(f"  {provider}: {row['conversations']:,} conversations, "
                      f"{row['unread_conversations']:,} unread ({share}){messages}")
-    lines.append(f"{numbers['open_windows']:,} reply windows open; "
-                 f"{numbers['closing_within_1h']:,} close within 1 h")
-    horizon = duration_words(within)
-    lines.append(f"{numbers['at_risk']:,} unread conversations lose their window within {horizon}; "
-                 f"{numbers['needs_template']:,} already need a template")
+    lines.append(f"{counted(numbers['open_windows'], 'reply window open', 'reply windows open')}; "
+                 f"{counted(numbers['closing_within_1h'], 'closes', 'close')} within 1 h")
+    lines.append(f"{at_risk_words(numbers['at_risk'], within)}; "
+                 f"{counted(numbers['needs_template'], 'already needs', 'already need')} a template")
     return "\n".join(lines)
 
 

@@ -83,6 +83,19 @@ def format_duration(value: Any) -> str:
     return f"{sign}{rest} min" if hours == 0 else f"{sign}{hours:,} h {rest:02d} min"
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """``count`` with the words that agree with it: ``counted(1, "window closes", "windows
+    close")`` -> ``"1 window closes"``, ``counted(3, ...)`` -> ``"3 windows close"``."""
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def at_risk_words(count: int, within: str) -> str:
+    """The at-risk sentence every summary prints: ``"2 unread conversations lose their window
+    within 2 h"`` (``within`` as given, e.g. ``"2h"``)."""
+    return (f"{counted(count, 'unread conversation loses its', 'unread conversations lose their')} "
+            f"window within {duration_words(within)}")
+
+
 def duration_words(text: str) -> str:
     """``"2h"`` -> ``"2 h"``, ``"90min"`` -> ``"90 min"``: a duration as given, spaced for reading."""
     return re.sub(r"^(\d+(?:\.\d+)?)\s*(h|min|d)$", r"\1 \2", text.strip())

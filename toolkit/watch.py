@@ -25,7 +25,7 @@ from ._http import RateLimit
 from ._refresh import LOADER_SETTINGS, refresh
 from ._tz import resolve_tz
 from .channels import channel_labels
-from .display import duration_words, format_share, zone_label
+from .display import at_risk_words, counted, format_share, zone_label
 from .providers import PROVIDERS, load_conversations
 
 __all__ = ["Watch", "render", "budget_pause"]
@@ -64,10 +64,10 @@ def render(df: pd.DataFrame, *, now: pd.Timestamp, within: str, status: str, row
     lines = [
         status,
         f"{int(summary['conversations']):,} conversations, {int(summary['unread_conversations']):,} unread "
-        f"({format_share(summary['unread_share'])}) · {open_windows:,} windows open, "
-        f"{int(buckets['<1h']):,} close within 1 h",
-        f"At risk: {len(risky):,} unread conversation{'' if len(risky) == 1 else 's'} "
-        f"{'loses its' if len(risky) == 1 else 'lose their'} window within {duration_words(within)}",
+        f"({format_share(summary['unread_share'])}) · "
+        f"{counted(open_windows, 'window open', 'windows open')}, "
+        f"{counted(int(buckets['<1h']), 'closes', 'close')} within 1 h",
+        f"At risk: {at_risk_words(len(risky), within)}",
     ]
     if len(risky):
         # Named where the channel has a name, else a short id, as the report and charts show it.
