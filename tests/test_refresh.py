@@ -336,6 +336,21 @@ def test_a_frame_filtered_after_its_pull_is_refused_not_pulled_back_in_full(make
     assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
 
 
+@pytest.mark.parametrize("kept", [["provider", "conversation_id"], "all but channel_name", "all but provider"])
+def test_a_frame_with_columns_dropped_after_its_pull_is_refused(make_sandbox, kept):
+    """A selection of columns keeps the pull's record too: refreshed, its carried rows would
+    come back with the dropped columns empty."""
+    sandbox = make_sandbox(seed=17)
+    previous = full_pull(sandbox, "briq")
+    if isinstance(kept, str):
+        kept = [name for name in previous.columns if name != kept.removeprefix("all but ")]
+    dropped = [name for name in previous.columns if name not in kept]
+    with pytest.raises(ValueError, match="dropped after the pull") as raised:
+        tk.refresh(previous[kept], {"briq": settings(sandbox, "briq")}, progress=False)
+    assert all(name in str(raised.value) for name in dropped)
+    assert "tk.refresh(df)[columns]" in str(raised.value)
+
+
 def test_a_history_with_two_snapshots_at_one_moment_still_refreshes(make_sandbox, tmp_path):
     """The same pull saved twice: the history holds its rows twice at one moment. That is no
     selection of the user's: the refresh pulls in full (not refused), and the next is incremental."""

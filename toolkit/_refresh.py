@@ -242,8 +242,15 @@ def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], 
     # pull's record is large enough to cost more than the operations themselves.
     frame = pd.DataFrame(previous, copy=False)
     frame.attrs = {}
-    if "provider" not in frame.columns or "conversation_id" not in frame.columns:
-        raise ValueError(_NOT_FROM_A_PULL.format(detail="It lacks the provider and conversation_id columns."))
+    dropped = [name for name in COLUMNS if name not in frame.columns]
+    if dropped:
+        # pandas keeps attrs through a selection of columns too: the carried rows would come
+        # back with those columns empty, under a record that says nothing went wrong.
+        raise ValueError(
+            f"previous lacks {', '.join(dropped)}, which a refresh carries forward for the rows it "
+            "does not fetch: columns were dropped after the pull (pandas keeps the pull's record "
+            "through a selection), and the refreshed rows would come back without them. Refresh "
+            "the frame the pull returned, then select columns: tk.refresh(df)[columns].")
     rows = {}
     snapshots = attrs.get("snapshots", {})
     for name in records:
