@@ -113,6 +113,19 @@ def test_a_reversed_or_empty_time_range_is_refused_before_any_request(after, bef
     assert keys.list_requests() == []
 
 
+@pytest.mark.parametrize(("argv", "named", "way_out"), [
+    (["snapshot", "--full-every", "2h"], "--full-every", "add --incremental"),
+    (["watch", "--seed", "3", "--rounds", "1"], "--seed", "add --sandbox"),
+])
+def test_an_option_that_would_be_ignored_is_refused_before_any_request(argv, named, way_out, keys, tmp_path,
+                                                                       capsys):
+    code, line = fail(capsys, *argv, *(["--root", str(tmp_path / "h")] if argv[0] == "snapshot" else []))
+    assert code == cli.EXIT_USAGE
+    assert named in line and way_out in line
+    assert keys.list_requests() == []
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_range_given_in_another_zone_is_compared_in_utc(keys, tmp_path, capsys):
     # 10:00 at +03:00 is 07:00 UTC, which is before 07:30 UTC: a valid range, so the pull runs.
     code = cli.main(["export", "--provider", "wassist", "--after", "2026-01-01T10:00+03:00",

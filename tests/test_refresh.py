@@ -320,23 +320,30 @@ def test_a_frame_filtered_after_its_pull_is_refused_not_pulled_back_in_full(make
     previous = pull_both(sandbox)
     both = {name: settings(sandbox, name) for name in BOTH}
     briq_only = previous[previous["provider"] == "briq"]
-    with pytest.raises(ValueError, match="0 of the .* wassist conversations") as raised:
+    with pytest.raises(ValueError, match="holds 0 wassist rows where its pull returned") as raised:
         tk.refresh(briq_only, both, progress=False)
     assert "providers=['briq']" in str(raised.value)
     with pytest.raises(ValueError, match="dropped or added") as raised:
         tk.refresh(previous.head(0), both, progress=False)
     assert "providers=" not in str(raised.value)  # no provider to suggest: none is held whole
-    with pytest.raises(ValueError, match="dropped or added after the pull"):
+    with pytest.raises(ValueError, match="dropped or added after the pull") as raised:
         tk.refresh(previous[previous["has_unread"].fillna(False)], both, progress=False)
-    with pytest.raises(ValueError, match="dropped or added after the pull"):
+    # Every provider the selection cut is named, with what it holds against what was pulled.
+    assert all(f"{name} rows where its pull returned" in str(raised.value) for name in BOTH)
+    assert "pull wassist and briq in full" in str(raised.value)
+    with pytest.raises(ValueError, match="dropped or added after the pull") as raised:
         tk.refresh(pd.concat([previous, previous.tail(1)]), both, progress=False)
+    last = previous["provider"].iloc[-1]
+    pulled = int((previous["provider"] == last).sum())
+    assert f"holds {pulled + 1:,} {last} rows where its pull returned {pulled:,}" in str(raised.value)
     # What the message suggests works: the providers whose rows the frame holds whole.
     refreshed = tk.refresh(briq_only, {"briq": settings(sandbox, "briq")}, progress=False)
     assert set(refreshed["provider"]) == {"briq"}
     assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
 
 
-@pytest.mark.parametrize("kept", [["provider", "conversation_id"], "all but channel_name", "all but provider"])
+@pytest.mark.parametrize("kept", [["provider", "conversation_id"], "all but channel_name",
+                                  "all but provider"])
 def test_a_frame_with_columns_dropped_after_its_pull_is_refused(make_sandbox, kept):
     """A selection of columns keeps the pull's record too: refreshed, its carried rows would
     come back with the dropped columns empty."""

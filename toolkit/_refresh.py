@@ -281,17 +281,19 @@ def _check_whole(chosen: Sequence[str], rows: Mapping[str, pd.DataFrame],
         pulled = records[name].get("rows")
         return not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == len(rows[name])
 
-    for name in chosen:
-        if held_whole(name):
-            continue
-        pulled = records[name]["rows"]
-        whole = [other for other in chosen if other != name and held_whole(other)]
-        leave_out = (f", or refresh only the providers it holds whole: providers={whole!r} (or a dict "
-                     "of their settings)" if not len(rows[name]) and whole else "")
-        raise ValueError(
-            f"previous holds {len(rows[name]):,} of the {pulled:,} {name} conversations its pull returned: "
-            f"rows were dropped or added after the pull, and refreshing it would pull {name} in full and "
-            f"bring them back. Refresh the frame the pull returned and filter the result{leave_out}.")
+    broken = [name for name in chosen if not held_whole(name)]
+    if not broken:
+        return
+    counts = "; ".join(f"{len(rows[name]):,} {name} rows where its pull returned {records[name]['rows']:,}"
+                       for name in broken)
+    whole = [name for name in chosen if name not in broken]
+    leave_out = (f", or refresh only the providers it holds whole: providers={whole!r} (or a dict of their "
+                 "settings)" if whole and not any(len(rows[name]) for name in broken) else "")
+    pulled_again = " and ".join(broken)
+    raise ValueError(
+        f"previous holds {counts}: rows were dropped or added after the pull, and refreshing it would "
+        f"pull {pulled_again} in full and bring them back. Refresh the frame the pull returned and "
+        f"filter the result{leave_out}.")
 
 
 def _is_record(record: Any) -> bool:
@@ -336,7 +338,7 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     elif rows["conversation_id"].isna().any():
         reason = "the previous frame has rows without an id, which cannot be matched"
     elif started - last_full >= every:
-        reason = f"the last full pull is {_age(started - last_full)} old (full_every={_age(every)})"
+        reason = f"the last full pull is {_age(started - last_full)} old, full_every is {_age(every)}"
     if reason is not None:
         return _full_pull(provider, params, api_key, base_url, settings, reason, requests_before=0)
     since, clock = activity_since(record)
@@ -969,8 +971,12 @@ def _names_kept(frame: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
 
 
 def _age(span: pd.Timedelta) -> str:
-    hours = span / pd.Timedelta(hours=1)
-    return f"{hours:.1f} h" if hours >= 1 else f"{span / pd.Timedelta(minutes=1):.0f} min"
+    """A span as people say it: ``"26.5 h"``, ``"45 min"``, ``"20 s"``."""
+    if span >= pd.Timedelta(hours=1):
+        return f"{span / pd.Timedelta(hours=1):.1f} h"
+    if span >= pd.Timedelta(minutes=1):
+        return f"{span / pd.Timedelta(minutes=1):.0f} min"
+    return f"{span / pd.Timedelta(seconds=1):.0f} s"
 
 
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:

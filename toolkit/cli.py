@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
              "changed and for the unread list, not for the whole inbox (a full pull when there is none, it "
              "was taken with other filters, or the last full pull is older than --full-every)")
     snapshot.add_argument(
-        "--full-every", type=_duration, default="24h", metavar="DURATION",
+        "--full-every", type=_duration, default=None, metavar="DURATION",
         help="with --incremental, pull in full once the last full pull is this old (default: 24h)")
 
     snapshot.set_defaults(handler=_snapshot)
@@ -137,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     _zone_flag(watch)
     watch.set_defaults(handler=_watch)
     watch.add_argument("--every", type=_interval, default="5m", metavar="DURATION",
-                       help="pause between refreshes, e.g. 30s, 5m, 1h (default: 5m)")
+                       help="pause between refreshes, e.g. 30s, 5m, 1h; never shorter than half of a "
+                            "provider's documented request budget allows, so 0s means as often as that "
+                            "(the sandbox has no budget) (default: 5m)")
     watch.add_argument("--within", type=_duration, default="2h", metavar="DURATION",
                        help="horizon of the at-risk list, e.g. 90min or 4h (default: 2h)")
     watch.add_argument("--report", type=Path, default=None, metavar="FILE.html",
@@ -145,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--sandbox", action="store_true",
                        help="watch the built-in sandbox (no keys): three simulated days of an inbox "
                             "like the demo's, Briq senders named, with live traffic between refreshes")
-    watch.add_argument("--seed", type=int, default=7, help="seed of the sandbox data (default: 7)")
+    watch.add_argument("--seed", type=int, default=None,
+                       help="with --sandbox, seed of the sandbox data (default: 7)")
     watch.add_argument("--rounds", type=_count, default=None, metavar="N",
                        help="stop after N refreshes (the first pull counts as one); default: until Ctrl-C")
 
@@ -695,14 +698,17 @@ def _snapshot(args: argparse.Namespace) -> int:
     from .history import save_snapshot
 
     if not args.incremental:
+        if args.full_every is not None:
+            raise UsageError("--full-every applies to --incremental snapshots only: add --incremental, "
+                             "or leave --full-every out (a snapshot without it is a full pull)")
         df = _named(_pull(args, lambda: _check_output_folder(args.root, "--root")), args.channel_names)
         return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
     from ._refresh import refresh_snapshot
 
     options = _provider_options(args)
     _check_output_folder(args.root, "--root")
-    df, files = refresh_snapshot(args.root, options, progress=args.progress, full_every=args.full_every,
-                                 channel_names=args.channel_names)
+    df, files = refresh_snapshot(args.root, options, progress=args.progress,
+                                 full_every=args.full_every or "24h", channel_names=args.channel_names)
     print(_refresh_lines(df))
     return _wrote(df, *files)
 
@@ -741,23 +747,27 @@ def _watch(args: argparse.Namespace) -> int:
             raise UsageError(f"--report {args.report}: name an .html file, e.g. live.html")
         _check_output_file(args.report, "--report")
     if not args.sandbox:
+        if args.seed is not None:
+            raise UsageError("--seed sets the sandbox's data: add --sandbox to watch the sandbox, or leave "
+                             "--seed out to watch the servers the keys point at")
         options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      channel_names=args.channel_names, tz=args.tz).run()
     from .demo import demo_channel_names, demo_inbox
     from .sandbox import Sandbox, SandboxConfig
 
-    config = SandboxConfig(seed=args.seed)
+    seed = 7 if args.seed is None else args.seed
+    config = SandboxConfig(seed=seed)
     filters = _filter_options(args)
     names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
     # The demo's inbox after a few simulated days of customers and agents (not the sandbox's
     # raw seeded data, which no team's inbox resembles), its senders named as
     # data/briq_channel_names.csv names them.
-    inbox = demo_inbox(args.seed, days=SANDBOX_DAYS)
+    inbox = demo_inbox(seed, days=SANDBOX_DAYS)
     inbox.advance(inbox.end)
     sandbox = Sandbox(config)
     sandbox.reset_data(inbox.threads)
-    channel_names = demo_channel_names(args.seed, args.channel_names)
+    channel_names = demo_channel_names(seed, args.channel_names)
     with sandbox:
         keys = {"wassist": config.wassist_key, "briq": config.briq_key}
         # The sandbox keeps no request budget, so the watch needs none either.
