@@ -102,6 +102,21 @@ def test_closing_without_a_known_expiry_counts_on_the_later_snapshot_day():
     assert closed["all"].tolist() == [0, 1]
 
 
+def test_windows_lost_count_on_the_day_of_the_zone_asked_for():
+    # Closes at 22:30 UTC on the 2nd: 01:30 on the 3rd in Dar es Salaam (UTC+3).
+    closes = pd.Timestamp("2026-11-02T22:30:00Z")
+    rows = [row(T1, "X", unread=True, open_until=closes), row(T2, "X", unread=True, open_until=None)]
+    in_utc = tk.closed_unread_by_day(history(rows), by=None)
+    assert in_utc["all"].tolist() == [1, 0]
+    local = tk.closed_unread_by_day(history(rows), by=None, tz="Africa/Dar_es_Salaam")
+    assert list(local.index) == [pd.Timestamp("2026-11-02", tz="Africa/Dar_es_Salaam"),
+                                 pd.Timestamp("2026-11-03", tz="Africa/Dar_es_Salaam")]
+    assert local["all"].tolist() == [0, 1]
+    axes = tk.plot_closed_unread(history(rows), by=None, tz="Africa/Dar_es_Salaam")
+    assert axes.get_xlabel() == "day the window closed (EAT)"
+    assert [bar.get_height() for bar in axes.patches] == [0, 1]
+
+
 def test_persistent_unread_reports_runs_of_consecutive_unread_snapshots(three_days):
     runs = tk.persistent_unread(three_days).set_index("conversation_id")
     assert set(runs.index) == {"A", "C", "D", "W"}  # B and E never stayed unread across two

@@ -400,8 +400,14 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
 
 
 def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "provider",
-                       ax: Any = None) -> plt.Axes:
-    """Windows that closed with unread messages, per day, stacked per group.
+                       ax: Any = None, tz: str | None = None) -> plt.Axes:
+    """Windows that closed with unread messages, per day, stacked per group (see
+    :func:`toolkit.closed_unread_by_day`).
+
+    Parameters
+    ----------
+    tz : str, optional
+        IANA zone whose days the bars count; default ``WA_TOOLKIT_TZ``, else UTC.
 
     Returns
     -------
@@ -410,8 +416,9 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
     from .trends import closed_unread_by_day
 
     ax = _axes(ax)
+    zone = resolve_tz(tz)
     columns = _columns(by)
-    table = closed_unread_by_day(history, by=by)
+    table = closed_unread_by_day(history, by=by, tz=zone)
     if table.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
@@ -431,7 +438,7 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
         if high - low < 2:  # a day or two of bars: a few days around them, not hours between
             ax.set_xlim(low - 1.5, high + 1.5)
         _dated(ax.xaxis)
-        ax.set_xlabel("day the window closed (UTC)")
+        ax.set_xlabel(f"day the window closed ({zone_label(zone, table.index.max())})")
     _counts_on(ax.yaxis)
     ax.set_ylabel("windows closed unread")
     ax.set_title("Reply windows lost per day (a template is needed)")

@@ -326,7 +326,7 @@ def _trends_section(history: pd.DataFrame, zone: str, as_of: pd.Timestamp) -> st
     charts = [
         _chart(plots.plot_unread_trend, history, by="provider", freq=period, tz=zone),
         _chart(plots.plot_unread_trend, history, by=["provider", "channel_id"], freq=period, tz=zone),
-        _chart(plots.plot_closed_unread, history, by="provider"),
+        _chart(plots.plot_closed_unread, history, by="provider", tz=zone),
         _chart(plots.plot_wait_trend, history, freq=period, tz=zone),
     ]
     stuck = trends.persistent_unread(history, min_snapshots=2)

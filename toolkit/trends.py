@@ -16,6 +16,7 @@ import pandas as pd
 
 from ._frames import group_columns, known_true, require_columns
 from ._schema import PROVIDER
+from ._tz import resolve_tz
 from .history import SNAPSHOT_COLUMN
 from .metrics import _wait_table, _waited, unread_summary, wait_percentiles
 
@@ -128,20 +129,31 @@ def _previous_snapshot(frame: pd.DataFrame) -> pd.Series:
         "_previous"].set_axis(frame.index)
 
 
-def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None = "provider") -> pd.DataFrame:
+def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None = "provider",
+                         tz: str | None = None) -> pd.DataFrame:
     """Windows that closed with unread messages, per day of closing.
 
     A conversation counts when one snapshot shows its window open with unread messages
     and the provider's next snapshot shows the window closed with messages still unread:
-    nobody answered in time and a reply now needs a paid template. It counts on the UTC
-    day its window closed (the expiry the earlier snapshot showed; the later snapshot's
-    day when the expiry was unknown).
+    nobody answered in time and a reply now needs a paid template. It counts on the day
+    its window closed (the expiry the earlier snapshot showed; the later snapshot's
+    moment when the expiry was unknown).
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Snapshots, as :func:`toolkit.load_snapshots` returns them.
+    by : str, list of str or None, default "provider"
+        Columns to count per.
+    tz : str, optional
+        IANA zone whose days count (``"Africa/Dar_es_Salaam"``); default UTC.
 
     Returns
     -------
     pandas.DataFrame
-        One row per UTC day from the first to the last snapshot (days without closings
-        are zero), one integer column per group (``"all"`` when ``by`` is ``None``).
+        One row per day from the first to the last snapshot (midnight in ``tz``; days
+        without closings are zero), one integer column per group (``"all"`` when ``by``
+        is ``None``).
     """
     frame = _history(history)
     require_columns(frame, ["window_open", "window_expires_at"])
@@ -159,10 +171,12 @@ def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None =
     pairs = pairs[closed.to_numpy()]
     moment = pairs["window_expires_at"].where(pairs["window_expires_at"].notna(),
                                               pairs[f"{SNAPSHOT_COLUMN}_next"])
-    days = _all_days(frame)
+    zone = "UTC" if tz is None else resolve_tz(tz)
+    days = _all_days(frame, zone)
     # Every group of the history gets a column, zeros included.
     groups = work.groupby(label, observed=True).size().index if len(work) else pd.Index([], name=label[0])
-    counts = pairs.assign(day=moment.dt.floor("D")).groupby(["day", *label], observed=True).size()
+    counts = pairs.assign(day=moment.dt.tz_convert(zone).dt.normalize()).groupby(
+        ["day", *label], observed=True).size()
     table = counts.unstack(label, fill_value=0) if len(counts) else pd.DataFrame(index=days[:0])
     table = table.reindex(index=days, columns=groups, fill_value=0).fillna(0).astype("int64")
     table.index.name = "day"
@@ -171,12 +185,12 @@ def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None =
     return table
 
 
-def _all_days(frame: pd.DataFrame) -> pd.DatetimeIndex:
+def _all_days(frame: pd.DataFrame, zone: str = "UTC") -> pd.DatetimeIndex:
+    """Midnight in ``zone`` of every day from the first snapshot to the last."""
     if frame.empty:
-        return pd.DatetimeIndex([], tz="UTC", name="day")
-    first = frame[SNAPSHOT_COLUMN].min().floor("D")
-    last = frame[SNAPSHOT_COLUMN].max().floor("D")
-    return pd.date_range(first, last, freq="D", name="day")
+        return pd.DatetimeIndex([], tz=zone, name="day")
+    moments = frame[SNAPSHOT_COLUMN].dt.tz_convert(zone)
+    return pd.date_range(moments.min().normalize(), moments.max().normalize(), freq="D", name="day")
 
 
 def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None,
