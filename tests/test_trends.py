@@ -117,6 +117,34 @@ def test_windows_lost_count_on_the_day_of_the_zone_asked_for():
     assert [bar.get_height() for bar in axes.patches] == [0, 1]
 
 
+@pytest.mark.parametrize(("zone", "skipped"), [("Africa/Cairo", "2026-04-24"),
+                                               ("America/Havana", "2026-11-01")])
+def test_windows_lost_count_across_a_clock_change_at_midnight(zone, skipped):
+    # Cairo skips its midnight of 24 April 2026 (00:00 -> 01:00); Havana repeats its midnight of
+    # 1 November. The days still count, each from the first moment it has.
+    day = pd.Timestamp(skipped)
+    start = (day - pd.Timedelta(days=1) + pd.Timedelta(hours=9)).tz_localize(zone).tz_convert("UTC")
+    end = (day + pd.Timedelta(days=1, hours=9)).tz_localize(zone).tz_convert("UTC")
+    closes = (day + pd.Timedelta(hours=12)).tz_localize(zone).tz_convert("UTC")
+    rows = [row(start, "X", unread=True, open_until=closes), row(end, "X", unread=True, open_until=None)]
+    lost = tk.closed_unread_by_day(history(rows), by=None, tz=zone)
+    assert [moment.tz_localize(None).normalize() for moment in lost.index] == [
+        day - pd.Timedelta(days=1), day, day + pd.Timedelta(days=1)]
+    assert lost["all"].tolist() == [0, 1, 0]
+    axes = tk.plot_closed_unread(history(rows), by=None, tz=zone)
+    assert [bar.get_height() for bar in axes.patches] == [0, 1, 0]
+    snapshot = history(rows)
+    latest = snapshot[snapshot["snapshot_at"] == end].drop(columns="snapshot_at").reset_index(drop=True)
+    assert "<h2>Trends" in tk.build_report(latest, history=snapshot, tz=zone)  # it raised before
+
+
+def test_windows_lost_of_an_empty_history_is_an_empty_table_whatever_the_grouping():
+    empty = history([row(T1, "A", unread=True)]).iloc[:0]
+    assert tk.closed_unread_by_day(empty, by=None).empty
+    assert list(tk.closed_unread_by_day(empty, by=None).columns) == ["all"]
+    assert tk.plot_closed_unread(empty, by=None).get_title().startswith("Reply windows lost")
+
+
 def test_persistent_unread_reports_runs_of_consecutive_unread_snapshots(three_days):
     runs = tk.persistent_unread(three_days).set_index("conversation_id")
     assert set(runs.index) == {"A", "C", "D", "W"}  # B and E never stayed unread across two

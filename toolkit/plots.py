@@ -424,7 +424,7 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
     else:
         channels = channel_names_of(history)
         bottom = np.zeros(len(table))
-        days = table.index.tz_localize(None)
+        days = table.index.tz_localize(None).normalize()  # a day a clock change starts at 01:00
         for number, (key, counts) in enumerate(table.items()):
             ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=_colour(by, key, number),
                    hatch=_HATCHES[_round_of_colours(by, number)], edgecolor="white", linewidth=0.4,

@@ -175,22 +175,30 @@ def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None =
     days = _all_days(frame, zone)
     # Every group of the history gets a column, zeros included.
     groups = work.groupby(label, observed=True).size().index if len(work) else pd.Index([], name=label[0])
-    counts = pairs.assign(day=moment.dt.tz_convert(zone).dt.normalize()).groupby(
-        ["day", *label], observed=True).size()
+    counts = pairs.assign(day=_wall_days(moment, zone)).groupby(["day", *label], observed=True).size()
     table = counts.unstack(label, fill_value=0) if len(counts) else pd.DataFrame(index=days[:0])
     table = table.reindex(index=days, columns=groups, fill_value=0).fillna(0).astype("int64")
-    table.index.name = "day"
     if columns is None:
-        table.columns = pd.Index(["all"])
+        table = (table.set_axis(["all"], axis=1) if table.shape[1]
+                 else table.reindex(columns=["all"], fill_value=0))
+    # Days are counted on the wall clock and placed in the zone last: where a clock change
+    # skips or repeats midnight (Cairo, Havana), a day starts at the first moment it has.
+    table.index = table.index.tz_localize(zone, ambiguous=np.ones(len(table), dtype=bool),
+                                          nonexistent="shift_forward").rename("day")
     return table
 
 
+def _wall_days(moments: pd.Series, zone: str) -> pd.Series:
+    """The day each moment falls on in ``zone``, as a midnight without zone."""
+    return moments.dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+
+
 def _all_days(frame: pd.DataFrame, zone: str = "UTC") -> pd.DatetimeIndex:
-    """Midnight in ``zone`` of every day from the first snapshot to the last."""
+    """Every day from the first snapshot to the last in ``zone``, as midnights without zone."""
     if frame.empty:
-        return pd.DatetimeIndex([], tz=zone, name="day")
-    moments = frame[SNAPSHOT_COLUMN].dt.tz_convert(zone)
-    return pd.date_range(moments.min().normalize(), moments.max().normalize(), freq="D", name="day")
+        return pd.DatetimeIndex([], name="day")
+    days = _wall_days(frame[SNAPSHOT_COLUMN], zone)
+    return pd.date_range(days.min(), days.max(), freq="D", name="day")
 
 
 def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None,
