@@ -834,3 +834,9 @@ def test_the_merged_frame_holds_the_rows_chosen_from_both_parts_as_putting_them_
         pd.testing.assert_frame_equal(_taken_from_two(first, second, chosen), expected)
     nothing_fetched = _taken_from_two(first.iloc[:0], second, np.array([2, 0]))
     pd.testing.assert_frame_equal(nothing_fetched, second.take([2, 0]).reset_index(drop=True))
+    # A previous frame whose provider categories a user reordered (the same dtype to pandas)
+    # merges into the schema's order, as a pull gives it.
+    reordered = second.assign(provider=second["provider"].cat.reorder_categories(["briq", "wassist"]))
+    merged = _taken_from_two(first, reordered, np.array([4, 0, 2, 1]))
+    assert list(merged["provider"].cat.categories) == list(COLUMNS["provider"].categories)
+    pd.testing.assert_frame_equal(merged, both.take([4, 0, 2, 1]).reset_index(drop=True))

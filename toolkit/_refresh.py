@@ -912,6 +912,10 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
         if isinstance(theirs, pd.arrays.ArrowStringArray):
             columns[name] = pd.concat([first[name], second[name]], ignore_index=True).array.take(chosen)
         else:
+            if isinstance(theirs, pd.Categorical) and list(theirs.categories) != list(ours.categories):
+                # Categories in another order are the same dtype to pandas; ``first``'s order
+                # (the schema's, as a pull gives it) is the one end to end would keep.
+                theirs = theirs.set_categories(ours.categories)
             values = theirs.take(second_rows, allow_fill=True)
             values[first_places] = ours.take(first_rows)
             columns[name] = values
