@@ -98,6 +98,32 @@ def test_report_writes_the_data_file_its_out_names_beside_the_report(live, tmp_p
     assert all(name in html for name in tk.read_channel_names(NAMES_FILE).values())
 
 
+def test_the_workbooks_at_risk_sheet_follows_within_in_export_and_report(live, tmp_path, capsys):
+    default, exported = tmp_path / "default.xlsx", tmp_path / "export.xlsx"
+    reported = tmp_path / "r" / "conversations.xlsx"
+    (tmp_path / "r").mkdir()
+    assert cli.main(["export", "--no-progress", "--out", str(default)]) == 0
+    assert cli.main(["export", "--no-progress", "--out", str(exported), "--within", "24h"]) == 0
+    assert cli.main(["report", "--no-progress", "--out", str(reported), "--within", "24h"]) == 0
+    printed = capsys.readouterr().out
+
+    def at_risk_rows(book: Path) -> int:
+        return openpyxl.load_workbook(book)["at risk"].max_row - 1
+
+    assert about_sheet(default)["at risk"].endswith("closes within 2h")
+    for book in (exported, reported):
+        assert about_sheet(book)["at risk"].endswith("closes within 24h")
+        # A day's horizon holds every conversation the default 2 h holds, and more.
+        assert at_risk_rows(book) > at_risk_rows(default)
+    assert "window within 24 h" in printed
+
+
+def test_within_is_refused_for_a_csv_export_which_has_no_at_risk_sheet(live, tmp_path, capsys):
+    assert cli.main(["export", "--no-progress", "--out", str(tmp_path / "c.csv"), "--within", "4h"]) == 2
+    assert "--within" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_snapshot_keeps_the_names_of_the_file(live, tmp_path):
     root = tmp_path / "history"
     assert cli.main(["snapshot", "--provider", "briq", "--no-progress", "--root", str(root),

@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "conversations.csv or conversations.xlsx")
     _zone_flag(export)
     _names_flag(export)
+    export.add_argument("--within", type=_duration, default=None, metavar="DURATION",
+                        help="with an .xlsx --out, horizon of the workbook's at-risk sheet, e.g. 90min "
+                             "or 4h (default: 2h)")
     export.set_defaults(handler=_export)
 
     report = commands.add_parser(
@@ -403,12 +406,15 @@ def _table_format(path: Path, flag: str) -> str:
     return fmt
 
 
-def _write_table(df: Any, path: Path, tz: str | None) -> Path:
-    """The conversations as CSV or as an Excel workbook, by ``path``'s extension."""
+def _write_table(df: Any, path: Path, tz: str | None, within: str = "2h") -> Path:
+    """The conversations as CSV or as an Excel workbook (its at-risk sheet over ``within``),
+    by ``path``'s extension."""
     from .excel import to_excel
     from .export import to_csv
 
-    return to_excel(df, path, tz=tz) if _table_format(path, "--out") == "xlsx" else to_csv(df, path)
+    if _table_format(path, "--out") == "xlsx":
+        return to_excel(df, path, tz=tz, within=within)
+    return to_csv(df, path)
 
 
 def _named(df: Any, names: dict[str, str] | None) -> Any:
@@ -644,11 +650,14 @@ def _export(args: argparse.Namespace) -> int:
 
     def check_output() -> None:
         _check_output_file(args.out, "--out")
-        _table_format(args.out, "--out")
+        if _table_format(args.out, "--out") != "xlsx" and args.within is not None:
+            raise UsageError(f"--within sets the at-risk sheet of a workbook, and {args.out.name} is CSV: "
+                             "name an .xlsx file, or leave --within out")
         resolve_tz(args.tz)
 
     df = _named(_pull(args, check_output), args.channel_names)
-    return _wrote(df, _write_table(df, args.out, resolve_tz(args.tz)))
+    within = args.within or "2h"
+    return _wrote(df, _write_table(df, args.out, resolve_tz(args.tz), within), within=within)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -677,7 +686,7 @@ def _report(args: argparse.Namespace) -> int:
     tz = resolve_tz(args.tz)
     history = load_snapshots(args.history) if args.history is not None else None
     folder.mkdir(exist_ok=True)
-    data_path = _write_table(df, data_path, tz)
+    data_path = _write_table(df, data_path, tz, args.within)
     return _wrote(df, data_path, write_report(df, folder / "report.html", within=args.within,
                                               history=history, tz=tz), within=args.within)
 
