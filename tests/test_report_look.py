@@ -290,9 +290,12 @@ def test_the_backlog_legend_covers_no_bar_label(pulled):
 
 def test_a_pull_within_one_second_is_shown_as_one_moment(pulled):
     moment = pd.Timestamp("2026-12-02 02:16:35.250", tz="UTC")
-    page = tk.build_report(pulled.assign(fetched_at=moment))
-    assert "data pulled 2026-12-02 02:16:35 UTC" in page
-    assert "02:16:35 – 02:16:35" not in page
+    page = tk.build_report(pulled.assign(fetched_at=moment), as_of=moment)
+    # The header says the date once, as "As of" words it; the pull's time to the second.
+    assert "As of Wed 02 Dec 2026, 02:16 UTC · data pulled 02:16:35 UTC" in page
+    assert "02:16:35 – 02:16:35" not in page and "2026-12-02" not in page.split("</header>")[0]
+    earlier = tk.build_report(pulled.assign(fetched_at=moment), as_of=moment + pd.Timedelta(days=1))
+    assert "As of Thu 03 Dec 2026, 02:16 UTC · data pulled Wed 02 Dec 2026, 02:16:35 UTC" in earlier
 
 
 def test_the_wait_chart_leaves_room_for_its_counts_and_the_closed_band_words(pulled):

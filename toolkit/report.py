@@ -202,11 +202,13 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
     fetched = df["fetched_at"]
     if len(df):
         first, last = fetched.min().tz_convert(zone), fetched.max().tz_convert(zone)
+        # The header's date is said once, in its words: the pull's own date only when it differs.
+        day = "" if first.date() == local.date() else f"{first:%a %d %b %Y}, "
         if first.floor("s") == last.floor("s"):
-            pulled = f"{first:%Y-%m-%d %H:%M:%S} {short_zone}"
+            pulled = f"{day}{first:%H:%M:%S} {short_zone}"
         else:
-            pulled = (f"{first:%Y-%m-%d %H:%M:%S} – {last:%H:%M:%S}" if first.date() == last.date()
-                      else f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}") + f" {short_zone}"
+            pulled = (f"{day}{first:%H:%M:%S} – {last:%H:%M:%S}" if first.date() == last.date()
+                      else f"{first:%a %d %b %Y, %H:%M} – {last:%a %d %b %Y, %H:%M}") + f" {short_zone}"
     else:
         pulled = "no rows"
     origins = sorted({str(pull.get("base_url")) for pull in _pulls(df) if pull.get("base_url")})
