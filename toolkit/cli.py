@@ -140,9 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     _zone_flag(watch)
     watch.set_defaults(handler=_watch)
     watch.add_argument("--every", type=_interval, default="5m", metavar="DURATION",
-                       help="pause between refreshes, e.g. 30s, 5m, 1h; never shorter than half of a "
-                            "provider's documented request budget allows, so 0s means as often as that "
-                            "(the sandbox has no budget) (default: 5m)")
+                       help="pause between refreshes, e.g. 30s, 5m, 1h (default: 5m); lengthened where "
+                            "needed to stay within half of a provider's documented request budget, so 0s "
+                            "means as often as that allows (the sandbox keeps no budget)")
     watch.add_argument("--within", type=_duration, default="2h", metavar="DURATION",
                        help="horizon of the at-risk list, e.g. 90min or 4h (default: 2h)")
     watch.add_argument("--report", type=Path, default=None, metavar="FILE.html",
