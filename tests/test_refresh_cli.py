@@ -59,7 +59,9 @@ def test_incremental_snapshot_with_other_filters_pulls_in_full(sandbox_env, tmp_
     capsys.readouterr()
     assert main(["snapshot", "--root", str(tmp_path), "--provider", "briq", "--briq-status", "unread",
                  "--incremental", "--no-progress"]) == 0
-    assert "full pull (its latest snapshot was taken with other filters)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "full pull (its latest snapshot was taken with other filters, status=all, and now " \
+           "status=unread: the folder's trends will mix the two)" in printed
     assert main(["snapshot", "--root", str(tmp_path), "--provider", "briq", "--briq-status", "unread",
                  "--incremental", "--no-progress"]) == 0
     assert "briq: refreshed" in capsys.readouterr().out

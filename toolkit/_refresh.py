@@ -1039,7 +1039,7 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
             results[name] = _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])
         else:
             why = ("no snapshot of it yet" if record is None else
-                   "its latest snapshot was taken with other filters" if _is_record(record) else
+                   _other_filters(record["filters"], filters) if _is_record(record) else
                    "its latest snapshot has no record of its pull")
             api_key, base_url = settings.pop("api_key", None), settings.pop("base_url", None)
             results[name] = _full_pull(PROVIDERS[name], filters, api_key, base_url,
@@ -1051,6 +1051,16 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
         combined = name_channels(combined, channel_names)
     files = save_snapshot(combined, root, providers=list(wanted))
     return combined, files
+
+
+def _other_filters(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """Why a snapshot is pulled in full: the filters differ from its latest snapshot's, said
+    with both, since trends over the folder then plot lists of two kinds together."""
+    def words(filters: Mapping[str, Any]) -> str:
+        return ", ".join(f"{key}={value}" for key, value in sorted(filters.items())) or "no filters"
+
+    return (f"its latest snapshot was taken with other filters, {words(before)}, and now {words(now)}: "
+            "the folder's trends will mix the two")
 
 
 def recorded_filters(name: str, options: Mapping[str, Any]) -> Params:
