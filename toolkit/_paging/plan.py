@@ -209,7 +209,7 @@ class OffsetPlan:
 
         ``None`` is not final: a page still in flight may move the end further.
         """
-        if self.held_top is not None and self._next is None:
+        if self.reads_upwards:
             return self._next_upwards()
         if self.shape is None or self._next is None or self._next >= self.limit():
             return None
@@ -350,7 +350,8 @@ class OffsetPlan:
         shape = self.shape
         if shape is None or (self._first_total is None and not self.first_ended_list):
             return None
-        if self.held_top is not None and self._next is None:
+        if self.reads_upwards:
+            assert self.held_top is not None
             beyond = max(0, math.ceil((self.limit() - self._beyond * shape.stride) / shape.stride))
             above = max(0, self._down - self._upward_stop(shape, self.held_top) + 1)
             return self._upwards_asked + beyond + above
