@@ -137,6 +137,12 @@ def parse_conversations(records: Sequence[Any], fetched_at: Any, tally: Tally | 
     }, len(records))
 
 
+def _last_active(record: Any) -> pd.Timestamp | None:
+    """One row's ``last_message_at``, read alone: a page's end tests look at one row of it, on a
+    request thread that many others wait to run on (a column costs far more for one value)."""
+    return timestamp_of(field([record], "last_message_at")[0])
+
+
 @dataclass(frozen=True)
 class OlderThan:
     """End test of a read from the top of Briq's newest-first list: the page reaches rows
@@ -147,9 +153,7 @@ class OlderThan:
     def __call__(self, page: Page) -> bool:
         if not page.records:
             return True
-        # The last row alone: the list is newest first (one value is parsed much faster than
-        # a column, on a request thread that many others wait to run on).
-        oldest = timestamp_of(field(page.records[-1:], "last_message_at")[0])
+        oldest = _last_active(page.records[-1])  # the list is newest first
         return oldest is None or oldest < self.since
 
 
@@ -163,7 +167,7 @@ class FirstActiveSince:
     def __call__(self, page: Page) -> bool:
         if not page.records:
             return False
-        first = timestamp_of(field(page.records[:1], "last_message_at")[0])
+        first = _last_active(page.records[0])
         return first is not None and first >= self.since
 
 
