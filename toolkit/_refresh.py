@@ -482,7 +482,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     provider = reader.provider
     unread_params = provider.unread_params(params)
     # The previous frame foretells the unread list's length: one that fills a wave opens with one.
-    reader.long_list = int(rows["has_unread"].sum()) >= reader.options.page_size * reader.options.workers
+    unread_rows = rows["has_unread"].to_numpy(dtype=bool, na_value=False)
+    reader.long_list = int(unread_rows.sum()) >= reader.options.page_size * reader.options.workers
     if unread_params == params:
         # The filtered list is its own unread list: reading it whole is the refresh.
         whole, total = reader.with_total("unread", ListQuery(params))
@@ -525,8 +526,9 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     # and a guess past its end would be requests for nothing (Wassist's read conversations
     # with new activity usually fit one page). Known rows count only where the activity
     # read itself would list them (Wassist's leaves the unread ones out).
-    known_active = int(((rows["last_message_at"] >= since).to_numpy(dtype=bool, na_value=False)
-                        & provider.still_listed(rows, activity.params).to_numpy(dtype=bool)).sum())
+    active_rows = (rows["last_message_at"] >= since).to_numpy(dtype=bool, na_value=False)
+    listed_by_activity = provider.still_listed(rows, activity.params).to_numpy(dtype=bool)
+    known_active = int((active_rows & listed_by_activity).sum())
     activity_reader.long_list = known_active >= reader.options.page_size * activity_slots
     # Once both first passes are in, the rows read so far are merged while the sweeps are
     # on the wire; the sweeps then only confirm that merge, as a rule (see _Merge.confirmed).
@@ -575,7 +577,8 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     if not unread_swept and unread_reader.long_list and first_active is not None:
         # Its top is then the activity read's too (the unread conversations active since
         # ``since``): read bottom-up, it stops where those begin (see _UnreadBelowActivity).
-        unread_query = replace(unread_query, held_top=_UnreadBelowActivity.of(rows, since, first_active))
+        held = _UnreadBelowActivity.of(unread_rows, active_rows, first_active)
+        unread_query = replace(unread_query, held_top=held)
     pending = _Background(lambda: activity_reader.read_complete(
         "activity", activity, after_first_pass=first_pass_in("activity")))
 
@@ -633,10 +636,9 @@ class _UnreadBelowActivity:
     first_active: Callable[[Page], bool]
 
     @classmethod
-    def of(cls, rows: pd.DataFrame, since: pd.Timestamp,
+    def of(cls, unread: np.ndarray, recent: np.ndarray,
            first_active: Callable[[Page], bool]) -> _UnreadBelowActivity:
-        unread = rows["has_unread"].to_numpy(dtype=bool, na_value=False)
-        recent = (rows["last_message_at"] >= since).to_numpy(dtype=bool, na_value=False)
+        """From which previous rows had unread messages and which were active since ``since``."""
         return cls(int(unread.sum()), int((unread & ~recent).sum()), first_active)
 
     def rows(self, total: int) -> int:
