@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._frames import group_columns, known_true, require_columns
 from ._schema import PROVIDER
-from ._tz import resolve_tz
+from ._tz import local_wall_clock, resolve_tz
 from .history import SNAPSHOT_COLUMN
 from .metrics import _wait_table, _waited, unread_summary, wait_percentiles
 
@@ -190,7 +190,7 @@ def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None =
 
 def _wall_days(moments: pd.Series, zone: str) -> pd.Series:
     """The day each moment falls on in ``zone``, as a midnight without zone."""
-    return moments.dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+    return local_wall_clock(moments, zone).dt.normalize()
 
 
 def _all_days(frame: pd.DataFrame, zone: str = "UTC") -> pd.DatetimeIndex:
