@@ -712,12 +712,13 @@ def _snapshot(args: argparse.Namespace) -> int:
                              "or leave --full-every out (a snapshot without it is a full pull)")
         df = _named(_pull(args, lambda: _check_output_folder(args.root, "--root")), args.channel_names)
         return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
-    from ._refresh import refresh_snapshot
+    from ._refresh import DEFAULT_FULL_EVERY, refresh_snapshot
 
     options = _provider_options(args)
     _check_output_folder(args.root, "--root")
-    df, files = refresh_snapshot(args.root, options, progress=args.progress,
-                                 full_every=args.full_every or "24h", channel_names=args.channel_names)
+    full_every = DEFAULT_FULL_EVERY if args.full_every is None else args.full_every
+    df, files = refresh_snapshot(args.root, options, progress=args.progress, full_every=full_every,
+                                 channel_names=args.channel_names)
     print(_refresh_lines(df))
     return _wrote(df, *files)
 
