@@ -72,12 +72,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ._clock import utc_now
 from ._frames import (
@@ -898,22 +900,24 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
     dtypes), without putting them end to end first.
 
     A refresh's merge takes nearly the whole inbox from ``second`` (the carried rows) and a
-    few thousand from ``first``: each column is taken from ``second`` with gaps, which the
-    rows of ``first`` then fill. Concatenating first would write every NumPy-backed column
-    twice, in fresh memory each time (a tenth of a refresh's time went on it). Arrow text
-    is concatenated as chunks, without a copy, and taken once.
+    few thousand from ``first``: each NumPy-backed column is taken from ``second`` with
+    gaps, which the rows of ``first`` then fill. Concatenating first would write every such
+    column twice, in fresh memory each time (a tenth of a refresh's time went on it). Arrow
+    text is taken once from both parts' chunks, on threads of their own (see
+    :func:`_TextsTaken`), while this thread takes the rest.
     """
     split = len(first)
     from_first = chosen < split
     first_places = np.flatnonzero(from_first)
     first_rows = chosen[first_places]
     second_rows = np.where(from_first, -1, chosen - split)
-    columns = {}
-    for name in first.columns:
-        ours, theirs = first[name].array, second[name].array
-        if isinstance(theirs, pd.arrays.ArrowStringArray):
-            columns[name] = pd.concat([first[name], second[name]], ignore_index=True).array.take(chosen)
-        else:
+    texts = [name for name in first.columns if isinstance(second[name].array, pd.arrays.ArrowStringArray)]
+    with _TextsTaken(first, second, texts, chosen) as taken_texts:
+        columns = {}
+        for name in first.columns:
+            if name in texts:
+                continue
+            ours, theirs = first[name].array, second[name].array
             if isinstance(theirs, pd.Categorical) and list(theirs.categories) != list(ours.categories):
                 # Categories in another order are the same dtype to pandas; ``first``'s order
                 # (the schema's, as a pull gives it) is the one end to end would keep.
@@ -921,7 +925,49 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
             values = theirs.take(second_rows, allow_fill=True)
             values[first_places] = ours.take(first_rows)
             columns[name] = values
-    return pd.DataFrame(columns, copy=False)
+        columns.update(taken_texts.result())
+    return pd.DataFrame({name: columns[name] for name in first.columns}, copy=False)
+
+
+#: Threads that take a merge's text columns. Arrow takes without the interpreter lock, and at
+#: the end of a refresh the other core is idle: the server has sent everything but a sweep.
+TEXT_TAKERS = 2
+
+
+class _TextsTaken:
+    """The text columns ``names`` of ``first`` and ``second`` end to end, rows ``chosen``:
+    taken on :data:`TEXT_TAKERS` threads while the caller's ``with`` block runs.
+
+    Each column's two parts are joined as chunks (no copy) and taken once, straight on the
+    Arrow arrays: pandas' own concat and take would copy and convert ``chosen`` per column.
+    """
+
+    def __init__(self, first: pd.DataFrame, second: pd.DataFrame, names: Sequence[str],
+                 chosen: np.ndarray) -> None:
+        index = pa.array(chosen)
+        parts = {name: (first[name].array, second[name].array) for name in names}
+        self._pool = ThreadPoolExecutor(TEXT_TAKERS, thread_name_prefix="toolkit-take") if names else None
+        self._futures = {name: self._pool.submit(_text_taken, ours, theirs, index)  # type: ignore[union-attr]
+                         for name, (ours, theirs) in parts.items()}
+
+    def __enter__(self) -> _TextsTaken:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def result(self) -> dict[str, Any]:
+        return {name: future.result() for name, future in self._futures.items()}
+
+
+def _text_taken(ours: Any, theirs: Any, index: Any) -> pd.arrays.ArrowStringArray:
+    """Rows ``index`` of Arrow text arrays ``ours`` and ``theirs`` end to end, as ``theirs``' dtype."""
+    storage = theirs.__arrow_array__()
+    chunks = [chunk if chunk.type == storage.type else chunk.cast(storage.type)
+              for chunk in ours.__arrow_array__().chunks] + storage.chunks
+    taken = pa.chunked_array(chunks, type=storage.type).take(index)
+    return pd.arrays.ArrowStringArray(taken, dtype=theirs.dtype)
 
 
 def _as_carried(rows: pd.DataFrame, as_of: pd.Timestamp, *, active_is_window: bool) -> pd.DataFrame:
