@@ -86,6 +86,7 @@ from ._frames import (
     RecencyKeys,
     contains,
     interleaved_order,
+    missing_count,
     most_recent_first,
     positive_duration,
     recency_order,
@@ -337,7 +338,7 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     reason = None
     if base != record["base_url"].rstrip("/"):
         reason = "the previous pull came from another server"
-    elif rows["conversation_id"].isna().any():
+    elif missing_count(rows["conversation_id"]):
         reason = "the previous frame has rows without an id, which cannot be matched"
     elif started - last_full >= every:
         reason = f"the last full pull is {_age(started - last_full)} old, full_every is {_age(every)}"
@@ -838,14 +839,18 @@ def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.Dat
     Fetched rows replace the previous ones; the rest are carried (:func:`_as_carried`)
     while the filters still hold them.
     """
+    previous = side.rows
+    column_text = side.keys.text if side.keys is not None else None
+    # Which previous rows were fetched, looked up in both lists' ids (keep_latest keeps one row
+    # of each): Arrow looks them up without the interpreter lock, on the other core, while this
+    # thread keeps each conversation's latest row.
+    ids = pd.concat([active["conversation_id"], unread["conversation_id"]], ignore_index=True).dropna()
+    lookup = _Background(lambda: contains(previous["conversation_id"], ids, column_text=column_text))
     latest = keep_latest([active, unread])
     fetched = latest
     if provider.needs_unread_pass(listed):
         fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
-    previous = side.rows
-    column_text = side.keys.text if side.keys is not None else None
-    carried = ~contains(previous["conversation_id"], fetched["conversation_id"].dropna(),
-                        column_text=column_text) & side.listed
+    carried = ~lookup.result() & side.listed
     listed_now = provider.still_listed(fetched, params).to_numpy(dtype=bool)
     fetched = fetched[listed_now]
     frame, chosen = _merged(fetched, previous, carried, side.keys)
@@ -1009,6 +1014,8 @@ def _names_kept(frame: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     provider sends wins. Where ``previous`` named a channel twice, its most recent row's
     name counts.
     """
+    if missing_count(previous["channel_name"]) == len(previous) or not missing_count(frame["channel_name"]):
+        return frame  # no name known (Briq's frames), or none missing (Wassist's): nothing to pass on
     # The masks first: selecting rows copies every column, which costs more than the test.
     naming = (previous["channel_id"].notna() & previous["channel_name"].notna()).to_numpy(dtype=bool)
     missing = (frame["channel_name"].isna() & frame["channel_id"].notna()).to_numpy(dtype=bool)
