@@ -153,7 +153,7 @@ def contains(column: pd.Series, values: Iterable[Any], *, column_text: Any = Non
         candidates = pa.array([value for value in values if isinstance(value, str)], type=pa.large_string())
     if not len(candidates) or not len(column):
         return np.zeros(len(column), dtype=bool)
-    text = _id_text(column) if column_text is None else column_text
+    text = id_text(column) if column_text is None else column_text
     found = pc.is_in(text, value_set=candidates)
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
@@ -239,7 +239,7 @@ class RecencyKeys:
         """The keys of rows with these times and ids; ``None`` when the times are not UTC moments."""
         if not isinstance(at.dtype, pd.DatetimeTZDtype):
             return None
-        key, text = _recency_key(at), _id_text(ids)
+        key, text = _recency_key(at), id_text(ids)
         return cls(key, text, _in_recency_order(key, text))
 
 
@@ -323,8 +323,20 @@ def _recency_key(at: pd.Series) -> np.ndarray:
     return np.where(missing, np.iinfo(np.int64).max, -np.where(missing, 0, ticks))
 
 
-def _id_text(ids: pd.Series) -> Any:
+def id_text(ids: pd.Series) -> Any:
+    """Ids as Arrow text (missing ones null): what :func:`positions_among` looks ids up in."""
     return pa.array(ids.astype("str").array, type=pa.large_string())
+
+
+def positions_among(ids: pd.Series, among: Any) -> np.ndarray:
+    """Where each of ``ids`` first stands in ``among`` (Arrow text, see :func:`id_text`); -1
+    where it does not, or is missing.
+
+    What ``pd.Index(among).get_indexer(ids)`` answers for distinct ``among``, with Arrow's
+    hash lookup: a pandas index of Arrow text converts every id to a Python string first.
+    """
+    found = pc.index_in(id_text(ids), value_set=among)
+    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
 def _in_recency_order(key: np.ndarray, text: Any) -> bool:

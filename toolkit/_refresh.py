@@ -85,9 +85,11 @@ from ._clock import utc_now
 from ._frames import (
     RecencyKeys,
     contains,
+    id_text,
     interleaved_order,
     missing_count,
     most_recent_first,
+    positions_among,
     positive_duration,
     recency_order,
 )
@@ -708,9 +710,8 @@ class _Merge:
         open_carried &= ~np.isnat(frame["window_expires_at"].to_numpy(dtype=naive))
         ready = _Confirming(
             compared={name: self.latest[name].array for name in same},
-            ids=pd.Index(ids[named]), id_rows=np.flatnonzero(named),
-            # unique(): a page read twice in a pass repeats its ids.
-            first_ids={name: pd.Index(rows["conversation_id"].dropna().unique())
+            ids=id_text(ids[named]), id_rows=np.flatnonzero(named),
+            first_ids={name: id_text(rows["conversation_id"].dropna())
                        for name, rows in first_passes.items()},
             first_sizes={name: len(rows) for name, rows in first_passes.items()},
             closes_at=expiries.min() if len(expiries) else None, open_carried=open_carried,
@@ -743,9 +744,9 @@ class _Merge:
             if not len(swept):
                 continue
             ids = swept["conversation_id"]
-            if ids.isna().any() or (ready.first_ids[name].get_indexer(ids) < 0).any():
+            if ids.isna().any() or (positions_among(ids, ready.first_ids[name]) < 0).any():
                 return None
-            found_at = ready.ids.get_indexer(ids)
+            found_at = positions_among(ids, ready.ids)
             if (found_at < 0).any():
                 return None
             places = ready.id_rows[found_at]
@@ -790,11 +791,12 @@ class _Confirming:
 
     #: The compared columns of the merge's ``latest`` rows, as arrays.
     compared: dict[str, Any]
-    #: The ids of ``latest`` (rows without one left out: keep_latest keeps them all), and their rows.
-    ids: pd.Index
+    #: The ids of ``latest`` as Arrow text (rows without one left out: keep_latest keeps them
+    #: all), and their rows.
+    ids: Any
     id_rows: np.ndarray
-    #: Per list, the ids and the number of rows of its first pass.
-    first_ids: dict[str, pd.Index]
+    #: Per list, the ids (Arrow text) and the number of rows of its first pass.
+    first_ids: dict[str, Any]
     first_sizes: dict[str, int]
     #: The earliest moment a carried window closes at (UTC, without zone), if any is open.
     closes_at: np.datetime64 | None
