@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit import _schema
-from toolkit._frames import RecencyKeys, contains, interleaved_order, most_recent_first
+from toolkit._frames import (
+    RecencyKeys,
+    contains,
+    id_text,
+    interleaved_order,
+    missing_count,
+    most_recent_first,
+    positions_among,
+)
 from toolkit._schema import COLUMNS, TIMESTAMP
 from toolkit.providers._load import keep_latest
 
@@ -131,3 +139,30 @@ def test_frame_of_fills_left_out_columns_as_missing_and_casts_the_rest_like_conf
 def test_frame_of_refuses_a_column_the_toolkit_does_not_have():
     with pytest.raises(ValueError, match="not columns of the toolkit"):
         _schema.frame_of({"conversation_id": ["c1"], "conversationId": ["c1"]}, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ids, max_size=40), st.lists(ids, max_size=20))
+def test_positions_among_answer_as_an_index_of_the_first_occurrences(values, among):
+    # pandas' answer for distinct ids, each id standing for its first occurrence in ``among``.
+    first_seen = list(dict.fromkeys(value for value in among if value is not None))
+    expected = [first_seen.index(value) if value in first_seen else -1 for value in values]
+    expected = [among.index(first_seen[place]) if place >= 0 else -1 for place in expected]
+    looked_up = positions_among(pd.Series(values, dtype="str"), id_text(pd.Series(among, dtype="str")))
+    assert looked_up.tolist() == expected
+    if len(first_seen) == len(among):
+        index = pd.Index(pd.Series(among, dtype="str"))
+        assert looked_up.tolist() == index.get_indexer(pd.Series(values, dtype="str")).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(ids, max_size=10), min_size=1, max_size=4))
+def test_missing_count_counts_as_isna_over_every_chunk_and_dtype(parts):
+    # Arrow text put end to end from several parts keeps one array per part (chunks).
+    text = pd.concat([pd.Series(part, dtype="str") for part in parts], ignore_index=True)
+    everything = [value for part in parts for value in part]
+    expected = sum(value is None for value in everything)
+    assert missing_count(text) == expected
+    assert missing_count(pd.Series(everything, dtype=object)) == expected
+    counts = pd.Series([None if value is None else len(value) for value in everything], dtype="Int64")
+    assert missing_count(counts) == expected

@@ -827,6 +827,9 @@ def test_the_merged_frame_holds_the_rows_chosen_from_both_parts_as_putting_them_
         ("briq", "s2", None, "Juma", "s2", pd.NA, pd.NA, pd.NA, pd.NA, pd.NaT, pd.NA, pd.NaT, pd.NaT, "Ops"),
         ("briq", "s3", "+255700000003", "Neema", None, True, pd.NA, True, 7, at, True, at, at, None),
         ("wassist", "s4", None, "", "a2", True, False, False, 0, at, True, at, at, "Support"))
+    # Text in several chunks, as a pull's frame holds it (one per batch of pages).
+    second = pd.concat([second.iloc[:2], second.iloc[2:]], ignore_index=True)
+    assert second["conversation_id"].array.__arrow_array__().num_chunks == 2
     both = pd.concat([first, second], ignore_index=True)
     for chosen in ([4, 0, 2, 1], [0, 1], [3, 4, 5], [5, 2, 0, 3, 4, 1], []):
         chosen = np.array(chosen, dtype=np.intp)

@@ -335,7 +335,7 @@ def positions_among(ids: pd.Series, among: Any) -> np.ndarray:
     What ``pd.Index(among).get_indexer(ids)`` answers for distinct ``among``, with Arrow's
     hash lookup: a pandas index of Arrow text converts every id to a Python string first.
     """
-    found = pc.index_in(id_text(ids), value_set=among)
+    found = pc.index_in(id_text(ids), value_set=among, skip_nulls=True)
     return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.intp)
 
 

@@ -969,12 +969,10 @@ class _TextsTaken:
 
 
 def _text_taken(ours: Any, theirs: Any, index: Any) -> pd.arrays.ArrowStringArray:
-    """Rows ``index`` of Arrow text arrays ``ours`` and ``theirs`` end to end, as ``theirs``' dtype."""
-    storage = theirs.__arrow_array__()
-    chunks = [chunk if chunk.type == storage.type else chunk.cast(storage.type)
-              for chunk in ours.__arrow_array__().chunks] + storage.chunks
-    taken = pa.chunked_array(chunks, type=storage.type).take(index)
-    return pd.arrays.ArrowStringArray(taken, dtype=theirs.dtype)
+    """Rows ``index`` of Arrow text arrays ``ours`` and ``theirs`` (one dtype) end to end."""
+    chunks = pa.chunked_array([*ours.__arrow_array__().chunks, *theirs.__arrow_array__().chunks],
+                              type=theirs.__arrow_array__().type)
+    return pd.arrays.ArrowStringArray(chunks.take(index), dtype=theirs.dtype)
 
 
 def _as_carried(rows: pd.DataFrame, as_of: pd.Timestamp, *, active_is_window: bool) -> pd.DataFrame:
