@@ -201,6 +201,18 @@ def test_a_list_that_shrank_under_the_read_pages_is_not_taken_as_ended():
     assert unproven_frontier(pages, shape) is None
 
 
+def test_repair_rounds_that_move_nothing_climb_to_the_top_then_start_again_at_the_frontier():
+    # A frontier that never moves: each round starts a round's width further up, down to the
+    # top, and the round after the one from the top starts inside the frontier again (a round
+    # from the top ends before the frontier: repeating it could never pass it).
+    live = LiveList(200)
+    plan = OffsetPlan(10, max_workers=2)
+    plan.observe(live.read(0, 10, 1))
+    frontier = live.read(45, 10, 2)
+    firsts = [plan.repair_offsets(frontier)[0] for _ in range(6)]
+    assert firsts == [49, 31, 13, 0, 49, 31]
+
+
 def test_pages_without_a_shared_row_leave_a_gap_that_a_bridging_page_closes():
     rows = [(100 - number, f"r{number}") for number in range(30)]
     shape = PageShape(10, 10)

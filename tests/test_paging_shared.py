@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import toolkit as tk
@@ -184,6 +184,22 @@ class LiveList:
 
 
 @settings(max_examples=60, deadline=None)
+# Rows landing on top push the top page down by just the distance between its reads (0, 1,
+# then 13): live traffic, not a server ignoring the offset.
+@example(size=10, page_size=5, recent=0, churn=[("new", 0, 1)] * 4 + [("new", 0, 12)])
+# The read goes on up to offset 0; the frontier then stands where earlier repair rounds had
+# reached further: rounds must not keep climbing from the top without ever passing it.
+@example(size=33, page_size=5, recent=0, churn=[("new", 0, 1)] * 5 + [("new", 0, 12), ("new", 0, 1)])
+# A frontier page read before a burst shares no row with the pages read after it: rounds
+# climb back to the bottom-up read's top page (not above it) and read down from there.
+@example(size=274, page_size=6, recent=109, churn=[
+    ("new", 5037, 1), ("new", 4365, 1), ("new", 9178, 12), ("read", 4613, 1), ("new", 5148, 12),
+    ("new", 2861, 12), ("new", 7572, 1), ("message", 2441, 1), ("new", 3851, 1), ("read", 3531, 1),
+    ("message", 4826, 2), ("message", 7657, 12), ("message", 6226, 2), ("read", 6606, 1),
+    ("message", 8214, 2), ("read", 7185, 1), ("message", 7506, 1), ("new", 7282, 12), ("read", 4865, 1),
+    ("message", 1424, 12), ("new", 3769, 12), ("new", 4178, 2), ("message", 3650, 1), ("new", 2275, 12),
+    ("new", 8916, 12), ("new", 4608, 12), ("read", 2434, 1), ("new", 1727, 2), ("message", 9739, 12),
+    ("read", 8854, 1)])
 @given(size=st.integers(1, 400), page_size=st.integers(5, 40), recent=st.integers(0, 120),
        churn=st.lists(st.tuples(st.sampled_from(["new", "message", "read"]), st.integers(0, 10_000),
                                 st.sampled_from([1, 1, 2, 12])), max_size=30))

@@ -23,7 +23,7 @@ from .._errors import PaginationError, PullTimeoutError, ResponseFormatError
 from .batches import PageBatcher
 from .pages import FetchPage, Page, PullReport
 from .plan import HeldTop, OffsetPlan
-from .proof import ContinuityProof, check_offsets_honoured
+from .proof import ContinuityProof, check_offsets_honoured, offsets_matching_the_top
 from .slots import SlotPool
 
 #: Seconds without a page after which the calling thread tells ``on_wait``.
@@ -345,6 +345,8 @@ class _Pass:
         self.pages: list[Page] = []
         self.proof = ContinuityProof()
         self._planned_at_least = 0
+        # Set once fresh reads showed the server honours the offset (see check_offsets).
+        self._offsets_honoured = False
 
     def receive(self, crew: _Crew, *, budgeted: bool) -> None:
         """Take arrivals until the crew runs out of work."""
@@ -416,6 +418,26 @@ class _Pass:
         crew.add(offsets, chain=False)
         self.receive(crew, budgeted=False)
 
+    def check_offsets(self, crew: _Crew) -> None:
+        """Refuse a server that ignores the offset: once three reads matched the top page
+        (:func:`~toolkit._paging.proof.offsets_matching_the_top`), those offsets are read
+        again at once, and :func:`~toolkit._paging.proof.check_offsets_honoured` judges the
+        fresh reads. Live traffic that lined the rows up by chance does not do so again; a
+        server that ignores the offset serves the same rows once more.
+        """
+        if self._offsets_honoured:
+            return
+        matching = offsets_matching_the_top(self.pages, self.plan.top_offset)
+        if matching is None:
+            return
+        before = len(self.pages)
+        self._planned_at_least = before + len(matching)
+        self.report.pages_refetched += len(matching)
+        crew.add(matching, chain=False)
+        self.receive(crew, budgeted=False)
+        check_offsets_honoured(self.pages[before:], self.puller.provider, matching[0])
+        self._offsets_honoured = True  # a server does not change its ways within a pass
+
     def repair(self, crew: _Crew) -> None:
         """Re-fetch from where the proven part of the list stops until it reaches the end.
 
@@ -427,7 +449,7 @@ class _Pass:
             return
         provider = self.puller.provider
         for round_number in range(1, self.puller.max_repair_rounds + 1):
-            check_offsets_honoured(self.pages, provider, self.plan.top_offset)
+            self.check_offsets(crew)
             frontier = self.proof.frontier(shape, self.plan.top_offset)
             if frontier is None:
                 return
@@ -437,7 +459,7 @@ class _Pass:
             self.report.pages_refetched += len(offsets)
             crew.add(offsets, chain=False)  # a round is only these pages
             self.receive(crew, budgeted=False)
-        check_offsets_honoured(self.pages, provider, self.plan.top_offset)
+        self.check_offsets(crew)
         if self.proof.frontier(shape, self.plan.top_offset) is not None:
             raise PaginationError(
                 f"pages still did not line up after {self.puller.max_repair_rounds} rounds of re-fetching; "

@@ -170,6 +170,7 @@ class OffsetPlan:
         self._chain_start: int | None = None
         self._repair_reach = -1
         self._stalled = 0
+        self._from_top = False  # whether the last repair round started at the proof's top
         self._early: list[Page] = []
         self._first_total: int | None = None
         # Pages of one or two rows overlap by none, so their continuity goes unchecked: read
@@ -269,8 +270,16 @@ class OffsetPlan:
         self._stalled = self._stalled + 1 if reach <= self._repair_reach else 0
         self._repair_reach = max(self._repair_reach, reach)
         # Start inside the frontier page: rows may have slid either way since it was read.
-        first = frontier.offset + max(0, frontier.size // 2 - shape.overlap)
-        first = max(0, first - self._stalled * self.max_workers * shape.stride)
+        inside = frontier.offset + max(0, frontier.size // 2 - shape.overlap)
+        # Climbing stops at the proof's top (offset 0, or a bottom-up read's top page: the
+        # rows above it are read elsewhere). A round from there that moved nothing either
+        # cannot reach past the frontier: the next starts again from inside the frontier.
+        top = self.top_offset
+        first = inside - self._stalled * self.max_workers * shape.stride
+        if first < top and self._from_top:
+            self._stalled, first = 0, inside
+        self._from_top = first <= top
+        first = max(top, first)
         return [first + k * shape.stride for k in range(self.max_workers)]
 
     # -- what the pages said -----------------------------------------------------------

@@ -134,18 +134,33 @@ def _contradicts_total(page: Page) -> bool:
 def check_offsets_honoured(pages: Sequence[Page], provider: str, top: int = 0) -> None:
     """Refuse a server that serves the same rows whatever the offset.
 
-    Such a server serves its top page at every offset. Live traffic can make reads at
-    different offsets further down match (rows slid down by exactly the distance a repair
-    round moved on, as often happens when many conversations move to the top), but the
-    top of the list is where every moved row lands, so three reads matching the top page
-    take a server ignoring ``offset``. ``top`` is where the pages' proof starts (a bottom-up
-    read's top page, see :class:`~toolkit._paging.plan.HeldTop`): such a server serves that
-    page's rows everywhere too.
+    Such a server serves its top page at every offset: three reads matching the top page
+    (see :func:`offsets_matching_the_top`) take a server ignoring ``offset``. Under live
+    traffic that can happen by chance, so the pass asks those offsets again at once before
+    it refuses (see ``OffsetPuller``), and calls this on the fresh reads.
 
     Raises
     ------
     ResponseFormatError
-        When three different offsets served the same rows.
+        When three different offsets, ``top`` among them, served the same rows.
+    """
+    shown = offsets_matching_the_top(pages, top)
+    if shown is not None:
+        raise ResponseFormatError(
+            f"the server returned the same rows for offsets {shown}; "
+            "it does not seem to honour the offset parameter", provider=provider)
+
+
+def offsets_matching_the_top(pages: Sequence[Page], top: int = 0) -> list[int] | None:
+    """Three different offsets, ``top`` among them, whose pages held the same rows; else ``None``.
+
+    A server that ignores ``offset`` serves its top page everywhere. Live traffic can make
+    reads at different offsets further down match (rows slid down by exactly the distance a
+    repair round moved on, as often happens when many conversations move to the top), and
+    now and then reads of the top too (rows landing on top push the top page down by just
+    the distance between two reads): hence three reads, and the top among them. ``top`` is
+    where the pages' proof starts (a bottom-up read's top page, see
+    :class:`~toolkit._paging.plan.HeldTop`): such a server serves that page's rows everywhere too.
     """
     offsets_by_rows: dict[tuple, set[int]] = {}
     for page in sorted(pages, key=lambda page: (page.offset, page.sequence)):
@@ -153,7 +168,5 @@ def check_offsets_honoured(pages: Sequence[Page], provider: str, top: int = 0) -
             offsets = offsets_by_rows.setdefault(tuple(page.keys), set())
             offsets.add(page.offset)
             if len(offsets) >= 3 and top in offsets:
-                shown = sorted(offsets)[:3]
-                raise ResponseFormatError(
-                    f"the server returned the same rows for offsets {shown}; "
-                    "it does not seem to honour the offset parameter", provider=provider)
+                return sorted(offsets)[:3]
+    return None
