@@ -148,7 +148,8 @@ def test_positions_among_answer_as_an_index_of_the_first_occurrences(values, amo
     first_seen = list(dict.fromkeys(value for value in among if value is not None))
     expected = [first_seen.index(value) if value in first_seen else -1 for value in values]
     expected = [among.index(first_seen[place]) if place >= 0 else -1 for place in expected]
-    looked_up = positions_among(pd.Series(values, dtype="str"), id_text(pd.Series(among, dtype="str")))
+    text, among_text = id_text(pd.Series(values, dtype="str")), id_text(pd.Series(among, dtype="str"))
+    looked_up = positions_among(text, among_text)
     assert looked_up.tolist() == expected
     if len(first_seen) == len(among):
         index = pd.Index(pd.Series(among, dtype="str"))

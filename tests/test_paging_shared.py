@@ -24,6 +24,7 @@ from toolkit._paging import (
     overlap_for,
     unproven_frontier,
 )
+from toolkit._paging.proof import reads_follow_the_offset
 
 from .test_paging_parts import page as parts_page
 
@@ -135,6 +136,49 @@ def test_a_server_ignoring_the_offset_is_refused_when_read_bottom_up():
                           held_top=ActiveSince(expected_rows=1000, older=700, since=10_000 - 299))
     with pytest.raises(tk.ResponseFormatError, match="offset"):
         puller.pull()
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+@pytest.mark.parametrize("what_happens", ["one lands on top", "two land on top", "a page comes back short",
+                                          "a page comes back empty", "nothing"])
+def test_a_server_ignoring_the_offset_is_refused_whatever_happens_as_it_is_read_again(workers, what_happens):
+    # Three reads matching the top page are read again before the server is refused (live
+    # traffic can line rows up so); a server serving its top page everywhere still is when
+    # conversations land on top meanwhile, or one of the reads again comes back short.
+    rows = rows_of(30)
+    lock = threading.Lock()
+    served: list[int] = []
+
+    def top_page_everywhere(offset: int, limit: int) -> Page:
+        with lock:
+            served.append(offset)
+            count = len(served)
+            if count in (6, 7) and what_happens.endswith("on top"):
+                landing = 1 if what_happens.startswith("one") else 2
+                for _ in range(landing if count == 6 else 0):
+                    rows.insert(0, (rows[0][0] + 1, f"n{len(rows)}"))
+            if count == 7 and what_happens == "a page comes back short":
+                return page(offset, rows[:1], limit=limit, total=30)
+            if count == 7 and what_happens == "a page comes back empty":
+                return page(offset, [], limit=limit, total=30)
+            return page(offset, rows[:limit], limit=limit, total=30)
+
+    puller = OffsetPuller(top_page_everywhere, provider="briq", page_size=10, max_workers=workers)
+    with pytest.raises(tk.ResponseFormatError, match="offset"):
+        puller.pull()
+
+
+def test_reads_again_follow_the_offset_only_when_the_furthest_shows_other_rows():
+    rows = rows_of(40)
+    honest = [page(offset, rows[offset:offset + 10], total=40) for offset in (0, 1, 13)]
+    assert reads_follow_the_offset(honest)
+    # The top page served everywhere, with a row landed on top between two reads.
+    moved = [(10_001, "new"), *rows]
+    assert not reads_follow_the_offset([page(0, rows[:10], total=40), page(13, moved[:10], total=40)])
+    # Offsets closer than a page show shared rows in an honest list too: no proof either way.
+    assert not reads_follow_the_offset([page(0, rows[:10], total=40), page(4, rows[4:14], total=40)])
+    # A read of fewer than two rows proves nothing.
+    assert not reads_follow_the_offset([*honest, page(20, rows[20:21], total=40)])
 
 
 def test_the_proof_of_a_bottom_up_read_starts_at_its_top():

@@ -166,7 +166,7 @@ def missing_count(column: pd.Series) -> int:
     for one number).
     """
     values = column.array
-    if isinstance(values, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
+    if isinstance(values, pd.arrays.ArrowExtensionArray):  # Arrow-backed text among them
         return int(values.__arrow_array__().null_count)
     return int(column.isna().sum())
 
@@ -328,14 +328,14 @@ def id_text(ids: pd.Series) -> Any:
     return pa.array(ids.astype("str").array, type=pa.large_string())
 
 
-def positions_among(ids: pd.Series, among: Any) -> np.ndarray:
-    """Where each of ``ids`` first stands in ``among`` (Arrow text, see :func:`id_text`); -1
-    where it does not, or is missing.
+def positions_among(ids: Any, among: Any) -> np.ndarray:
+    """Where each of ``ids`` first stands in ``among`` (both Arrow text, see :func:`id_text`);
+    -1 where it does not, or is missing.
 
     What ``pd.Index(among).get_indexer(ids)`` answers for distinct ``among``, with Arrow's
     hash lookup: a pandas index of Arrow text converts every id to a Python string first.
     """
-    found = pc.index_in(id_text(ids), value_set=among, skip_nulls=True)
+    found = pc.index_in(ids, value_set=among, skip_nulls=True)
     return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.intp)
 
 

@@ -744,9 +744,12 @@ class _Merge:
             if not len(swept):
                 continue
             ids = swept["conversation_id"]
-            if ids.isna().any() or (positions_among(ids, ready.first_ids[name]) < 0).any():
+            if ids.isna().any():
                 return None
-            found_at = positions_among(ids, ready.ids)
+            swept_ids = id_text(ids)
+            if (positions_among(swept_ids, ready.first_ids[name]) < 0).any():
+                return None
+            found_at = positions_among(swept_ids, ready.ids)
             if (found_at < 0).any():
                 return None
             places = ready.id_rows[found_at]
@@ -848,10 +851,14 @@ def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.Dat
     # thread keeps each conversation's latest row.
     ids = pd.concat([active["conversation_id"], unread["conversation_id"]], ignore_index=True).dropna()
     lookup = _Background(lambda: contains(previous["conversation_id"], ids, column_text=column_text))
-    latest = keep_latest([active, unread])
-    fetched = latest
-    if provider.needs_unread_pass(listed):
-        fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
+    try:
+        latest = keep_latest([active, unread])
+        fetched = latest
+        if provider.needs_unread_pass(listed):
+            fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
+    except Exception:
+        lookup.wait()  # a failed merge leaves nothing it started running
+        raise
     carried = ~lookup.result() & side.listed
     listed_now = provider.still_listed(fetched, params).to_numpy(dtype=bool)
     fetched = fetched[listed_now]
@@ -911,7 +918,7 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
     gaps, which the rows of ``first`` then fill. Concatenating first would write every such
     column twice, in fresh memory each time (a tenth of a refresh's time went on it). Arrow
     text is taken once from both parts' chunks, on threads of their own (see
-    :func:`_TextsTaken`), while this thread takes the rest.
+    :class:`_TextsTaken`), while this thread takes the rest.
     """
     split = len(first)
     from_first = chosen < split

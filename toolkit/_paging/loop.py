@@ -23,7 +23,7 @@ from .._errors import PaginationError, PullTimeoutError, ResponseFormatError
 from .batches import PageBatcher
 from .pages import FetchPage, Page, PullReport
 from .plan import HeldTop, OffsetPlan
-from .proof import ContinuityProof, check_offsets_honoured, offsets_matching_the_top
+from .proof import ContinuityProof, offsets_ignored, offsets_matching_the_top, reads_follow_the_offset
 from .slots import SlotPool
 
 #: Seconds without a page after which the calling thread tells ``on_wait``.
@@ -345,8 +345,8 @@ class _Pass:
         self.pages: list[Page] = []
         self.proof = ContinuityProof()
         self._planned_at_least = 0
-        # Set once fresh reads showed the server honours the offset (see check_offsets).
-        self._offsets_honoured = False
+        # Rows that matched the top page at three offsets by chance (see check_offsets).
+        self._lined_up_by_chance: set[tuple] = set()
 
     def receive(self, crew: _Crew, *, budgeted: bool) -> None:
         """Take arrivals until the crew runs out of work."""
@@ -419,30 +419,34 @@ class _Pass:
         self.receive(crew, budgeted=False)
 
     def check_offsets(self, crew: _Crew) -> None:
-        """Refuse a server that ignores the offset: once three reads matched the top page
+        """Refuse a server that ignores the offset.
+
+        Once three reads matched the top page
         (:func:`~toolkit._paging.proof.offsets_matching_the_top`), those offsets are read
-        again at once, and :func:`~toolkit._paging.proof.check_offsets_honoured` judges the
-        fresh reads. Live traffic that lined the rows up by chance does not do so again; a
-        server that ignores the offset serves the same rows once more.
+        again. Live traffic that lined rows up by chance shows other rows at them now
+        (:func:`~toolkit._paging.proof.reads_follow_the_offset`): those rows are passed over
+        from then on. A server that ignores the offset serves most of the same rows again,
+        and is refused. The pages read again count as re-fetched.
         """
-        if self._offsets_honoured:
+        found = offsets_matching_the_top(self.pages, self.plan.top_offset, self._lined_up_by_chance)
+        if found is None:
             return
-        matching = offsets_matching_the_top(self.pages, self.plan.top_offset)
-        if matching is None:
-            return
+        matching, rows = found
         before = len(self.pages)
         self._planned_at_least = before + len(matching)
         self.report.pages_refetched += len(matching)
         crew.add(matching, chain=False)
         self.receive(crew, budgeted=False)
-        check_offsets_honoured(self.pages[before:], self.puller.provider, matching[0])
-        self._offsets_honoured = True  # a server does not change its ways within a pass
+        if not reads_follow_the_offset(self.pages[before:]):
+            raise offsets_ignored(matching, self.puller.provider)
+        self._lined_up_by_chance.add(rows)
 
     def repair(self, crew: _Crew) -> None:
         """Re-fetch from where the proven part of the list stops until it reaches the end.
 
         Each round fetches ``max_workers`` pages at once from the furthest proven page
-        onwards, then the proof is tried again.
+        onwards, then the proof is tried again. Before each round, and once more at the end,
+        a server that ignores the offset is refused (:meth:`check_offsets`).
         """
         shape = self.plan.shape
         if shape is None or shape.overlap == 0:

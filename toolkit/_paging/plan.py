@@ -263,7 +263,9 @@ class OffsetPlan:
 
         A round that did not move the frontier shows that the rows it held slid out of
         reach (many left the list above it, say): each such round in a row starts a
-        round's width further up, down to a fresh read from the top.
+        round's width further up, up to the proof's top (:attr:`top_offset`). A round from
+        there ends before the frontier, so when it moves nothing either, the next starts
+        inside the frontier again.
         """
         shape = self.shape or self.guess
         reach = frontier.offset + frontier.size

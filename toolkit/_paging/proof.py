@@ -10,7 +10,7 @@ the top page include one that ends the list.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Any
 
 from .._errors import ResponseFormatError
@@ -135,24 +135,30 @@ def check_offsets_honoured(pages: Sequence[Page], provider: str, top: int = 0) -
     """Refuse a server that serves the same rows whatever the offset.
 
     Such a server serves its top page at every offset: three reads matching the top page
-    (see :func:`offsets_matching_the_top`) take a server ignoring ``offset``. Under live
-    traffic that can happen by chance, so the pass asks those offsets again at once before
-    it refuses (see ``OffsetPuller``), and calls this on the fresh reads.
+    (see :func:`offsets_matching_the_top`) take a server ignoring ``offset``. A pass reads
+    those offsets again before it refuses (``_Pass.check_offsets`` in the paging loop,
+    judged by :func:`reads_follow_the_offset`): live traffic can line rows up that way.
 
     Raises
     ------
     ResponseFormatError
         When three different offsets, ``top`` among them, served the same rows.
     """
-    shown = offsets_matching_the_top(pages, top)
-    if shown is not None:
-        raise ResponseFormatError(
-            f"the server returned the same rows for offsets {shown}; "
-            "it does not seem to honour the offset parameter", provider=provider)
+    matching = offsets_matching_the_top(pages, top)
+    if matching is not None:
+        raise offsets_ignored(matching[0], provider)
 
 
-def offsets_matching_the_top(pages: Sequence[Page], top: int = 0) -> list[int] | None:
-    """Three different offsets, ``top`` among them, whose pages held the same rows; else ``None``.
+def offsets_ignored(offsets: Sequence[int], provider: str) -> ResponseFormatError:
+    """The error for a server that served the same rows at ``offsets``."""
+    return ResponseFormatError(f"the server returned the same rows for offsets {list(offsets)}; "
+                               "it does not seem to honour the offset parameter", provider=provider)
+
+
+def offsets_matching_the_top(pages: Sequence[Page], top: int = 0,
+                             cleared: Set[tuple] = frozenset()) -> tuple[list[int], tuple] | None:
+    """Three different offsets, ``top`` among them, whose pages held the same rows, and those
+    rows (their keys in order, as :attr:`Page.keys`); else ``None``.
 
     A server that ignores ``offset`` serves its top page everywhere. Live traffic can make
     reads at different offsets further down match (rows slid down by exactly the distance a
@@ -161,12 +167,35 @@ def offsets_matching_the_top(pages: Sequence[Page], top: int = 0) -> list[int] |
     the distance between two reads): hence three reads, and the top among them. ``top`` is
     where the pages' proof starts (a bottom-up read's top page, see
     :class:`~toolkit._paging.plan.HeldTop`): such a server serves that page's rows everywhere too.
+    Pages holding rows in ``cleared`` are passed over: reads that
+    :func:`reads_follow_the_offset` showed lined up by chance.
     """
     offsets_by_rows: dict[tuple, set[int]] = {}
     for page in sorted(pages, key=lambda page: (page.offset, page.sequence)):
-        if page.size >= 2:
-            offsets = offsets_by_rows.setdefault(tuple(page.keys), set())
+        rows = tuple(page.keys)
+        if page.size >= 2 and rows not in cleared:
+            offsets = offsets_by_rows.setdefault(rows, set())
             offsets.add(page.offset)
             if len(offsets) >= 3 and top in offsets:
-                return sorted(offsets)[:3]
+                return sorted(offsets)[:3], rows
     return None
+
+
+def reads_follow_the_offset(pages: Sequence[Page]) -> bool:
+    """Whether pages read again at offsets that had served the same rows now show the rows
+    those offsets hold: the nearest and the furthest at least a page apart, and sharing
+    fewer than half their rows.
+
+    A server ignoring ``offset`` serves its top page at both, give or take the rows that
+    landed on top in between: they share most of their rows. Pages of fewer than two rows,
+    or offsets too close for an honest list to show other rows, prove nothing.
+    """
+    read = sorted((page for page in pages if page.size >= 2), key=lambda page: page.offset)
+    if len(read) < len(pages) or not read:
+        return False
+    nearest, furthest = read[0], read[-1]
+    smaller = min(nearest.size, furthest.size)
+    if furthest.offset - nearest.offset < smaller:
+        return False
+    shared = (set(nearest.keys) & set(furthest.keys)) - {None}
+    return 2 * len(shared) < smaller
