@@ -24,7 +24,7 @@ from toolkit._paging import (
     overlap_for,
     unproven_frontier,
 )
-from toolkit._paging.proof import reads_follow_the_offset
+from toolkit._paging.proof import reads_follow_the_offset, too_few_rows_for_the_totals
 
 from .test_paging_parts import page as parts_page
 
@@ -166,6 +166,42 @@ def test_a_server_ignoring_the_offset_is_refused_whatever_happens_as_it_is_read_
     puller = OffsetPuller(top_page_everywhere, provider="briq", page_size=10, max_workers=workers)
     with pytest.raises(tk.ResponseFormatError, match="offset"):
         puller.pull()
+
+
+@pytest.mark.parametrize(("size", "page_size", "workers", "moving"),
+                         [(200, 10, 1, 1), (200, 10, 4, 1), (1000, 100, 16, 3), (30, 2, 1, 0)])
+def test_a_server_ignoring_the_offset_under_steady_traffic_is_refused_by_its_totals(size, page_size, workers,
+                                                                                     moving):
+    # Conversations moving to the top before every request: no two of its pages match, yet
+    # every page joins the top one and the page at the total's end closes the proof. Pages
+    # of two rows share none (no overlap, nothing to match): the totals refuse those too.
+    rows = rows_of(size)
+    lock = threading.Lock()
+
+    def top_page_everywhere(offset: int, limit: int) -> Page:
+        with lock:
+            for _ in range(moving):
+                activity, identifier = rows.pop()
+                rows.insert(0, (rows[0][0] + 1, identifier))
+            return page(offset, rows[:limit], limit=limit, total=len(rows))
+
+    puller = OffsetPuller(top_page_everywhere, provider="briq", page_size=page_size, max_workers=workers)
+    with pytest.raises(tk.ResponseFormatError, match=f"reports at least {size:,} rows but served"):
+        puller.pull()
+
+
+def test_a_list_read_whole_is_held_to_its_totals_only_when_far_short_of_them():
+    rows = rows_of(100)
+    whole = [page(offset, rows[offset:offset + 10], total=100) for offset in range(0, 100, 9)]
+    assert too_few_rows_for_the_totals(whole, [100], 10) is None
+    # Half the list left during the read: short by more than two pages, yet not under half.
+    assert too_few_rows_for_the_totals(whole[:6], [100], 10) is None
+    assert "served 37 different ones" in too_few_rows_for_the_totals(whole[:4], [100], 10)
+    # Rows above a bottom-up read's top are read elsewhere; a short list may lose half its rows.
+    assert too_few_rows_for_the_totals(whole[:4], [100], 10, held_above=50) is None
+    assert too_few_rows_for_the_totals(whole[:1], [25], 10) is None
+    # A total that claims rows its empty pages do not hold is the phantom server's, taken at its rows.
+    assert too_few_rows_for_the_totals([*whole[:2], page(99, [], total=100)], [100], 10) is None
 
 
 def test_reads_again_follow_the_offset_only_when_the_furthest_shows_other_rows():

@@ -23,7 +23,13 @@ from .._errors import PaginationError, PullTimeoutError, ResponseFormatError
 from .batches import PageBatcher
 from .pages import FetchPage, Page, PullReport
 from .plan import HeldTop, OffsetPlan
-from .proof import ContinuityProof, offsets_ignored, offsets_matching_the_top, reads_follow_the_offset
+from .proof import (
+    ContinuityProof,
+    offsets_ignored,
+    offsets_matching_the_top,
+    reads_follow_the_offset,
+    too_few_rows_for_the_totals,
+)
 from .slots import SlotPool
 
 #: Seconds without a page after which the calling thread tells ``on_wait``.
@@ -308,6 +314,13 @@ class OffsetPuller:
                     pass_.read_above_the_top(crew)
                     pass_.repair(crew)
             self.report.rows_held_above = plan.top_offset
+            if self.is_last is None:  # a list read to its end: its rows can be held to its totals
+                shape = plan.shape
+                why = too_few_rows_for_the_totals(pass_.pages, plan.totals,
+                                                  shape.served if shape is not None else self.page_size,
+                                                  plan.top_offset)
+                if why is not None:
+                    raise ResponseFormatError(why, provider=self.provider)
         finally:
             crew.close()
         self.report.finished_at = pd.Timestamp.now(tz="UTC")
@@ -422,8 +435,9 @@ class _Pass:
         """Refuse a server that ignores the offset.
 
         Once three reads matched the top page
-        (:func:`~toolkit._paging.proof.offsets_matching_the_top`), those offsets are read
-        again. Live traffic that lined rows up by chance shows other rows at them now
+        (:func:`~toolkit._paging.proof.offsets_matching_the_top`), the top is read again with
+        the offsets one and two pages below it (those that matched, in a list too short for
+        that). Live traffic that lined rows up by chance shows other rows there
         (:func:`~toolkit._paging.proof.reads_follow_the_offset`): those rows are passed over
         from then on. A server that ignores the offset serves most of the same rows again,
         and is refused. The pages read again count as re-fetched.
@@ -432,10 +446,18 @@ class _Pass:
         if found is None:
             return
         matching, rows = found
+        # Read a page apart from the top (two pages further at most, within the list), so that
+        # an honest list shows other rows whatever offsets matched; a short list, the offsets
+        # that matched.
+        top, shape, totals = self.plan.top_offset, self.plan.shape, self.plan.totals
+        size = shape.served if shape is not None else self.puller.page_size
+        spaced = [offset for offset in (top, top + size, top + 2 * size)
+                  if totals and offset + 2 <= totals[-1]]
+        asked = spaced if len(spaced) >= 2 else matching
         before = len(self.pages)
-        self._planned_at_least = before + len(matching)
-        self.report.pages_refetched += len(matching)
-        crew.add(matching, chain=False)
+        self._planned_at_least = before + len(asked)
+        self.report.pages_refetched += len(asked)
+        crew.add(asked, chain=False)
         self.receive(crew, budgeted=False)
         if not reads_follow_the_offset(self.pages[before:]):
             raise offsets_ignored(matching, self.puller.provider)

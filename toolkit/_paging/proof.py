@@ -149,6 +149,30 @@ def check_offsets_honoured(pages: Sequence[Page], provider: str, top: int = 0) -
         raise offsets_ignored(matching[0], provider)
 
 
+def too_few_rows_for_the_totals(pages: Sequence[Page], totals: Sequence[int], page_size: int,
+                                held_above: int = 0) -> str | None:
+    """Why a pass proven whole cannot be the list its totals describe, or ``None``.
+
+    A server that ignores ``offset`` serves its top page everywhere; when rows land on top
+    between reads, no three of its pages match (:func:`offsets_matching_the_top`), yet every
+    page joins the top one and a page at the offset where the total ends closes the proof. It
+    then has served a page or two of distinct rows for a list of thousands. An honest list
+    read whole holds every row that stayed throughout: fewer than half of the smallest total,
+    and more than two pages short of it, would mean more than half the list left during one
+    read. ``held_above`` rows above the pages are read elsewhere (a bottom-up read's top).
+    A server whose total claims rows it serves as empty pages (:func:`_contradicts_total`)
+    is taken at its rows instead, as :meth:`ContinuityProof.frontier` takes it.
+    """
+    if not totals or any(_contradicts_total(page) for page in pages):
+        return None
+    least = min(totals)
+    rows = held_above + len({key for page in pages for key in page.keys if key is not None})
+    if 2 * rows < least and least - rows > 2 * page_size:
+        return (f"the server reports at least {least:,} rows but served {rows:,} different ones over "
+                f"{len(pages)} pages; it does not seem to honour the offset parameter")
+    return None
+
+
 def offsets_ignored(offsets: Sequence[int], provider: str) -> ResponseFormatError:
     """The error for a server that served the same rows at ``offsets``."""
     return ResponseFormatError(f"the server returned the same rows for offsets {list(offsets)}; "
