@@ -24,7 +24,7 @@ from toolkit._paging import (
     overlap_for,
     unproven_frontier,
 )
-from toolkit._paging.proof import reads_follow_the_offset, too_few_rows_for_the_totals
+from toolkit._paging.proof import ContinuityProof, reads_follow_the_offset, too_few_rows_for_the_totals
 
 from .test_paging_parts import page as parts_page
 
@@ -194,6 +194,12 @@ def test_a_list_read_whole_is_held_to_its_totals_only_when_far_short_of_them():
     rows = rows_of(100)
     whole = [page(offset, rows[offset:offset + 10], total=100) for offset in range(0, 100, 9)]
     assert too_few_rows_for_the_totals(whole, [100], 10) is None
+    proof = ContinuityProof()
+    for part in whole[:4]:
+        proof.add(part)
+    assert proof.rows_seen == 37
+    counted = too_few_rows_for_the_totals(whole[:4], [100], 10, rows_read=proof.rows_seen)
+    assert "served 37 different" in counted
     # Half the list left during the read: short by more than two pages, yet not under half.
     assert too_few_rows_for_the_totals(whole[:6], [100], 10) is None
     assert "served 37 different ones" in too_few_rows_for_the_totals(whole[:4], [100], 10)

@@ -318,7 +318,7 @@ class OffsetPuller:
                 shape = plan.shape
                 why = too_few_rows_for_the_totals(pass_.pages, plan.totals,
                                                   shape.served if shape is not None else self.page_size,
-                                                  plan.top_offset)
+                                                  plan.top_offset, rows_read=pass_.proof.rows_seen)
                 if why is not None:
                     raise ResponseFormatError(why, provider=self.provider)
         finally:

@@ -77,6 +77,11 @@ class ContinuityProof:
         if not known:
             self._keyless.add(index)
 
+    @property
+    def rows_seen(self) -> int:
+        """How many different rows (keys) the pages so far hold."""
+        return len(self._owner)
+
     def frontier(self, shape: PageShape, top: int = 0) -> Page | None:
         """``None`` when the pages so far prove the list whole; else the page to re-fetch from.
 
@@ -150,7 +155,7 @@ def check_offsets_honoured(pages: Sequence[Page], provider: str, top: int = 0) -
 
 
 def too_few_rows_for_the_totals(pages: Sequence[Page], totals: Sequence[int], page_size: int,
-                                held_above: int = 0) -> str | None:
+                                held_above: int = 0, *, rows_read: int | None = None) -> str | None:
     """Why a pass proven whole cannot be the list its totals describe, or ``None``.
 
     A server that ignores ``offset`` serves its top page everywhere; when rows land on top
@@ -162,11 +167,15 @@ def too_few_rows_for_the_totals(pages: Sequence[Page], totals: Sequence[int], pa
     read. ``held_above`` rows above the pages are read elsewhere (a bottom-up read's top).
     A server whose total claims rows it serves as empty pages (:func:`_contradicts_total`)
     is taken at its rows instead, as :meth:`ContinuityProof.frontier` takes it.
+    ``rows_read``, the different rows of ``pages`` when counted already
+    (:attr:`ContinuityProof.rows_seen`), spares counting them again.
     """
     if not totals or any(_contradicts_total(page) for page in pages):
         return None
     least = min(totals)
-    rows = held_above + len({key for page in pages for key in page.keys if key is not None})
+    if rows_read is None:
+        rows_read = len({key for page in pages for key in page.keys if key is not None})
+    rows = held_above + rows_read
     if 2 * rows < least and least - rows > 2 * page_size:
         return (f"the server reports at least {least:,} rows but served {rows:,} different ones over "
                 f"{len(pages)} pages; it does not seem to honour the offset parameter")
