@@ -116,6 +116,11 @@ def test_a_reversed_or_empty_time_range_is_refused_before_any_request(after, bef
 @pytest.mark.parametrize(("argv", "named", "way_out"), [
     (["snapshot", "--full-every", "2h"], "--full-every", "add --incremental"),
     (["watch", "--seed", "3", "--rounds", "1"], "--seed", "add --sandbox"),
+    # The sandbox's watch checks its filters as the live one does.
+    (["watch", "--sandbox", "--provider", "briq", "--agent", "abc", "--rounds", "1"], "--agent",
+     "Wassist is not pulled (--provider briq)"),
+    (["watch", "--sandbox", "--after", "2026-12-03", "--before", "2026-12-01", "--rounds", "1"], "--after",
+     "the range is empty"),
 ])
 def test_an_option_that_would_be_ignored_is_refused_before_any_request(argv, named, way_out, keys, tmp_path,
                                                                        capsys):

@@ -11,7 +11,7 @@ import errno
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pull once, then refresh incrementally every --every (at least; never more than half "
                     "of a provider's documented request budget) and show the headline numbers and the "
                     "conversations whose window closes soonest with unread messages, time left counting "
-                    "down. Ctrl-C stops it (exit code 130, like every command).")
+                    "down. Ctrl-C stops it (exit code 130, like every command).",
+        epilog=_PULL_EPILOG)
     _pull_flags(watch)
     _names_flag(watch)
     _zone_flag(watch)
@@ -487,6 +488,19 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if not pulled:
             raise AuthenticationError("no API key: set WASSIST_API_KEY and/or BRIQ_API_KEY "
                                       "(or try `wa-toolkit demo`)", provider=NO_PROVIDER)
+    _check_filters(args, why_not)
+    for name in pulled:
+        if name not in keyed:
+            raise AuthenticationError(f"no API key: set {PROVIDERS[name].env_key} (or try `wa-toolkit demo`)",
+                                      provider=name)
+        _check_base_url(PROVIDERS[name].env_base_url, PROVIDERS[name].default_base_url)
+    options = _filter_options(args)
+    return {name: {**options[name], "deadline": args.deadline} for name in pulled}
+
+
+def _check_filters(args: argparse.Namespace, why_not: Mapping[str, str]) -> None:
+    """:class:`UsageError` for a filter of a provider not pulled (``why_not``: name -> why) or
+    a reversed time range: either would be silently ignored or match nothing."""
     for name, reason in why_not.items():
         given = [flag for dest, flag in _FILTERS[name].items() if getattr(args, dest) is not None]
         if given:
@@ -495,13 +509,6 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if args.after is not None and args.before is not None and args.after >= args.before:
         raise UsageError(f"--after ({args.after:%Y-%m-%d %H:%M} UTC) must be earlier than --before "
                          f"({args.before:%Y-%m-%d %H:%M} UTC): the range is empty")
-    for name in pulled:
-        if name not in keyed:
-            raise AuthenticationError(f"no API key: set {PROVIDERS[name].env_key} (or try `wa-toolkit demo`)",
-                                      provider=name)
-        _check_base_url(PROVIDERS[name].env_base_url, PROVIDERS[name].default_base_url)
-    options = _filter_options(args)
-    return {name: {**options[name], "deadline": args.deadline} for name in pulled}
 
 
 def _check_base_url(variable: str, example: str) -> None:
@@ -766,10 +773,12 @@ def _watch(args: argparse.Namespace) -> int:
     from .demo import demo_channel_names, demo_inbox
     from .sandbox import Sandbox, SandboxConfig
 
+    names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
+    _check_filters(args, {name: f"--provider {args.provider}" for name in ("wassist", "briq")
+                          if name not in names})
     seed = 7 if args.seed is None else args.seed
     config = SandboxConfig(seed=seed)
     filters = _filter_options(args)
-    names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
     # The demo's inbox after a few simulated days of customers and agents (not the sandbox's
     # raw seeded data, which no team's inbox resembles), its senders named as
     # data/briq_channel_names.csv names them.
