@@ -342,6 +342,22 @@ def test_a_frame_filtered_after_its_pull_is_refused_not_pulled_back_in_full(make
     assert refreshed.attrs["refresh"]["briq"]["full_pull"] is False
 
 
+def test_a_history_filtered_after_loading_is_refused_like_a_pulled_frame(make_sandbox, tmp_path):
+    """A history carries its snapshots' records through a selection as a pull's frame does: a
+    filtered one would be pulled back in full, under a reason that blamed the server."""
+    sandbox = make_sandbox(seed=18)
+    tk.save_snapshot(pull_both(sandbox), tmp_path)
+    history = tk.load_snapshots(tmp_path)
+    both = {name: settings(sandbox, name) for name in BOTH}
+    with pytest.raises(ValueError, match="holds 0 wassist rows where its pull returned") as raised:
+        tk.refresh(history[history["provider"] == "briq"], both, progress=False)
+    assert "providers=['briq']" in str(raised.value)
+    with pytest.raises(ValueError, match="dropped or added after the pull"):
+        tk.refresh(history.head(100), both, progress=False)
+    refreshed = tk.refresh(history, both, progress=False)
+    assert not any(info["full_pull"] for info in refreshed.attrs["refresh"].values())
+
+
 @pytest.mark.parametrize("kept", [["provider", "conversation_id"], "all but channel_name",
                                   "all but provider"])
 def test_a_frame_with_columns_dropped_after_its_pull_is_refused(make_sandbox, kept):

@@ -204,10 +204,10 @@ def refresh(
     every = positive_duration(full_every, "full_every")
     records, rows = _previous_pulls(previous)
     chosen = _chosen(providers, records)
-    if SNAPSHOT_COLUMN not in previous.columns:
-        # A history's rows of a snapshot are what was saved, not a selection of the user's
-        # (two files saved at one moment hold more: the refresh then pulls that provider in full).
-        _check_whole(list(chosen), rows, records)
+    # A history's rows of a snapshot can be more than its pull returned (two files saved at one
+    # moment: the refresh then pulls that provider in full), but fewer only when the user
+    # selected some.
+    _check_whole(list(chosen), rows, records, more_allowed=SNAPSHOT_COLUMN in previous.columns)
     results = {}
     for name, options in chosen.items():
         result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
@@ -274,17 +274,21 @@ def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], 
 
 
 def _check_whole(chosen: Sequence[str], rows: Mapping[str, pd.DataFrame],
-                 records: Mapping[str, Mapping[str, Any]]) -> None:
+                 records: Mapping[str, Mapping[str, Any]], *, more_allowed: bool = False) -> None:
     """``ValueError`` when ``previous`` holds another number of a provider's rows than its
     pull returned.
 
     pandas keeps ``attrs`` through a selection, so a frame filtered after the pull still
     carries the whole pull's record. Refreshed, it would count short of the server's total,
-    be pulled in full, and bring back every row the user had dropped.
+    be pulled in full, and bring back every row the user had dropped. ``more_allowed``: a
+    history's snapshot may hold more rows than its pull returned (two files saved at one
+    moment), never fewer.
     """
     def held_whole(name: str) -> bool:
         pulled = records[name].get("rows")
-        return not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == len(rows[name])
+        held = len(rows[name])
+        return (not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == held
+                or (more_allowed and held > pulled))
 
     broken = [name for name in chosen if not held_whole(name)]
     if not broken:
