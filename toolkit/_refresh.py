@@ -921,16 +921,20 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
     few thousand from ``first``: each NumPy-backed column is taken from ``second`` with
     gaps, which the rows of ``first`` then fill. Concatenating first would write every such
     column twice, in fresh memory each time (a tenth of a refresh's time went on it). Arrow
-    text is taken once from both parts' chunks, on threads of their own (see
-    :class:`_TextsTaken`), while this thread takes the rest.
+    text is taken once from both parts' chunks (:func:`_text_taken`), on threads of their
+    own, while this thread takes the rest.
     """
     split = len(first)
     from_first = chosen < split
     first_places = np.flatnonzero(from_first)
     first_rows = chosen[first_places]
     second_rows = np.where(from_first, -1, chosen - split)
-    texts = [name for name in first.columns if isinstance(second[name].array, pd.arrays.ArrowStringArray)]
-    with _TextsTaken(first, second, texts, chosen) as taken_texts:
+    index = pa.array(chosen)
+    # Arrow text is taken on threads: Arrow takes without the interpreter lock, and at the end
+    # of a refresh the other core is idle (the server has sent everything but a sweep).
+    with ThreadPoolExecutor(TEXT_TAKERS, thread_name_prefix="toolkit-take") as takers:
+        texts = {name: takers.submit(_text_taken, first[name].array, second[name].array, index)
+                 for name in first.columns if isinstance(second[name].array, pd.arrays.ArrowStringArray)}
         columns = {}
         for name in first.columns:
             if name in texts:
@@ -943,46 +947,22 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
             values = theirs.take(second_rows, allow_fill=True)
             values[first_places] = ours.take(first_rows)
             columns[name] = values
-        columns.update(taken_texts.result())
+        columns.update({name: taken.result() for name, taken in texts.items()})
     return pd.DataFrame({name: columns[name] for name in first.columns}, copy=False)
 
 
-#: Threads that take a merge's text columns. Arrow takes without the interpreter lock, and at
-#: the end of a refresh the other core is idle: the server has sent everything but a sweep.
+#: Threads that take a merge's text columns (:func:`_taken_from_two`).
 TEXT_TAKERS = 2
 
 
-class _TextsTaken:
-    """The text columns ``names`` of ``first`` and ``second`` end to end, rows ``chosen``:
-    taken on :data:`TEXT_TAKERS` threads while the caller's ``with`` block runs.
-
-    Each column's two parts are joined as chunks (no copy) and taken once, straight on the
-    Arrow arrays: pandas' own concat and take would copy and convert ``chosen`` per column.
-    """
-
-    def __init__(self, first: pd.DataFrame, second: pd.DataFrame, names: Sequence[str],
-                 chosen: np.ndarray) -> None:
-        index = pa.array(chosen)
-        parts = {name: (first[name].array, second[name].array) for name in names}
-        self._pool = ThreadPoolExecutor(TEXT_TAKERS, thread_name_prefix="toolkit-take") if names else None
-        self._futures = {name: self._pool.submit(_text_taken, ours, theirs, index)  # type: ignore[union-attr]
-                         for name, (ours, theirs) in parts.items()}
-
-    def __enter__(self) -> _TextsTaken:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def result(self) -> dict[str, Any]:
-        return {name: future.result() for name, future in self._futures.items()}
-
-
 def _text_taken(ours: Any, theirs: Any, index: Any) -> pd.arrays.ArrowStringArray:
-    """Rows ``index`` of Arrow text arrays ``ours`` and ``theirs`` (one dtype) end to end."""
-    chunks = pa.chunked_array([*ours.__arrow_array__().chunks, *theirs.__arrow_array__().chunks],
-                              type=theirs.__arrow_array__().type)
+    """Rows ``index`` of Arrow text arrays ``ours`` and ``theirs`` (one dtype) end to end.
+
+    The two parts are joined as chunks (no copy) and taken once, straight on the Arrow
+    arrays: pandas' own concat and take would copy, and convert ``index`` per column.
+    """
+    storage = theirs.__arrow_array__()
+    chunks = pa.chunked_array([*ours.__arrow_array__().chunks, *storage.chunks], type=storage.type)
     return pd.arrays.ArrowStringArray(chunks.take(index), dtype=theirs.dtype)
 
 
