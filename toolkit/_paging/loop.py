@@ -315,9 +315,7 @@ class OffsetPuller:
                     pass_.repair(crew)
             self.report.rows_held_above = plan.top_offset
             if self.is_last is None:  # a list read to its end: its rows can be held to its totals
-                shape = plan.shape
-                why = too_few_rows_for_the_totals(pass_.pages, plan.totals,
-                                                  shape.served if shape is not None else self.page_size,
+                why = too_few_rows_for_the_totals(pass_.pages, plan.totals, pass_.rows_a_page,
                                                   plan.top_offset, rows_read=pass_.proof.rows_seen)
                 if why is not None:
                     raise ResponseFormatError(why, provider=self.provider)
@@ -360,6 +358,12 @@ class _Pass:
         self._planned_at_least = 0
         # Rows that matched the top page at three offsets by chance (see check_offsets).
         self._lined_up_by_chance: set[tuple] = set()
+
+    @property
+    def rows_a_page(self) -> int:
+        """Rows a page holds: as the server serves them once a page is back, as asked before."""
+        shape = self.plan.shape
+        return shape.served if shape is not None else self.puller.page_size
 
     def receive(self, crew: _Crew, *, budgeted: bool) -> None:
         """Take arrivals until the crew runs out of work."""
@@ -449,8 +453,7 @@ class _Pass:
         # Read a page apart from the top (two pages further at most, within the list), so that
         # an honest list shows other rows whatever offsets matched; a short list, the offsets
         # that matched.
-        top, shape, totals = self.plan.top_offset, self.plan.shape, self.plan.totals
-        size = shape.served if shape is not None else self.puller.page_size
+        top, totals, size = self.plan.top_offset, self.plan.totals, self.rows_a_page
         spaced = [offset for offset in (top, top + size, top + 2 * size)
                   if totals and offset + 2 <= totals[-1]]
         asked = spaced if len(spaced) >= 2 else matching
