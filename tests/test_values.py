@@ -18,7 +18,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit._schema import BOOLEAN
-from toolkit._values import Tally, booleans, counts, field, phones, positive, seconds, strings, timestamps
+from toolkit._values import (
+    WHITESPACE,
+    Tally,
+    booleans,
+    counts,
+    field,
+    phones,
+    positive,
+    seconds,
+    strings,
+    timestamps,
+)
 from toolkit.providers._common import continuity_key, continuity_keys, record_id
 
 FORCE_SLOW = [[]]  # a JSON array is unreadable for every reader and defeats type inference
@@ -133,6 +144,13 @@ def test_the_fast_paths_read_what_the_providers_send():
                                    pd.Timestamp("2026-01-01T00:00:00.5Z")]
     assert pd.isna(stamps.iloc[2])
     assert tally.counts == {"active": 1, "unread": 1}
+
+
+def test_the_arrow_trim_takes_exactly_the_characters_python_strips():
+    # The list is written out in the module; Python's own definition is the reference.
+    every_space = {character for character in map(chr, range(0x110000)) if character.isspace()}
+    assert set(WHITESPACE) == every_space
+    assert len(WHITESPACE) == len(every_space)
 
 
 def test_field_reads_nested_values_and_treats_non_objects_as_absent():

@@ -94,8 +94,7 @@ from ._frames import (
     recency_order,
 )
 from ._paging import Page, SlotPool
-from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, conform, empty_frame, utc_column
-from .history import SNAPSHOT_COLUMN
+from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, SNAPSHOT_COLUMN, conform, empty_frame, utc_column
 from .providers import PROVIDERS, named_options
 from .providers._load import ListReader, RowsOf, keep_latest, load, warn_unreadable
 from .providers._provider import ListQuery, Params, Provider, PullOptions

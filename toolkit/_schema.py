@@ -51,6 +51,9 @@ ADDED_COLUMNS: dict[str, object] = {
 #: Every column a frame of the toolkit carries, in order: :data:`SCHEMA`, then :data:`ADDED_COLUMNS`.
 COLUMNS: dict[str, object] = {**SCHEMA, **ADDED_COLUMNS}
 
+#: The column a snapshot history adds: when a row's snapshot was taken (see ``toolkit.history``).
+SNAPSHOT_COLUMN = "snapshot_at"
+
 
 def utc_column(naive: np.ndarray) -> pd.Series:
     """NumPy times without a zone, read as UTC, as a :data:`TIMESTAMP` column.

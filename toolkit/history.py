@@ -31,12 +31,10 @@ import pyarrow.parquet as pq
 from ._errors import SnapshotError
 from ._files import write_atomically
 from ._frames import utc_instant
-from ._schema import COLUMNS, PROVIDER, PROVIDERS, TIMESTAMP, conform, empty_frame
+from ._schema import COLUMNS, PROVIDER, PROVIDERS, SNAPSHOT_COLUMN, TIMESTAMP, conform, empty_frame
 
 __all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SNAPSHOT_COLUMN"]
 
-#: The column that says when a row's snapshot was taken.
-SNAPSHOT_COLUMN = "snapshot_at"
 _FILE_PATTERN = re.compile(r"^snapshot-\d{8}T\d{12}Z(-[0-9a-f]{8})?\.parquet$")
 _METADATA_KEY = b"wa_toolkit.pull"
 _PARTITIONING = ds.partitioning(pa.schema([("provider", pa.string()), ("date", pa.string())]), flavor="hive")
