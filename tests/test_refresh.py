@@ -25,7 +25,7 @@ import requests
 
 import toolkit as tk
 from toolkit import _clock
-from toolkit._refresh import _taken_from_two, activity_since
+from toolkit._refresh import _taken_from_two, activity_since, age_text
 from toolkit._schema import COLUMNS
 from toolkit.sandbox import Sandbox
 
@@ -229,10 +229,21 @@ def test_an_old_full_pull_forces_a_full_one(make_sandbox):
     stale.attrs["pulls"]["briq"]["started_at"] = day_ago.isoformat()
     refreshed = tk.refresh(stale, {"briq": settings(sandbox, "briq")}, progress=False)
     info = refreshed.attrs["refresh"]["briq"]
-    assert info["full_pull"] is True and "full_every" in info["reason"]
+    assert info["full_pull"] is True and "full_every is 24.0 h" in info["reason"]
+    assert "is 25.0 h old" in info["reason"]
     # Within full_every, the same frame is refreshed incrementally.
     quick = tk.refresh(stale, {"briq": settings(sandbox, "briq")}, progress=False, full_every="48h")
     assert quick.attrs["refresh"]["briq"]["full_pull"] is False
+
+
+@pytest.mark.parametrize(("span", "said"), [
+    (pd.Timedelta(hours=25), "25.0 h"), (pd.Timedelta(minutes=45), "45 min"),
+    (pd.Timedelta(seconds=20), "20 s"), (pd.Timedelta(seconds=2.5), "2.5 s"),
+    (pd.Timedelta(milliseconds=500), "500 ms"), (pd.Timedelta(0), "0 ms"),
+])
+def test_a_span_in_a_refresh_reason_reads_as_people_say_it(span, said):
+    # A sub-second full_every once read "0 s", a span that is not zero.
+    assert age_text(span) == said
 
 
 @pytest.mark.parametrize("provider", ["wassist", "briq"])

@@ -1,4 +1,5 @@
-"""Limits the providers document for query values, importable without pandas.
+"""Limits the providers document for query values, and the toolkit's own defaults that
+several modules state; importable without pandas.
 
 The command line's help states them, and ``wa-toolkit --help`` should not wait for pandas
 to load to print a line of text.
@@ -10,3 +11,7 @@ from __future__ import annotations
 RECIPIENT_LENGTH = (4, 20)
 #: Briq's ``search``: at most this many characters.
 SEARCH_MAX_LENGTH = 64
+
+#: How far ahead the at-risk list looks by default: unread threads whose window closes
+#: within this (``metrics.at_risk``, the report, the workbook, ``watch``, ``--within``).
+AT_RISK_WITHIN = "2h"

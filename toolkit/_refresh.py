@@ -346,7 +346,7 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     elif missing_count(rows["conversation_id"]):
         reason = "the previous frame has rows without an id, which cannot be matched"
     elif started - last_full >= every:
-        reason = f"the last full pull is {_age(started - last_full)} old, full_every is {_age(every)}"
+        reason = f"the last full pull is {age_text(started - last_full)} old, full_every is {age_text(every)}"
     if reason is not None:
         return _full_pull(provider, params, api_key, base_url, settings, reason, requests_before=0)
     since, clock = activity_since(record)
@@ -1019,13 +1019,24 @@ def _names_kept(frame: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _age(span: pd.Timedelta) -> str:
-    """A span as people say it: ``"26.5 h"``, ``"45 min"``, ``"20 s"``."""
-    if span >= pd.Timedelta(hours=1):
-        return f"{span / pd.Timedelta(hours=1):.1f} h"
-    if span >= pd.Timedelta(minutes=1):
-        return f"{span / pd.Timedelta(minutes=1):.0f} min"
-    return f"{span / pd.Timedelta(seconds=1):.0f} s"
+def age_text(span: pd.Timedelta) -> str:
+    """A span as people say it: ``"26.5 h"``, ``"45 min"``, ``"20 s"``, ``"2.5 s"``, ``"500 ms"``.
+
+    Examples
+    --------
+    >>> age_text(pd.Timedelta(minutes=90)), age_text(pd.Timedelta(milliseconds=500))
+    ('1.5 h', '500 ms')
+    """
+    seconds = span / pd.Timedelta(seconds=1)
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds >= 10:
+        return f"{seconds:.0f} s"
+    # Below ten seconds (a --full-every in seconds or less, a test's clock) whole seconds
+    # would say "0 s" of a span that is not zero.
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
 
 
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:

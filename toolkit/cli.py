@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from ._deadline import DEFAULT_DEADLINE
 from ._errors import ToolkitError
+from ._limits import AT_RISK_WITHIN
 from ._process import exit_code, forgiving_streams, stop_on_signals
 from ._redact import redact
 
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _names_flag(export)
     export.add_argument("--within", type=_duration, default=None, metavar="DURATION",
                         help="with an .xlsx --out, horizon of the workbook's at-risk sheet, e.g. 90min "
-                             "or 4h (default: 2h)")
+                             f"or 4h (default: {AT_RISK_WITHIN})")
     export.set_defaults(handler=_export)
 
     report = commands.add_parser(
@@ -101,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(.csv or .xlsx) with report.html beside it")
     _zone_flag(report)
     _names_flag(report)
-    report.add_argument("--within", type=_duration, default="2h", metavar="DURATION",
-                        help="horizon of the at-risk list, e.g. 90min or 4h (default: 2h)")
+    report.add_argument("--within", type=_duration, default=AT_RISK_WITHIN, metavar="DURATION",
+                        help=f"horizon of the at-risk list, e.g. 90min or 4h (default: {AT_RISK_WITHIN})")
     report.add_argument("--history", type=Path, default=None, metavar="DIR",
                         help="snapshot folder (see `wa-toolkit snapshot`): adds a section on how the "
                              "backlog moved")
@@ -144,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pause between refreshes, e.g. 30s, 5m, 1h (default: 5m); lengthened where "
                             "needed to stay within half of a provider's documented request budget, so 0s "
                             "means as often as that allows (the sandbox keeps no budget)")
-    watch.add_argument("--within", type=_duration, default="2h", metavar="DURATION",
-                       help="horizon of the at-risk list, e.g. 90min or 4h (default: 2h)")
+    watch.add_argument("--within", type=_duration, default=AT_RISK_WITHIN, metavar="DURATION",
+                       help=f"horizon of the at-risk list, e.g. 90min or 4h (default: {AT_RISK_WITHIN})")
     watch.add_argument("--report", type=Path, default=None, metavar="FILE.html",
                        help="rewrite this HTML report (atomically) after every refresh")
     watch.add_argument("--sandbox", action="store_true",
@@ -407,7 +408,7 @@ def _table_format(path: Path, flag: str) -> str:
     return fmt
 
 
-def _write_table(df: Any, path: Path, tz: str | None, within: str = "2h") -> Path:
+def _write_table(df: Any, path: Path, tz: str | None, within: str = AT_RISK_WITHIN) -> Path:
     """The conversations as CSV or as an Excel workbook (its at-risk sheet over ``within``),
     by ``path``'s extension."""
     from .excel import to_excel
@@ -597,7 +598,7 @@ def _filter_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "briq": {k: v for k, v in briq.items() if v is not None}}
 
 
-def _summary(df: Any, within: str = "2h") -> str:
+def _summary(df: Any, within: str = AT_RISK_WITHIN) -> str:
     import pandas as pd
 
     from . import metrics
@@ -632,7 +633,7 @@ def _pull(args: argparse.Namespace, check_output: Callable[[], None]) -> Any:
     return load_conversations(options)
 
 
-def _wrote(df: Any, *paths: Path, within: str = "2h") -> int:
+def _wrote(df: Any, *paths: Path, within: str = AT_RISK_WITHIN) -> int:
     print(_summary(df, within))
     print("\n".join(f"wrote {path}" for path in paths))
     return 0
@@ -663,7 +664,7 @@ def _export(args: argparse.Namespace) -> int:
         resolve_tz(args.tz)
 
     df = _named(_pull(args, check_output), args.channel_names)
-    within = args.within or "2h"
+    within = args.within or AT_RISK_WITHIN
     return _wrote(df, _write_table(df, args.out, resolve_tz(args.tz), within), within=within)
 
 

@@ -24,6 +24,7 @@ from . import metrics
 from ._errors import DataQualityWarning
 from ._files import write_atomically
 from ._frames import require_columns, resolve_as_of
+from ._limits import AT_RISK_WITHIN
 from ._redact import redact
 from ._schema import SCHEMA, conform
 from ._tz import describe_tz, local_wall_clock, resolve_tz
@@ -49,7 +50,7 @@ SHEETS = ("conversations", "at risk", "about")
 
 
 def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None = None,
-             within: Any = "2h", as_of: Any = None) -> Path:
+             within: Any = AT_RISK_WITHIN, as_of: Any = None) -> Path:
     """Write ``df`` as an ``.xlsx`` workbook, atomically.
 
     Sheets: ``conversations`` (every row and column of ``df``, header frozen, filters on,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import duration, group_columns, known_true, positive_duration, require_columns, resolve_as_of
+from ._limits import AT_RISK_WITHIN
 
 #: Categories of :func:`window_bucket`, in order.
 BUCKETS = ["closed", "<1h", "1-4h", "4-12h", "12-24h"]
@@ -164,7 +165,7 @@ def expiry_summary(df: pd.DataFrame, by: str | Sequence[str] | None = "provider"
     return table.astype("int64")
 
 
-def at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None) -> pd.DataFrame:
+def at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = None) -> pd.DataFrame:
     """Conversations with unread messages whose open window closes within ``within``.
 
     Parameters

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import metrics
+from ._limits import AT_RISK_WITHIN
 from ._tz import resolve_tz
 from .display import PROVIDER_LABELS, channel_names_of, format_share, zone_label
 
@@ -277,7 +278,7 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     return ax
 
 
-def plot_at_risk(df: pd.DataFrame, within: Any = "2h", as_of: Any = None, limit: int = 15,
+def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = None, limit: int = 15,
                  ax: Any = None) -> plt.Axes:
     """The soonest-closing unread conversations as a table-like bar chart.
 

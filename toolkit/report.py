@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from . import metrics, plots
 from ._files import write_atomically
 from ._frames import resolve_as_of
+from ._limits import AT_RISK_WITHIN
 from ._redact import redact
 from ._tz import describe_tz, resolve_tz
 from .display import (
@@ -115,7 +116,7 @@ def _nbsp(text: str) -> str:
     return re.sub(r"(\d) (h|min|days?)\b", "\\1\u00a0\\2", text)
 
 
-def headline(df: pd.DataFrame, as_of: Any = None, within: str = "2h") -> dict[str, Any]:
+def headline(df: pd.DataFrame, as_of: Any = None, within: str = AT_RISK_WITHIN) -> dict[str, Any]:
     """The report's headline numbers, computed by the metric functions."""
     everything = metrics.unread_summary(df, by=None).iloc[0]
     buckets = metrics.expiry_summary(df, by=None, as_of=as_of).iloc[0]
@@ -131,7 +132,7 @@ def headline(df: pd.DataFrame, as_of: Any = None, within: str = "2h") -> dict[st
     }
 
 
-def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = "2h",
+def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_WITHIN,
                  title: str = "WhatsApp backlog report", source: str | None = None,
                  history: pd.DataFrame | None = None, tz: str | None = None) -> str:
     """The report as one HTML string with every chart embedded.

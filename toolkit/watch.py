@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import metrics
 from ._http import RateLimit
+from ._limits import AT_RISK_WITHIN
 from ._refresh import LOADER_SETTINGS, refresh
 from ._tz import resolve_tz
 from .channels import channel_labels
@@ -132,7 +133,7 @@ class Watch:
 
     providers: dict[str, dict[str, Any]]
     every: pd.Timedelta
-    within: str = "2h"
+    within: str = AT_RISK_WITHIN
     report: Path | None = None
     rounds: int | None = None
     before_round: Callable[[], None] | None = None
