@@ -60,8 +60,8 @@ def test_incremental_snapshot_with_other_filters_pulls_in_full(sandbox_env, tmp_
     assert main(["snapshot", "--root", str(tmp_path), "--provider", "briq", "--briq-status", "unread",
                  "--incremental", "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "full pull (its latest snapshot was taken with other filters, status=all, and now " \
-           "status=unread: the folder's trends will mix the two)" in printed
+    assert "full pull (its latest snapshot was taken with status=all, this one with status=unread: " \
+           "the folder's trends will mix the two)" in printed
     assert main(["snapshot", "--root", str(tmp_path), "--provider", "briq", "--briq-status", "unread",
                  "--incremental", "--no-progress"]) == 0
     assert "briq: refreshed" in capsys.readouterr().out

@@ -1115,7 +1115,7 @@ def _other_filters(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
     def words(filters: Mapping[str, Any]) -> str:
         return ", ".join(f"{key}={value}" for key, value in sorted(filters.items())) or "no filters"
 
-    return (f"its latest snapshot was taken with other filters, {words(before)}, and now {words(now)}: "
+    return (f"its latest snapshot was taken with {words(before)}, this one with {words(now)}: "
             "the folder's trends will mix the two")
 
 
