@@ -79,6 +79,25 @@ def test_watch_the_sandbox_for_a_few_rounds(tmp_path, capsys):
     assert not list(tmp_path.glob(".watch.html*"))  # rewritten atomically: no leftovers
 
 
+def test_the_sandbox_watch_moves_half_a_percent_of_its_inbox_a_round(monkeypatch, capsys):
+    """As the README says: about 0.5% of the conversations move between rounds."""
+    from toolkit.sandbox import Sandbox
+
+    moved: list[tuple[int, int]] = []
+    churn = Sandbox.churn
+
+    def counted(self, events, kinds=None):
+        moved.append((events, sum(len(self.conversations[name]) for name in ("wassist", "briq"))))
+        return churn(self, events, kinds)
+
+    monkeypatch.setattr(Sandbox, "churn", counted)
+    assert main(["watch", "--sandbox", "--every", "0s", "--rounds", "3"]) == 0
+    capsys.readouterr()
+    assert len(moved) == 2  # before rounds 2 and 3
+    for events, inbox in moved:
+        assert 0.004 <= events / inbox <= 0.006, (events, inbox)
+
+
 def test_channel_names_reach_incremental_snapshots_and_the_watch(sandbox_env, tmp_path, capsys):
     """--channel-names names every Briq row: carried ones, fetched ones, and the watch's."""
     senders = sorted(tk.load_briq(progress=False)["channel_id"].dropna().unique())

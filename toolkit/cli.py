@@ -793,7 +793,8 @@ def _watch(args: argparse.Namespace) -> int:
         # The sandbox keeps no request budget, so the watch needs none either.
         options = {name: {**filters[name], "api_key": keys[name], "base_url": sandbox.base_url,
                           "rate_limit": None, "progress": False} for name in names}
-        size = config.wassist_conversations + config.briq_conversations
+        # The inbox the demo's simulation left (the config's sizes are those of a fresh sandbox).
+        size = sum(len(sandbox.conversations[name]) for name in ("wassist", "briq"))
 
         def live_traffic() -> None:
             # About 0.5% of the inbox moves between refreshes: messages, reads, new threads;
