@@ -79,6 +79,27 @@ def test_watch_the_sandbox_for_a_few_rounds(tmp_path, capsys):
     assert not list(tmp_path.glob(".watch.html*"))  # rewritten atomically: no leftovers
 
 
+def test_a_snapshot_filtered_before_it_was_saved_is_followed_by_a_full_pull(sandbox_env, tmp_path, capsys):
+    """A cron's incremental snapshot keeps working after someone saved a filtered frame."""
+    pulled = tk.load_conversations({"wassist": {"progress": False}, "briq": {"progress": False}})
+    unread = pulled[pulled["has_unread"].fillna(False).astype(bool)]
+    tk.save_snapshot(unread, tmp_path)
+    command = ["snapshot", "--root", str(tmp_path), "--incremental", "--no-progress"]
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    for name in ("wassist", "briq"):
+        held = int((unread["provider"] == name).sum())
+        returned = int((pulled["provider"] == name).sum())
+        assert held < returned
+        assert (f"{name}: full pull (its latest snapshot holds {held:,} rows where its pull returned "
+                f"{returned:,}: it was filtered before it was saved)") in printed
+    history = tk.load_snapshots(tmp_path)
+    latest = history[history["snapshot_at"] == history["snapshot_at"].max()]
+    assert len(latest) == len(pulled)  # whole again
+    assert main(command) == 0  # and refreshed from then on
+    assert "wassist: refreshed" in capsys.readouterr().out
+
+
 def test_the_sandbox_watch_moves_half_a_percent_of_its_inbox_a_round(monkeypatch, capsys):
     """As the README says: about 0.5% of the conversations move between rounds."""
     from toolkit.sandbox import Sandbox

@@ -283,13 +283,8 @@ def _check_whole(chosen: Sequence[str], rows: Mapping[str, pd.DataFrame],
     history's snapshot may hold more rows than its pull returned (two files saved at one
     moment), never fewer.
     """
-    def held_whole(name: str) -> bool:
-        pulled = records[name].get("rows")
-        held = len(rows[name])
-        return (not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == held
-                or (more_allowed and held > pulled))
-
-    broken = [name for name in chosen if not held_whole(name)]
+    broken = [name for name in chosen
+              if not _held_whole(records[name], len(rows[name]), more_allowed=more_allowed)]
     if not broken:
         return
     counts = "; ".join(f"{len(rows[name]):,} {name} rows where its pull returned {records[name]['rows']:,}"
@@ -302,6 +297,14 @@ def _check_whole(chosen: Sequence[str], rows: Mapping[str, pd.DataFrame],
         f"previous holds {counts}: rows were dropped or added after the pull, and refreshing it would "
         f"pull {pulled_again} in full and bring them back. Refresh the frame the pull returned and "
         f"filter the result{leave_out}.")
+
+
+def _held_whole(record: Mapping[str, Any], held: int, *, more_allowed: bool = False) -> bool:
+    """Whether ``held`` rows are what the pull ``record`` tells of returned (or more, when
+    ``more_allowed``); a record without a count is taken at its word."""
+    pulled = record.get("rows")
+    return (not isinstance(pulled, int) or isinstance(pulled, bool) or pulled == held
+            or (more_allowed and held > pulled))
 
 
 def _is_record(record: Any) -> bool:
@@ -1052,9 +1055,10 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
                      channel_names: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, list[Path]]:
     """Refresh the latest snapshot under ``root`` and save the result as a new snapshot.
 
-    A provider is pulled in full instead when ``root`` has no snapshot of it yet, or when
-    its latest snapshot was taken with other filters than ``providers`` asks for (or the
-    snapshot carries no record of its pull). :func:`refresh` itself pulls in full once the
+    A provider is pulled in full instead when ``root`` has no snapshot of it yet, when
+    its latest snapshot was taken with other filters than ``providers`` asks for, when it
+    holds fewer rows than its pull returned (a frame filtered, then saved), or when it
+    carries no record of its pull. :func:`refresh` itself pulls in full once the
     last full pull is older than ``full_every``.
 
     Parameters
@@ -1088,15 +1092,21 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
         settings.pop("progress", None)
         filters = recorded_filters(name, options)
         record: Any = stored.get(name)
+        one = None
         if latest is not None and _is_record(record) and record["filters"] == filters:
             one = latest[latest["provider"].astype("object") == name].copy()
             one.attrs = {"pulls": {name: record}, "snapshots": {name: latest.attrs["snapshots"][name]}}
+        if one is not None and _held_whole(record, len(one), more_allowed=True):
             frame = refresh(one, {name: settings}, progress=progress, full_every=full_every)
             results[name] = _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])
         else:
+            # A snapshot that holds fewer rows than its pull returned (a frame filtered, then
+            # saved) cannot be refreshed; the folder's next snapshot is a whole pull again.
             why = ("no snapshot of it yet" if record is None else
-                   _other_filters(record["filters"], filters) if _is_record(record) else
-                   "its latest snapshot has no record of its pull")
+                   "its latest snapshot has no record of its pull" if not _is_record(record) else
+                   _other_filters(record["filters"], filters) if one is None else
+                   f"its latest snapshot holds {len(one):,} rows where its pull returned {record['rows']:,}: "
+                   "it was filtered before it was saved")
             api_key, base_url = settings.pop("api_key", None), settings.pop("base_url", None)
             results[name] = _full_pull(PROVIDERS[name], filters, api_key, base_url,
                                        PullOptions(progress=progress, **settings), why, requests_before=0)
