@@ -139,6 +139,29 @@ def test_readable_writes_numbers_for_people_and_leaves_the_frame_alone():
     }
 
 
+def test_readable_takes_the_toolkits_series_and_list_cells(pulled):
+    """Every result the README says it writes for people, a series or a checks table included."""
+    waits = tk.readable(tk.unread_wait(pulled))
+    assert list(waits.columns) == ["Unread wait"] and len(waits) == len(pulled)
+    left = tk.readable(tk.window_remaining(pulled))
+    assert left.iloc[:, 0].str.fullmatch(r"(\d+ h \d{2} min|<?\d+ min|)").all()
+    checks = tk.check_conversations(pulled.head(20).assign(contact_phone="12"))
+    shown = tk.readable(checks)
+    listed = checks["examples"][checks["examples"].map(len) > 0]
+    assert len(listed)  # a check with offending rows lists them, as text
+    for check, examples in listed.items():
+        assert shown.loc[check, "Examples"] == ", ".join(map(str, examples))
+    with pytest.raises(TypeError, match="DataFrame or a Series, got list"):
+        tk.readable([1, 2])
+    with pytest.raises(TypeError, match="channel_names must be"):
+        tk.readable(pulled, channel_names=5)
+
+
+def test_a_window_with_seconds_left_is_not_shown_as_none_left():
+    shown = tk.readable(pd.DataFrame({"window_remaining": pd.to_timedelta(["4.9s", "0s", "40s", "89s"])}))
+    assert shown["Time left"].tolist() == ["<1 min", "0 min", "1 min", "1 min"]
+
+
 def test_readable_of_a_unified_frame_names_channels(pulled):
     df = named(pulled.head(5), {pulled["channel_id"].iloc[0]: "Front Desk"})
     shown = tk.readable(df)

@@ -73,11 +73,15 @@ def format_duration(value: Any) -> str:
     """A timedelta in hours and minutes: ``"10 min"``, ``"2 h 05 min"``, ``"31 h 00 min"``; missing -> ``""``.
 
     Rounded to the nearest minute; hours keep counting past a day, because the 24-hour
-    reply window is what people compare against.
+    reply window is what people compare against. A span under half a minute that is not
+    zero reads ``"<1 min"``: a window with seconds left is still open.
     """
     if pd.isna(value):
         return ""
-    minutes = int(round(pd.Timedelta(value) / pd.Timedelta(minutes=1)))
+    span = pd.Timedelta(value)
+    if pd.Timedelta(0) < span < pd.Timedelta(seconds=30):
+        return "<1 min"
+    minutes = int(round(span / pd.Timedelta(minutes=1)))
     sign, minutes = ("−", -minutes) if minutes < 0 else ("", minutes)
     hours, rest = divmod(minutes, 60)
     return f"{sign}{rest} min" if hours == 0 else f"{sign}{hours:,} h {rest:02d} min"
@@ -114,14 +118,16 @@ def zone_label(tz: str, at: Any = None) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}" if offset[3:] != "00" else f"UTC{offset[:3]}"
 
 
-def readable(frame: pd.DataFrame, *, tz: str | tzinfo | None = None,
+def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
              channel_names: pd.DataFrame | Mapping[str, str] | None = None) -> pd.DataFrame:
     """A copy of ``frame`` for people to read; every cell is text.
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        Any frame the toolkit returns (a unified frame, a summary, ``at_risk``, a trend).
+    frame : pandas.DataFrame or Series
+        Any frame or series the toolkit returns (a unified frame, a summary, ``at_risk``,
+        a trend, ``unread_wait``, ``window_bucket``, ``check_conversations``); a series
+        becomes one column.
     tz : str, optional
         IANA zone to show times in; default ``WA_TOOLKIT_TZ``, else UTC. The zone's short
         name is added to the header of every time column (``Last message (EAT)``).
@@ -144,6 +150,13 @@ def readable(frame: pd.DataFrame, *, tz: str | tzinfo | None = None,
     >>> tk.readable(tk.unread_summary(df))  # doctest: +SKIP
     >>> tk.readable(tk.unread_summary(df, by="channel_id"), channel_names=df)  # doctest: +SKIP
     """
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame(name="value" if frame.name is None else frame.name)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"readable takes a DataFrame or a Series, got {type(frame).__name__}")
+    if channel_names is not None and not isinstance(channel_names, (pd.DataFrame, Mapping)):
+        raise TypeError("channel_names must be the unified frame or a mapping {channel_id: name}, got "
+                        f"{type(channel_names).__name__}")
     zone = resolve_tz(tz)
     known = (channel_names_of(channel_names) if isinstance(channel_names, pd.DataFrame)
              else dict(channel_names or {}))
@@ -256,7 +269,14 @@ def _cells(name: Any, values: pd.Series, zone: str) -> tuple[str, pd.Series]:
         if len(whole) and bool(np.all(np.mod(whole.to_numpy(dtype=float), 1) == 0)):
             return title, _text(values.map(format_count))
         return title, _text(values.map(lambda v: "" if pd.isna(v) else f"{v:,.1f}"))
-    return title, _text(values.astype(object).map(lambda v: "" if pd.isna(v) else str(v)))
+    return title, _text(values.astype(object).map(_cell_text))
+
+
+def _cell_text(value: Any) -> str:
+    """Any other cell as text: a list (``check_conversations``' examples) as its items."""
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        return ", ".join(_cell_text(item) for item in value)
+    return "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
 
 
 def _text(values: pd.Series) -> pd.Series:
