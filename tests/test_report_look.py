@@ -441,3 +441,11 @@ def test_trends_ending_before_the_reports_own_pull_say_so(pulled, tmp_path):
     tk.save_snapshot(pulled, tmp_path, snapshot_at=moment)  # the pull itself, saved
     assert "these trends end with the last snapshot" not in tk.build_report(
         pulled, history=tk.load_snapshots(tmp_path))
+
+
+def test_a_report_given_a_frame_without_snapshots_as_history_says_what_to_pass(pulled, tmp_path):
+    expected = (r"lacks unified column\(s\) \['snapshot_at'\]; "
+                "a history of snapshots: load it with tk.load_snapshots")
+    with pytest.raises(KeyError, match=expected):
+        tk.write_report(pulled, tmp_path / "report.html", history=pulled)
+    assert not list(tmp_path.iterdir())  # nothing written

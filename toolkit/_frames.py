@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._schema import SCHEMA
+from ._schema import SCHEMA, SNAPSHOT_COLUMN
 
 
 def utc_instant(value: Any, name: str) -> pd.Timestamp:
@@ -116,8 +116,9 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str |
         raise KeyError(f"{named_by} names column(s) the frame does not have: {missing}; "
                        f"it has {list(map(str, df.columns))}")
     if missing:
-        raise KeyError(f"the frame lacks unified column(s) {missing}; "
-                       "load it with a toolkit loader or tk.read_csv")
+        how = ("a history of snapshots: load it with tk.load_snapshots" if SNAPSHOT_COLUMN in missing
+               else "load it with a toolkit loader or tk.read_csv")
+        raise KeyError(f"the frame lacks unified column(s) {missing}; {how}")
 
 
 def known_true(df: pd.DataFrame, column: str) -> pd.Series:

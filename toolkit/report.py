@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from . import metrics, plots
 from ._files import write_atomically
-from ._frames import resolve_as_of
+from ._frames import require_columns, resolve_as_of
 from ._limits import AT_RISK_WITHIN
 from ._redact import redact
 from ._tz import describe_tz, resolve_tz
@@ -161,6 +161,11 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_W
     str
     """
     zone = resolve_tz(tz)
+    if history is not None:
+        from .trends import HISTORY_COLUMNS
+
+        # Checked before any work: the trends section would fail deep inside pandas.
+        require_columns(history, HISTORY_COLUMNS)
     moment = resolve_as_of(df, as_of)
     local = moment.tz_convert(zone)
     short_zone = zone_label(zone, moment)

@@ -29,6 +29,10 @@ _KEY = ["provider", "conversation_id"]
 _PERIOD = "_period"
 
 
+#: The columns every trend needs of a history (:func:`toolkit.load_snapshots`).
+HISTORY_COLUMNS = [SNAPSHOT_COLUMN, "provider", "conversation_id", "has_unread"]
+
+
 def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     """The snapshots a trend measures, each row labelled (``_period``) with its result row.
 
@@ -38,7 +42,7 @@ def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     measures each snapshot as of the moment it was taken, and the period only labels it
     (a snapshot taken at 17:00 measured as of midnight would show waits hours too short).
     """
-    require_columns(history, [SNAPSHOT_COLUMN, "provider", "conversation_id", "has_unread"])
+    require_columns(history, HISTORY_COLUMNS)
     if freq is None or history.empty:
         return history.assign(**{_PERIOD: history[SNAPSHOT_COLUMN]})
     try:
