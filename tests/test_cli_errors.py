@@ -64,6 +64,14 @@ def test_a_bad_argument_is_one_line_with_exit_2_and_points_to_help(argv, capsys)
     assert "--help" in line
 
 
+@pytest.mark.parametrize("value", ["-5", "0", "inf"])
+def test_every_deadline_refused_is_refused_for_the_same_reason(value, capsys):
+    # Zero was once refused as "not positive" where a negative value was told "zero or more".
+    code, line = fail(capsys, "export", "--out", "x.csv", "--deadline", value)
+    assert code == cli.EXIT_USAGE
+    assert f"a deadline is a positive number of seconds or 'none', got '{value}'" in line
+
+
 def test_the_real_process_prints_exactly_one_line(tmp_path):
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("WASSIST_", "BRIQ_"))}
     argv = [sys.executable, "-m", "toolkit", "export", "--provider", "nope", "--out", "x.csv"]

@@ -262,11 +262,10 @@ def _deadline(text: str) -> float | None:
     """Positive seconds, or ``none`` for no deadline."""
     if text.strip().lower() == "none":
         return None
-    number = _seconds(text)
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"a deadline is a positive number of seconds or 'none', "
-                                         f"got {text!r}")
-    return number
+    # One message for every number refused (a negative one too): more than zero, or none.
+    return float(_checked_number(text, float, "a number of seconds or 'none'",
+                                 lambda n: 0 < n < float("inf"), "a deadline is a positive number of seconds "
+                                 "or 'none'"))
 
 
 def _share(text: str) -> float:
