@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,6 +193,23 @@ def test_bad_arguments_are_clear_errors():
         tk.window_bucket(pd.DataFrame({"x": [1]}))
     with pytest.raises(ValueError, match="freq"):
         tk.expiry_timeline(windows(1), freq="0h")
+
+
+def test_as_of_now_is_this_moment_whatever_the_machines_zone(monkeypatch):
+    # pandas reads "now" as the local wall clock without a zone; read as UTC it was off by
+    # the machine's offset (nine hours in Tokyo: a window with three hours left was closed).
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        now = pd.Timestamp.now(tz="UTC")
+        df = frame([{"window_open": True, "window_expires_at": now + 3 * H, "has_unread": True}])
+        left = tk.window_remaining(df, as_of="now").iloc[0]
+        assert pd.Timedelta(hours=2, minutes=59) < left <= 3 * H
+        with pytest.raises(ValueError, match="'today' could mean midnight or now"):
+            tk.window_remaining(df, as_of="today")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_unread_wait_and_percentiles():
