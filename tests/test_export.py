@@ -90,6 +90,17 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out.csv"]
 
 
+@pytest.mark.parametrize(("name", "writer"), [
+    ("out.xlsx", "tk.to_excel"), ("out.XLS", "tk.to_excel"), ("out.ods", "tk.to_excel"),
+    ("out.parquet", "tk.save_snapshot"),
+])
+def test_a_csv_is_not_written_under_another_formats_name(tmp_path, name, writer):
+    # tk.to_excel refuses a .csv name; a CSV under a workbook's name would open as a corrupt file.
+    with pytest.raises(ValueError, match=f"not for CSV; {writer}"):
+        tk.to_csv(sample(["Amina"]), tmp_path / name)
+    assert not list(tmp_path.iterdir())
+
+
 def test_read_csv_rejects_a_file_that_is_not_ours(tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("a,b\n1,2\n")

@@ -192,6 +192,15 @@ def test_query_needs_snapshots(tmp_path):
         tk.query_snapshots("SELECT 1", tmp_path)
 
 
+@pytest.mark.parametrize(("sql", "said"), [
+    ("SELEC 1", "syntax error"), ("SELECT nosuch FROM snapshots", "nosuch"),
+    ("SELECT * FROM elsewhere", "elsewhere"),
+])
+def test_a_query_that_does_not_run_is_a_value_error_in_duckdbs_words(history_root, sql, said):
+    with pytest.raises(ValueError, match=f"the query did not run: .*{said}"):
+        tk.query_snapshots(sql, history_root)
+
+
 def test_the_simulated_history_shows_a_slipping_channel():
     """Over the last third one channel per provider answers far less: its backlog must grow."""
     inbox = SimulatedInbox(HistoryConfig(days=15, end=datetime(2026, 11, 18, 23, tzinfo=UTC)))

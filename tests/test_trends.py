@@ -85,6 +85,13 @@ def test_unread_trend_for_everything_and_by_channel(three_days):
     assert by_channel.loc[T2, "a1"] == 1 and by_channel.loc[T2, "s1"] == 3
 
 
+@pytest.mark.parametrize("freq", [None, "D"])
+def test_a_by_column_the_history_lacks_is_named_among_the_historys_own_columns(three_days, freq):
+    with pytest.raises(KeyError, match=r"by names column\(s\) the frame does not have: \['nope'\]") as raised:
+        tk.unread_trend(three_days, by="nope", freq=freq)
+    assert "_period" not in str(raised.value) and "'snapshot_at'" in str(raised.value)
+
+
 def test_closed_with_unread_counts_only_windows_nobody_answered_in_time(three_days):
     closed = tk.closed_unread_by_day(three_days, by="provider")
     assert list(closed.index) == [pd.Timestamp("2026-11-02", tz="UTC"), pd.Timestamp("2026-11-03", tz="UTC"),

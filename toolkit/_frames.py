@@ -120,8 +120,9 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str |
     missing = [column for column in columns if column not in df.columns]
     if missing and named_by is not None:
         # KeyError, as pandas' own groupby raises; the message says it is the argument's columns.
-        raise KeyError(f"{named_by} names column(s) the frame does not have: {missing}; "
-                       f"it has {list(map(str, df.columns))}")
+        # Columns the toolkit adds for its own work (``_period``) are not the frame's to name.
+        own = [str(column) for column in df.columns if not str(column).startswith("_")]
+        raise KeyError(f"{named_by} names column(s) the frame does not have: {missing}; it has {own}")
     if missing:
         how = ("a history of snapshots: load it with tk.load_snapshots" if SNAPSHOT_COLUMN in missing
                else "load it with a toolkit loader or tk.read_csv")

@@ -47,6 +47,11 @@ def _text_columns(df: pd.DataFrame) -> list[str]:
             or isinstance(df[name].dtype, pd.CategoricalDtype)]
 
 
+#: Names of other formats ``to_csv`` refuses, and what writes each.
+_NOT_CSV = {suffix: "tk.to_excel writes a workbook" for suffix in (".xlsx", ".xlsm", ".xls", ".ods")} | {
+    ".parquet": "tk.save_snapshot writes Parquet"}
+
+
 def to_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` as spreadsheet-safe CSV, atomically.
 
@@ -66,6 +71,8 @@ def to_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     ------
     TypeError, KeyError
         ``df`` is not a frame with the unified columns.
+    ValueError
+        ``path`` names a workbook (``.xlsx``, ``.xls``, ``.xlsm``, ``.ods``) or Parquet.
 
     Examples
     --------
@@ -73,6 +80,11 @@ def to_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """
     require_columns(df, list(SCHEMA))
     target = Path(path)
+    if target.suffix.lower() in _NOT_CSV:
+        # A CSV under a workbook's name opens as a corrupt file, or not at all.
+        writer = _NOT_CSV[target.suffix.lower()]
+        raise ValueError(f"{target}: a {target.suffix} name is not for CSV; {writer}, "
+                         "or give a name ending in .csv")
     frame = conform(df)
     out = pd.DataFrame(index=frame.index)
     text_columns = set(_text_columns(frame))

@@ -286,6 +286,13 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
     root : str or path
         A folder written by :func:`save_snapshot`.
 
+    Raises
+    ------
+    FileNotFoundError
+        ``root`` holds no snapshot.
+    ValueError
+        The query does not run (a syntax error, a column or table that does not exist).
+
     Examples
     --------
     >>> import toolkit as tk
@@ -303,7 +310,12 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
         connection.execute(
             f"CREATE VIEW snapshots AS SELECT * FROM read_parquet('{pattern}', hive_partitioning = true, "
             "union_by_name = true, hive_types = {'provider': VARCHAR, 'date': DATE})")
-        return connection.sql(sql).df()
+        try:
+            return connection.sql(sql).df()
+        except duckdb.Error as error:
+            # A mistyped query is the caller's error, reported as the toolkit reports bad
+            # arguments, with DuckDB's own words (they point at the spot).
+            raise ValueError(f"the query did not run: {error}") from error
 
 
 # -- helpers -------------------------------------------------------------------------------
