@@ -68,7 +68,10 @@ def test_overview_notebook(tmp_path, monkeypatch):
     results = execute("overview.ipynb", tmp_path, ["headline"])
     df, headline = results["df"], results["headline"]
     assert results["progress widgets"] > 0, "pulls in a notebook show progress as widgets"
-    assert len(df) == 330
+    # The 330 threads the simulation starts with, and those its three days of customers opened.
+    assert len(df) >= 330
+    # A team's inbox, as the README says the sandbox serves: not the raw seeded data's third unread.
+    assert df["has_unread"].astype(bool).mean() < 0.15
     assert headline["conversations"] == len(df)
     assert headline["unread conversations"] == int(df["has_unread"].sum())
     buckets = tk.window_bucket(df)

@@ -15,3 +15,7 @@ SEARCH_MAX_LENGTH = 64
 #: How far ahead the at-risk list looks by default: unread threads whose window closes
 #: within this (``metrics.at_risk``, the report, the workbook, ``watch``, ``--within``).
 AT_RISK_WITHIN = "2h"
+
+#: Days of simulated customers and agents behind the inbox the sandbox serves
+#: (``wa-toolkit sandbox``, ``watch --sandbox``, the notebooks; ``toolkit.demo.simulated_sandbox``).
+SANDBOX_DAYS = 3

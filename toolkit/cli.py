@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from ._deadline import DEFAULT_DEADLINE
 from ._errors import ToolkitError
-from ._limits import AT_RISK_WITHIN
+from ._limits import AT_RISK_WITHIN, SANDBOX_DAYS
 from ._process import exit_code, forgiving_streams, stop_on_signals
 from ._redact import redact
 
@@ -752,8 +752,6 @@ def _refresh_lines(df: Any) -> str:
     return "\n".join(lines)
 
 
-#: Days of simulated activity behind the inbox ``watch --sandbox`` and ``sandbox`` serve.
-SANDBOX_DAYS = 3
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -770,8 +768,8 @@ def _watch(args: argparse.Namespace) -> int:
         options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      channel_names=args.channel_names, tz=args.tz).run()
-    from .demo import demo_channel_names, demo_inbox
-    from .sandbox import Sandbox, SandboxConfig
+    from .demo import demo_channel_names, simulated_sandbox
+    from .sandbox import SandboxConfig
 
     names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
     _check_filters(args, {name: f"--provider {args.provider}" for name in ("wassist", "briq")
@@ -782,10 +780,7 @@ def _watch(args: argparse.Namespace) -> int:
     # The demo's inbox after a few simulated days of customers and agents (not the sandbox's
     # raw seeded data, which no team's inbox resembles), its senders named as
     # data/briq_channel_names.csv names them.
-    inbox = demo_inbox(seed, days=SANDBOX_DAYS)
-    inbox.advance(inbox.end)
-    sandbox = Sandbox(config)
-    sandbox.reset_data(inbox.threads)
+    sandbox = simulated_sandbox(config)
     channel_names = demo_channel_names(seed, args.channel_names)
     with sandbox:
         keys = {"wassist": config.wassist_key, "briq": config.briq_key}
@@ -818,16 +813,15 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
                            briq_envelope=args.briq_envelope, latency=args.latency, fault_rate=args.fault_rate,
                            churn_rate=args.churn_rate, max_page_size=args.max_page_size,
                            rate_limit=args.rate_limit)
-    sandbox = Sandbox(config, port=args.port)
-    if not args.raw:
+    if args.raw:
+        sandbox = Sandbox(config, port=args.port)
+    else:
         # An inbox after a few simulated days of customers and agents, as watch --sandbox
         # serves: the raw seeded data has a third of its threads unread, as no team's inbox.
-        from .demo import demo_inbox
+        from .demo import simulated_sandbox
 
-        inbox = demo_inbox(args.seed, days=SANDBOX_DAYS, wassist_conversations=args.wassist_conversations,
-                           briq_conversations=args.briq_conversations)
-        inbox.advance(inbox.end)
-        sandbox.reset_data(inbox.threads)
+        sandbox = simulated_sandbox(config, port=args.port, wassist_conversations=args.wassist_conversations,
+                                    briq_conversations=args.briq_conversations)
     try:
         sandbox.start()
     except OSError as error:

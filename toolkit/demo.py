@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .sandbox import SimulatedInbox
+from ._limits import SANDBOX_DAYS
 
-__all__ = ["pull_sandbox", "run_demo", "demo_inbox", "demo_channel_names"]
+if TYPE_CHECKING:
+    from .sandbox import Sandbox, SandboxConfig, SimulatedInbox
+
+__all__ = ["pull_sandbox", "run_demo", "demo_inbox", "demo_channel_names", "simulated_sandbox"]
 
 #: Channels per provider of the demo's inbox.
 DEMO_CHANNELS = 4
@@ -31,6 +33,41 @@ def demo_inbox(seed: int = 7, days: int = 28, wassist_conversations: int = 800,
 
     return SimulatedInbox(HistoryConfig(seed=seed, days=days, wassist_conversations=wassist_conversations,
                                         briq_conversations=briq_conversations, channels=DEMO_CHANNELS))
+
+
+def simulated_sandbox(config: SandboxConfig | None = None, *, port: int = 0, days: int = SANDBOX_DAYS,
+                      wassist_conversations: int = 800, briq_conversations: int = 1000) -> Sandbox:
+    """A sandbox (not started) serving the demo's inbox after ``days`` simulated days of
+    customers and agents: a few percent unread, windows opening and closing through the day,
+    as a team's inbox; :class:`~toolkit.sandbox.Sandbox` alone serves the raw seeded data
+    (a third of it unread), for stress tests.
+
+    Parameters
+    ----------
+    config : SandboxConfig, optional
+        Seed, latency, faults and the rest; its conversation counts are replaced by the
+        simulated inbox.
+    port : int, default 0
+        0: any free port.
+    days, wassist_conversations, briq_conversations
+        The simulation: days of activity and the threads each provider starts with.
+
+    Examples
+    --------
+    >>> import toolkit as tk
+    >>> from toolkit.demo import simulated_sandbox
+    >>> with simulated_sandbox() as sandbox:  # doctest: +SKIP
+    ...     df = tk.load_briq(sandbox.config.briq_key, sandbox.base_url)
+    """
+    from .sandbox import Sandbox, SandboxConfig
+
+    config = config if config is not None else SandboxConfig()
+    inbox = demo_inbox(config.seed, days=days, wassist_conversations=wassist_conversations,
+                       briq_conversations=briq_conversations)
+    inbox.advance(inbox.end)
+    sandbox = Sandbox(config, port=port)
+    sandbox.reset_data(inbox.threads)
+    return sandbox
 
 
 def demo_channel_names(seed: int = 7, channel_names: dict[str, str] | None = None) -> dict[str, str]:
