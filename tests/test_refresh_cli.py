@@ -151,6 +151,36 @@ def test_channel_names_reach_incremental_snapshots_and_the_watch(sandbox_env, tm
                  "--channel-names", str(names_file)]) == 0
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_countdown_shows_every_second_even_when_a_redraw_is_slow(sandbox_env, monkeypatch):
+    import toolkit.watch as watch_module
+
+    drawn = watch_module.render
+
+    def slow_render(*args, **kwargs):
+        time.sleep(0.3)  # a large inbox's screen takes a while to draw
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(watch_module, "render", slow_render)
+    options = {"briq": {"api_key": sandbox_env.config.briq_key, "base_url": sandbox_env.base_url,
+                        "rate_limit": None, "progress": False}}
+    terminal = _Terminal()
+    assert Watch(options, pd.Timedelta(seconds=4), rounds=2, out=terminal).run() == 0
+    shown = [line.split("next in ")[1] for line in terminal.getvalue().splitlines() if "next in " in line]
+    assert shown == ["0:00:04", "0:00:03", "0:00:02", "0:00:01"]
+
+
+def test_a_watch_of_the_servers_the_keys_point_at_names_them(sandbox_env, tmp_path, capsys):
+    report = tmp_path / "live.html"
+    assert main(["watch", "--every", "0s", "--rounds", "1", "--report", str(report)]) == 0
+    assert f"wa-toolkit watch · live {sandbox_env.base_url} · round 1" in capsys.readouterr().out
+    assert f"from live {sandbox_env.base_url}" in report.read_text(encoding="utf-8")
+
+
 def test_watch_shows_local_time_and_a_lived_in_sandbox(capsys):
     assert main(["watch", "--sandbox", "--every", "0s", "--rounds", "1", "--tz", "Africa/Dar_es_Salaam"]) == 0
     out = capsys.readouterr().out

@@ -765,9 +765,13 @@ def _watch(args: argparse.Namespace) -> int:
         if args.seed is not None:
             raise UsageError("--seed sets the sandbox's data: add --sandbox to watch the sandbox, or leave "
                              "--seed out to watch the servers the keys point at")
+        from .providers import PROVIDERS
+
         options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
+        # The screen and the report say which servers they watch, as --sandbox's say the sandbox's.
+        servers = sorted({PROVIDERS[name].base_url(value.get("base_url")) for name, value in options.items()})
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
-                     channel_names=args.channel_names, tz=args.tz).run()
+                     channel_names=args.channel_names, tz=args.tz, label=f"live {', '.join(servers)}").run()
     from .demo import demo_channel_names, simulated_sandbox
     from .sandbox import SandboxConfig
 

@@ -11,6 +11,7 @@ the same key.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -163,10 +164,15 @@ class Watch:
                 self._show(status, pause if not last_round else None, interactive)
                 if last_round:
                     break
-                while interactive and time.monotonic() < deadline - 1:
-                    time.sleep(1)
-                    left = pd.Timedelta(seconds=max(0.0, deadline - time.monotonic()))
-                    self._show(status, left, interactive)
+                while interactive:
+                    # Each tick waits for the next whole second before the deadline, so that
+                    # the countdown shows every second once (sleeping one second after a
+                    # redraw that took some time skipped one).
+                    left = math.ceil(deadline - time.monotonic()) - 1
+                    if left < 1:
+                        break
+                    time.sleep(max(0.0, deadline - left - time.monotonic()))
+                    self._show(status, pd.Timedelta(seconds=left), interactive)
                 time.sleep(max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:
             self.out.write("\nwatch stopped\n")
