@@ -283,8 +283,9 @@ def _about(attrs: Mapping[Any, Any], frame: pd.DataFrame, risky: pd.DataFrame, z
             shown = {name: value for name, value in record.items() if name != "passes"}
             rows.extend((f"pull {provider}: {name}", value) for name, value in _flatten(shown))
             if isinstance(passes, Mapping):
-                rows.append((f"pull {provider}: list reads",
-                             f"{len(passes)} (their pages: df.attrs['pulls'])"))
+                # A number, as every cell of the sheet: a spreadsheet reader cannot follow a
+                # pointer into a Python frame.
+                rows.append((f"pull {provider}: list reads", len(passes)))
     if not pulls:
         rows.append(("pull", "no record of the pull travelled with this frame"))
     return rows
