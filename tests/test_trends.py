@@ -92,6 +92,18 @@ def test_a_by_column_the_history_lacks_is_named_among_the_historys_own_columns(t
     assert "_period" not in str(raised.value) and "'snapshot_at'" in str(raised.value)
 
 
+def test_a_trend_by_day_reads_as_days_and_one_by_snapshot_as_moments(three_days):
+    # The day labels a row of a daily trend; shown as its midnight it read as a snapshot's time.
+    daily = tk.readable(tk.unread_trend(three_days, by="provider", freq="D"))
+    assert daily.index.names[0] == "Day (UTC)"
+    assert set(daily.index.get_level_values(0)) == {"2026-11-02", "2026-11-03", "2026-11-04"}
+    lost = tk.readable(tk.closed_unread_by_day(three_days, by="provider"))
+    assert all(len(day) == 10 for day in lost.index.get_level_values(0))
+    each = tk.readable(tk.unread_trend(three_days, by="provider"))
+    assert each.index.names[0] == "Snapshot (UTC)"
+    assert set(each.index.get_level_values(0)) == {f"{moment:%Y-%m-%d %H:%M}" for moment in (T1, T2, T3)}
+
+
 def test_closed_with_unread_counts_only_windows_nobody_answered_in_time(three_days):
     closed = tk.closed_unread_by_day(three_days, by="provider")
     assert list(closed.index) == [pd.Timestamp("2026-11-02", tz="UTC"), pd.Timestamp("2026-11-03", tz="UTC"),
