@@ -256,6 +256,7 @@ def test_count_axes_tick_whole_numbers_only(pulled):
 
 
 def test_trend_charts_of_snapshots_minutes_apart_keep_a_readable_clock(pulled, tmp_path):
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     moment = pulled["fetched_at"].max()
@@ -271,6 +272,10 @@ def test_trend_charts_of_snapshots_minutes_apart_keep_a_readable_clock(pulled, t
         assert not [str(warning.message) for warning in caught], plot.__name__  # matplotlib's locator gave up
         low, high = ax.get_xlim()
         assert high - low <= 5, plot.__name__  # days, not the years matplotlib widens one moment to
+        if plot is not tk.plot_closed_unread:  # (its x is the day a window closed)
+            # The two snapshots, three minutes apart, lie far apart on the axis, not in one stack.
+            drawn = sorted({float(x) for line in ax.get_lines() for x in mdates.date2num(line.get_xdata())})
+            assert (drawn[-1] - drawn[0]) / (high - low) > 0.5, (plot.__name__, drawn, low, high)
         labels = [label.get_text() for label in ax.get_yticklabels()]
         assert "-0" not in labels and "−0" not in labels, (plot.__name__, labels)
         # A line of one point draws nothing without a marker.

@@ -318,11 +318,15 @@ def _local_times(times: Any, zone: str) -> pd.DatetimeIndex:
 def _date_axis(ax: plt.Axes, zone: str, moment: Any) -> None:
     """Snapshot times along x, days written with their month; a single moment gets a day around it."""
     low, high = ax.xaxis.get_data_interval()
-    if high - low < 1 / 24:
-        # One snapshot time (or several within the hour): matplotlib would widen the axis to
-        # years around it; half a day either side keeps the ticks in hours.
-        middle = (low + high) / 2
-        ax.set_xlim(middle - 0.5, middle + 0.5)
+    if high == low:
+        # One snapshot time: matplotlib would widen the axis to years around it; half a day
+        # either side keeps the ticks in hours.
+        ax.set_xlim(low - 0.5, high + 0.5)
+    elif high - low < 1 / 24:
+        # Snapshots minutes or seconds apart: spread across the axis (a day around them drew
+        # them as one stack of dots), with ticks in minutes or seconds.
+        pad = max((high - low) / 10, 30 / 86_400)
+        ax.set_xlim(low - pad, high + pad)
     _dated(ax.xaxis)
     ax.set_xlabel(f"snapshot time ({zone_label(zone, moment)})")
 
@@ -334,6 +338,8 @@ def _dated(axis: Any) -> None:
     formatter = mdates.ConciseDateFormatter(locator, show_offset=False)
     # Day ticks, the first of a month among them, and midnight among hour ticks: "02 Dec".
     formatter.formats[2] = formatter.zero_formats[2] = formatter.zero_formats[3] = "%d %b"
+    # Second ticks (snapshots seconds apart) with their clock: "22:39:15", not a bare "15".
+    formatter.formats[5] = "%H:%M:%S"
     axis.set_major_locator(locator)
     axis.set_major_formatter(formatter)
 
