@@ -81,10 +81,12 @@ def test_watch_the_sandbox_for_a_few_rounds(tmp_path, capsys):
 
 def test_a_snapshot_filtered_before_it_was_saved_is_followed_by_a_full_pull(sandbox_env, tmp_path, capsys):
     """A cron's incremental snapshot keeps working after someone saved a filtered frame."""
+    command = ["snapshot", "--root", str(tmp_path), "--incremental", "--no-progress"]
+    assert main(command) == 0  # the cron's history so far
+    capsys.readouterr()
     pulled = tk.load_conversations({"wassist": {"progress": False}, "briq": {"progress": False}})
     unread = pulled[pulled["has_unread"].fillna(False).astype(bool)]
     tk.save_snapshot(unread, tmp_path)
-    command = ["snapshot", "--root", str(tmp_path), "--incremental", "--no-progress"]
     assert main(command) == 0
     printed = capsys.readouterr().out
     for name in ("wassist", "briq"):

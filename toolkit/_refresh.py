@@ -1096,7 +1096,11 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
         if latest is not None and _is_record(record) and record["filters"] == filters:
             one = latest[latest["provider"].astype("object") == name].copy()
             one.attrs = {"pulls": {name: record}, "snapshots": {name: latest.attrs["snapshots"][name]}}
-        if one is not None and _held_whole(record, len(one), more_allowed=True):
+        # The latest snapshot's own rows: the history holds the earlier ones as well.
+        held = (0 if one is None else
+                int((pd.to_datetime(one[SNAPSHOT_COLUMN], utc=True)
+                     == pd.Timestamp(latest.attrs["snapshots"][name])).sum()))
+        if one is not None and _held_whole(record, held, more_allowed=True):
             frame = refresh(one, {name: settings}, progress=progress, full_every=full_every)
             results[name] = _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])
         else:
@@ -1105,7 +1109,7 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
             why = ("no snapshot of it yet" if record is None else
                    "its latest snapshot has no record of its pull" if not _is_record(record) else
                    _other_filters(record["filters"], filters) if one is None else
-                   f"its latest snapshot holds {len(one):,} rows where its pull returned {record['rows']:,}: "
+                   f"its latest snapshot holds {held:,} rows where its pull returned {record['rows']:,}: "
                    "it was filtered before it was saved")
             api_key, base_url = settings.pop("api_key", None), settings.pop("base_url", None)
             results[name] = _full_pull(PROVIDERS[name], filters, api_key, base_url,
