@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from toolkit import cli
@@ -48,6 +49,7 @@ def keys(sandbox, monkeypatch):
     ["export"],
     [],
     ["export", "--out", "x.csv", "--after", "yesterday"],
+    ["export", "--out", "x.csv", "--after", "today"],
     ["export", "--out", "x.csv", "--search", "x" * 65],
     ["export", "--out", "x.csv", "--recipient", "123"],
     ["report", "--within", "soon"],
@@ -62,6 +64,20 @@ def test_a_bad_argument_is_one_line_with_exit_2_and_points_to_help(argv, capsys)
     code, line = fail(capsys, *argv)
     assert code == cli.EXIT_USAGE
     assert "--help" in line
+
+
+def test_after_now_is_this_moment_whatever_the_machines_zone(monkeypatch):
+    # pandas reads "now" as the machine's wall clock; taken for UTC it was nine hours off in Tokyo.
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        read = cli._moment("now")
+        assert abs(read - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(seconds=5)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.parametrize("value", ["-5", "0", "inf"])

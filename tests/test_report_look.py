@@ -158,8 +158,9 @@ def test_readable_takes_the_toolkits_series_and_list_cells(pulled):
 
 
 def test_a_window_with_seconds_left_is_not_shown_as_none_left():
-    shown = tk.readable(pd.DataFrame({"window_remaining": pd.to_timedelta(["4.9s", "0s", "40s", "89s"])}))
-    assert shown["Time left"].tolist() == ["<1 min", "0 min", "1 min", "1 min"]
+    left = pd.to_timedelta(["4.9s", "0s", "30s", "40s", "89s"])
+    shown = tk.readable(pd.DataFrame({"window_remaining": left}))
+    assert shown["Time left"].tolist() == ["<1 min", "0 min", "<1 min", "1 min", "1 min"]
 
 
 def test_readable_of_a_unified_frame_names_channels(pulled):

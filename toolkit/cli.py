@@ -306,16 +306,15 @@ def _duration(text: str) -> str:
 
 def _moment(text: str) -> Any:
     """An ISO date or date-time as a UTC Timestamp (naive means UTC)."""
-    import pandas as pd
+    from ._frames import utc_instant
 
+    # The toolkit's one reader of moments, so that "now" is this moment and "today" is refused
+    # here as in Python (pandas reads both as the machine's wall clock).
     try:
-        stamp = pd.Timestamp(text)
+        return utc_instant(text, "the moment")
     except ValueError:
-        stamp = pd.NaT
-    if stamp is pd.NaT:
         raise argparse.ArgumentTypeError(f"expected an ISO date or date-time such as 2026-09-01 or "
-                                         f"2026-09-01T08:00+03:00, got {text!r}")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+                                         f"2026-09-01T08:00+03:00, or now, got {text!r}") from None
 
 
 def _text_of_length(low: int, high: int, what: str) -> Any:

@@ -79,9 +79,9 @@ def format_duration(value: Any) -> str:
     if pd.isna(value):
         return ""
     span = pd.Timedelta(value)
-    if pd.Timedelta(0) < span < pd.Timedelta(seconds=30):
-        return "<1 min"
     minutes = int(round(span / pd.Timedelta(minutes=1)))
+    if minutes == 0 and span > pd.Timedelta(0):
+        return "<1 min"  # 30 s included, which rounds to none
     sign, minutes = ("−", -minutes) if minutes < 0 else ("", minutes)
     hours, rest = divmod(minutes, 60)
     return f"{sign}{rest} min" if hours == 0 else f"{sign}{hours:,} h {rest:02d} min"
