@@ -455,3 +455,27 @@ def test_a_report_given_a_frame_without_snapshots_as_history_says_what_to_pass(p
     with pytest.raises(KeyError, match=expected):
         tk.write_report(pulled, tmp_path / "report.html", history=pulled)
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_trend_charts_of_snapshots_seconds_apart_and_of_a_history_without_unread(pulled, tmp_path):
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    moment = pulled["fetched_at"].max()
+    for seconds in (0, 2):
+        tk.save_snapshot(pulled, tmp_path / "seconds", snapshot_at=moment + pd.Timedelta(seconds=seconds))
+    figure, ax = plt.subplots()
+    tk.plot_unread_trend(tk.load_snapshots(tmp_path / "seconds"), ax=ax)
+    figure.canvas.draw()
+    low, high = ax.get_xlim()
+    drawn = sorted({float(x) for line in ax.get_lines() for x in mdates.date2num(line.get_xdata())})
+    assert (drawn[-1] - drawn[0]) / (high - low) > 0.4  # two points, not one stack
+    plt.close(figure)
+    # No snapshot with an unread conversation: the wait trend draws no line, and the report
+    # is still written (matplotlib was handed infinite limits).
+    none_unread = pulled.assign(has_unread=False, unread_count=0)
+    for seconds in (0, 60):
+        tk.save_snapshot(none_unread, tmp_path / "none", snapshot_at=moment + pd.Timedelta(seconds=seconds))
+    history = tk.load_snapshots(tmp_path / "none")
+    page = tk.build_report(none_unread, history=history)
+    assert "Trends over 2 snapshots" in page

@@ -318,14 +318,16 @@ def _local_times(times: Any, zone: str) -> pd.DatetimeIndex:
 def _date_axis(ax: plt.Axes, zone: str, moment: Any) -> None:
     """Snapshot times along x, days written with their month; a single moment gets a day around it."""
     low, high = ax.xaxis.get_data_interval()
-    if high == low:
+    if not (np.isfinite(low) and np.isfinite(high)):
+        pass  # nothing drawn (no snapshot had an unread conversation): matplotlib's own limits
+    elif high == low:
         # One snapshot time: matplotlib would widen the axis to years around it; half a day
         # either side keeps the ticks in hours.
         ax.set_xlim(low - 0.5, high + 0.5)
     elif high - low < 1 / 24:
         # Snapshots minutes or seconds apart: spread across the axis (a day around them drew
         # them as one stack of dots), with ticks in minutes or seconds.
-        pad = max((high - low) / 10, 30 / 86_400)
+        pad = max((high - low) / 10, 1 / 86_400)
         ax.set_xlim(low - pad, high + pad)
     _dated(ax.xaxis)
     ax.set_xlabel(f"snapshot time ({zone_label(zone, moment)})")
