@@ -99,6 +99,9 @@ def test_a_trend_by_day_reads_as_days_and_one_by_snapshot_as_moments(three_days)
     assert set(daily.index.get_level_values(0)) == {"2026-11-02", "2026-11-03", "2026-11-04"}
     lost = tk.readable(tk.closed_unread_by_day(three_days, by="provider"))
     assert all(len(day) == 10 for day in lost.index.get_level_values(0))
+    # The trend's days are UTC days: shown as such beside times in another zone.
+    tokyo = tk.readable(tk.unread_trend(three_days, by="provider", freq="D"), tz="Asia/Tokyo")
+    assert tokyo.index.names[0] == "Day (UTC)" and "2026-11-02" in set(tokyo.index.get_level_values(0))
     each = tk.readable(tk.unread_trend(three_days, by="provider"))
     assert each.index.names[0] == "Snapshot (UTC)"
     assert set(each.index.get_level_values(0)) == {f"{moment:%Y-%m-%d %H:%M}" for moment in (T1, T2, T3)}

@@ -230,10 +230,12 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str]) -> pd.
             local = stamps.tz_convert(zone)
             title = header(name) if name is not None else "Time"
             moment = stamps.max() if len(stamps) else None
-            if len(local) and (local == local.normalize()).all():
-                # Days (a trend by day): the day labels the row, not a moment at its midnight.
+            utc = stamps.tz_convert("UTC")
+            if len(utc) and (utc == utc.normalize()).all():
+                # Days (a trend by day, whose days are UTC days): the day labels the row, not a
+                # moment at its midnight, whatever zone the other times are shown in.
                 title = "Day" if name == "snapshot_at" else title
-                return pd.Index(local.strftime("%Y-%m-%d")), f"{title} ({zone_label(zone, moment)})"
+                return pd.Index(utc.strftime("%Y-%m-%d")), f"{title} (UTC)"
             return pd.Index(local.strftime("%Y-%m-%d %H:%M")), f"{title} ({zone_label(zone, moment)})"
         return values, None if name is None else header(name)
 
