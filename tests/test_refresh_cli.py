@@ -176,6 +176,21 @@ def test_the_countdown_shows_every_second_even_when_a_redraw_is_slow(sandbox_env
     assert shown == ["0:00:04", "0:00:03", "0:00:02", "0:00:01"]
 
 
+def test_a_pause_of_a_fraction_of_a_second_more_counts_down_each_second_once(sandbox_env):
+    options = {"briq": {"api_key": sandbox_env.config.briq_key, "base_url": sandbox_env.base_url,
+                        "rate_limit": None, "progress": False}}
+    terminal = _Terminal()
+    assert Watch(options, pd.Timedelta(seconds=2.5), rounds=2, out=terminal).run() == 0
+    shown = [line.split("next in ")[1] for line in terminal.getvalue().splitlines() if "next in " in line]
+    assert shown == ["0:00:03", "0:00:02", "0:00:01"]
+
+
+@pytest.mark.parametrize("every", [pd.NaT, pd.Timedelta(seconds=-1), 5, "soon"])
+def test_a_watch_needs_a_pause_of_zero_or_more(every):
+    with pytest.raises(ValueError, match="every must be a duration of zero or more"):
+        Watch({"briq": {}}, every)
+
+
 def test_a_watch_of_the_servers_the_keys_point_at_names_them(sandbox_env, tmp_path, capsys):
     report = tmp_path / "live.html"
     assert main(["watch", "--every", "0s", "--rounds", "1", "--report", str(report)]) == 0

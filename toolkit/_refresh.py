@@ -1093,13 +1093,13 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
         filters = recorded_filters(name, options)
         record: Any = stored.get(name)
         one = None
+        held = 0
         if latest is not None and _is_record(record) and record["filters"] == filters:
+            moment = latest.attrs["snapshots"][name]
             one = latest[latest["provider"].astype("object") == name].copy()
-            one.attrs = {"pulls": {name: record}, "snapshots": {name: latest.attrs["snapshots"][name]}}
-        # The latest snapshot's own rows: the history holds the earlier ones as well.
-        held = (0 if one is None else
-                int((pd.to_datetime(one[SNAPSHOT_COLUMN], utc=True)
-                     == pd.Timestamp(latest.attrs["snapshots"][name])).sum()))
+            one.attrs = {"pulls": {name: record}, "snapshots": {name: moment}}
+            # The latest snapshot's own rows: the history holds the earlier ones as well.
+            held = int((pd.to_datetime(one[SNAPSHOT_COLUMN], utc=True) == pd.Timestamp(moment)).sum())
         if one is not None and _held_whole(record, held, more_allowed=True):
             frame = refresh(one, {name: settings}, progress=progress, full_every=full_every)
             results[name] = _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])

@@ -45,8 +45,8 @@ def simulated_sandbox(config: SandboxConfig | None = None, *, port: int = 0, day
     Parameters
     ----------
     config : SandboxConfig, optional
-        Seed, latency, faults and the rest; its conversation counts are replaced by the
-        simulated inbox.
+        Seed, latency, faults and the rest; its conversation counts are not used (the
+        simulation's are ``wassist_conversations`` and ``briq_conversations``).
     port : int, default 0
         0: any free port.
     days, wassist_conversations, briq_conversations

@@ -145,6 +145,15 @@ class Watch:
     tz: str | None = None
     title: str = "WhatsApp backlog (live watch)"
 
+    def __post_init__(self) -> None:
+        try:
+            every = pd.Timedelta(self.every) if isinstance(self.every, (pd.Timedelta, str)) else self.every
+        except ValueError:
+            every = None
+        if not isinstance(every, pd.Timedelta) or every is pd.NaT or every < pd.Timedelta(0):
+            raise ValueError(f"every must be a duration of zero or more, such as '5m', got {self.every!r}")
+        self.every = every
+
     def run(self) -> int:
         """Watch until ``rounds`` are done (exit code 0) or interrupted.
 
@@ -161,7 +170,10 @@ class Watch:
                 last_round = self.rounds is not None and number >= self.rounds
                 status = self._status(number, requests)
                 deadline = time.monotonic() + pause.total_seconds()
-                self._show(status, pause if not last_round else None, interactive)
+                # Whole seconds left, rounded up: the ticks below count down from there (7.2 s
+                # shows 8, then 7 at 7 s before the deadline; truncated, 7 showed twice).
+                left = pd.Timedelta(seconds=math.ceil(pause.total_seconds()))
+                self._show(status, left if not last_round else None, interactive)
                 if last_round:
                     break
                 while interactive:
