@@ -201,6 +201,21 @@ def test_a_query_that_does_not_run_is_a_value_error_in_duckdbs_words(history_roo
         tk.query_snapshots(sql, history_root)
 
 
+@pytest.mark.parametrize("damage", ["not parquet", "a page overwritten"])
+def test_a_damaged_file_is_the_folders_error_not_the_querys(history_root, tmp_path, damage):
+    copy = tmp_path / "copy"
+    shutil.copytree(history_root, copy)
+    broken = tk.snapshot_files(copy)[0]
+    data = bytearray(broken.read_bytes())
+    if damage == "not parquet":
+        data = bytearray(b"not parquet at all")
+    else:  # the footer intact, the data pages behind it garbage
+        data[4:len(data) // 2] = b"\xff" * (len(data) // 2 - 4)
+    broken.write_bytes(bytes(data))
+    with pytest.raises(tk.SnapshotError, match="could not be read"):
+        tk.query_snapshots("SELECT count(*), max(unread_count) FROM snapshots", copy)
+
+
 def test_the_simulated_history_shows_a_slipping_channel():
     """Over the last third one channel per provider answers far less: its backlog must grow."""
     inbox = SimulatedInbox(HistoryConfig(days=15, end=datetime(2026, 11, 18, 23, tzinfo=UTC)))

@@ -292,6 +292,8 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
         ``root`` holds no snapshot.
     ValueError
         The query does not run (a syntax error, a column or table that does not exist).
+    SnapshotError
+        A snapshot file that cannot be read (damaged, or not Parquet).
 
     Examples
     --------
@@ -306,16 +308,31 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
     if not snapshot_files(root):
         raise FileNotFoundError(f"{root}: no snapshots there yet (write some with tk.save_snapshot)")
     pattern = str(Path(root) / "provider=*" / "date=*" / "snapshot-*.parquet").replace("'", "''")
+    # Errors of the query itself are the caller's; the rest (a damaged file comes back as a
+    # plain duckdb.Error, an IO or an invalid-input one) the folder's; an interrupt goes on.
+    query_at_fault = (duckdb.ParserException, duckdb.SyntaxException, duckdb.BinderException,
+                      duckdb.CatalogException, duckdb.ConversionException, duckdb.OutOfRangeException,
+                      duckdb.TypeMismatchException, duckdb.InvalidTypeException,
+                      duckdb.NotImplementedException)
     with duckdb.connect() as connection:
-        connection.execute(
-            f"CREATE VIEW snapshots AS SELECT * FROM read_parquet('{pattern}', hive_partitioning = true, "
-            "union_by_name = true, hive_types = {'provider': VARCHAR, 'date': DATE})")
+        try:
+            connection.execute(
+                f"CREATE VIEW snapshots AS SELECT * FROM read_parquet('{pattern}', hive_partitioning = true, "
+                "union_by_name = true, hive_types = {'provider': VARCHAR, 'date': DATE})")
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as error:
+            raise SnapshotError(f"{root}: the snapshot files could not be read: {error}") from error
         try:
             return connection.sql(sql).df()
-        except duckdb.Error as error:
+        except duckdb.InterruptException:
+            raise
+        except query_at_fault as error:
             # A mistyped query is the caller's error, reported as the toolkit reports bad
             # arguments, with DuckDB's own words (they point at the spot).
             raise ValueError(f"the query did not run: {error}") from error
+        except duckdb.Error as error:
+            raise SnapshotError(f"{root}: a snapshot file could not be read: {error}") from error
 
 
 # -- helpers -------------------------------------------------------------------------------
