@@ -66,6 +66,11 @@ def test_a_bad_argument_is_one_line_with_exit_2_and_points_to_help(argv, capsys)
     assert "--help" in line
 
 
+def test_a_watched_server_is_shown_without_the_user_and_password_its_url_carries():
+    assert cli._server("https://ops:hunter2@api.example.com/v1") == "https://api.example.com/v1"
+    assert cli._server("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
+
+
 def test_after_now_is_this_moment_whatever_the_machines_zone(monkeypatch):
     # pandas reads "now" as the machine's wall clock; taken for UTC it was nine hours off in Tokyo.
     import time
@@ -85,7 +90,7 @@ def test_every_deadline_refused_is_refused_for_the_same_reason(value, capsys):
     # Zero was once refused as "not positive" where a negative value was told "zero or more".
     code, line = fail(capsys, "export", "--out", "x.csv", "--deadline", value)
     assert code == cli.EXIT_USAGE
-    assert f"a deadline is a positive number of seconds or 'none', got '{value}'" in line
+    assert f"a deadline is a positive, finite number of seconds or 'none', got '{value}'" in line
 
 
 def test_the_real_process_prints_exactly_one_line(tmp_path):

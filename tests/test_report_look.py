@@ -155,6 +155,12 @@ def test_readable_takes_the_toolkits_series_and_list_cells(pulled):
         tk.readable([1, 2])
     with pytest.raises(TypeError, match="channel_names must be"):
         tk.readable(pulled, channel_names=5)
+    with pytest.raises(ValueError, match=r"one column of each name; \['unread_count'\] appear"):
+        tk.readable(pulled[["provider", "unread_count", "unread_count"]])
+    by_channel = tk.unread_summary(pulled, by="channel_id")
+    first = by_channel.index[0]
+    named = tk.readable(by_channel, channel_names=pd.Series({first: "Front Desk"}))
+    assert named.index[0] == "Front Desk"
 
 
 def test_a_window_with_seconds_left_is_not_shown_as_none_left():

@@ -101,6 +101,10 @@ def resolve_as_of(df: pd.DataFrame, as_of: Any) -> pd.Timestamp:
     return utc_instant(as_of, "as_of")
 
 
+#: The column the trends label each row's period with while they work (``toolkit.trends``).
+WORKING_PERIOD = "_period"
+
+
 def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str | None = None) -> None:
     """Check that ``df`` is a DataFrame holding ``columns``.
 
@@ -120,8 +124,8 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str |
     missing = [column for column in columns if column not in df.columns]
     if missing and named_by is not None:
         # KeyError, as pandas' own groupby raises; the message says it is the argument's columns.
-        # Columns the toolkit adds for its own work (``_period``) are not the frame's to name.
-        own = [str(column) for column in df.columns if not str(column).startswith("_")]
+        # The column a trend adds for its own work is not the frame's to name.
+        own = [str(column) for column in df.columns if column != WORKING_PERIOD]
         raise KeyError(f"{named_by} names column(s) the frame does not have: {missing}; it has {own}")
     if missing:
         how = ("a history of snapshots: load it with tk.load_snapshots" if SNAPSHOT_COLUMN in missing

@@ -264,8 +264,8 @@ def _deadline(text: str) -> float | None:
         return None
     # One message for every number refused (a negative one too): more than zero, or none.
     return float(_checked_number(text, float, "a number of seconds or 'none'",
-                                 lambda n: 0 < n < float("inf"), "a deadline is a positive number of seconds "
-                                 "or 'none'"))
+                                 lambda n: 0 < n < float("inf"), "a deadline is a positive, finite number of "
+                                 "seconds or 'none'"))
 
 
 def _share(text: str) -> float:
@@ -302,6 +302,16 @@ def _duration(text: str) -> str:
     if not _timedelta(text, "2h or 90min") > pd.Timedelta(0):
         raise argparse.ArgumentTypeError(f"must be longer than zero, got {text!r}")
     return text
+
+
+def _server(base_url: str) -> str:
+    """A server root as the screen shows it: without any user name or password it carries."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{shown}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _moment(text: str) -> Any:
@@ -768,7 +778,8 @@ def _watch(args: argparse.Namespace) -> int:
 
         options = {name: {**value, "progress": False} for name, value in _provider_options(args).items()}
         # The screen and the report say which servers they watch, as --sandbox's say the sandbox's.
-        servers = sorted({PROVIDERS[name].base_url(value.get("base_url")) for name, value in options.items()})
+        servers = sorted({_server(PROVIDERS[name].base_url(value.get("base_url")))
+                          for name, value in options.items()})
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      channel_names=args.channel_names, tz=args.tz, label=f"live {', '.join(servers)}").run()
     from .demo import demo_channel_names, simulated_sandbox

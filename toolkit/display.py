@@ -119,7 +119,7 @@ def zone_label(tz: str, at: Any = None) -> str:
 
 
 def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
-             channel_names: pd.DataFrame | Mapping[str, str] | None = None) -> pd.DataFrame:
+             channel_names: pd.DataFrame | pd.Series | Mapping[str, str] | None = None) -> pd.DataFrame:
     """A copy of ``frame`` for people to read; every cell is text.
 
     Parameters
@@ -131,10 +131,10 @@ def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
     tz : str, optional
         IANA zone to show times in; default ``WA_TOOLKIT_TZ``, else UTC. The zone's short
         name is added to the header of every time column (``Last message (EAT)``).
-    channel_names : DataFrame or mapping, optional
+    channel_names : DataFrame, mapping or Series, optional
         Where to find channel names for a ``channel_id`` index or column when ``frame``
         has no ``channel_name`` of its own (a summary by channel): the unified frame it was
-        computed from, or a mapping ``{channel_id: name}``.
+        computed from, or a mapping (or Series) ``{channel_id: name}``.
 
     Returns
     -------
@@ -154,6 +154,11 @@ def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
         frame = frame.to_frame(name="value" if frame.name is None else frame.name)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"readable takes a DataFrame or a Series, got {type(frame).__name__}")
+    if not frame.columns.is_unique:
+        twice = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
+        raise ValueError(f"readable needs one column of each name; {twice} appear more than once")
+    if isinstance(channel_names, pd.Series):
+        channel_names = channel_names.to_dict()  # {channel_id: name}, as a mapping is
     if channel_names is not None and not isinstance(channel_names, (pd.DataFrame, Mapping)):
         raise TypeError("channel_names must be the unified frame or a mapping {channel_id: name}, got "
                         f"{type(channel_names).__name__}")

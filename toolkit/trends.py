@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._frames import group_columns, known_true, require_columns
+from ._frames import WORKING_PERIOD, group_columns, known_true, require_columns
 from ._schema import PROVIDER
 from ._tz import local_wall_clock, resolve_tz
 from .history import SNAPSHOT_COLUMN
@@ -26,7 +26,7 @@ _KEY = ["provider", "conversation_id"]
 
 
 #: The column that labels each kept row with the row of the result it lands in.
-_PERIOD = "_period"
+_PERIOD = WORKING_PERIOD
 
 
 #: The columns every trend needs of a history (:func:`toolkit.load_snapshots`).
