@@ -456,9 +456,9 @@ def _pull_flags(parser: argparse.ArgumentParser) -> None:
                          help="only conversations with (true) or without (false) unread messages")
     wassist.add_argument("--after", type=_moment, metavar="DATETIME",
                          help="last message after this ISO date-time, e.g. 2026-09-01 or "
-                              "2026-09-01T08:00+03:00 (no zone means UTC)")
+                              "2026-09-01T08:00+03:00 (no zone means UTC), or now")
     wassist.add_argument("--before", type=_moment, metavar="DATETIME",
-                         help="last message before this ISO date-time (no zone means UTC)")
+                         help="last message before this ISO date-time (no zone means UTC), or now")
     wassist.add_argument("--wassist-status", choices=["active", "closed"],
                          help="only active or only closed conversations (default: both)")
     briq = parser.add_argument_group("Briq filters (only with Briq pulled)")
