@@ -239,7 +239,11 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str]) -> pd.
             if len(utc) and (utc == utc.normalize()).all():
                 # Days (a trend by day, whose days are UTC days): the day labels the row, not a
                 # moment at its midnight, whatever zone the other times are shown in.
-                title = "Day" if name == "snapshot_at" else title
+                if name == "snapshot_at":
+                    # Periods longer than a day (freq="7D") start on the day shown.
+                    days = utc.unique().sort_values()
+                    longer = len(days) > 1 and (days[1:] - days[:-1]).min() > pd.Timedelta(days=1)
+                    title = "Period from" if longer else "Day"
                 return pd.Index(utc.strftime("%Y-%m-%d")), f"{title} (UTC)"
             return pd.Index(local.strftime("%Y-%m-%d %H:%M")), f"{title} ({zone_label(zone, moment)})"
         return values, None if name is None else header(name)
