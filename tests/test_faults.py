@@ -449,3 +449,18 @@ def test_a_refused_connection_is_reported_as_refused_not_as_a_timeout():
     assert "refused the connection" in message and "timed out" not in message
     assert "check the base URL's host and port" in message
     assert "some-key" not in message
+    # Nothing ever answered there: told after a few attempts, not after the whole retry budget.
+    assert raised.value.attempts == 3 < FAST_RETRY.max_attempts
+
+
+def test_a_server_that_answered_once_is_waited_for_when_it_refuses(make_sandbox):
+    from toolkit._http import HttpClient
+
+    sandbox = make_sandbox(seed=5)
+    client = HttpClient("briq", sandbox.base_url, sandbox.config.briq_key, retry=FAST_RETRY)
+    client.get_json("/v1/whatsapp/conversations", {"limit": 1, "offset": 0})
+    sandbox.stop()  # a restart: its connections refused for a while
+    client.close()  # (its kept-alive connection would still be served by the old handler)
+    with pytest.raises(tk.ApiError) as raised:
+        client.get_json("/v1/whatsapp/conversations", {"limit": 1, "offset": 0})
+    assert raised.value.attempts == FAST_RETRY.max_attempts

@@ -335,6 +335,9 @@ class HttpClient:
         self.max_body_bytes = max_body_bytes
         self.answers: ErrorBodies = answers if answers is not None else _QuotedBodies()
         self.stats = RequestStats()
+        # Whether the server has answered this client once: a connection refused before
+        # that is most likely a wrong port (see FIRST_CONTACT_REFUSALS).
+        self._answered = False
         self.deadline = deadline if deadline is not None else Deadline(None, provider)
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
@@ -417,7 +420,13 @@ class HttpClient:
             why = str(exc) if isinstance(exc, _ConnectFailed) else f"connection failed ({type(exc).__name__})"
             if isinstance(exc, _ConnectFailed) and exc.lasting:
                 self._give_up(url, attempt, _Retryable(why))  # a name that does not exist stays so
+            if (isinstance(exc, _ConnectFailed) and exc.refused and not self._answered
+                    and attempt >= FIRST_CONTACT_REFUSALS):
+                # Nothing listens where the server has never answered: a mistyped port, or a
+                # server not running. Refusals after it has answered (a restart) wait as usual.
+                self._give_up(url, attempt, _Retryable(why))
             raise _Retryable(why) from exc
+        self._answered = True
         with response:
             status = response.status_code
             self.stats.record(str(status))
@@ -663,7 +672,7 @@ class _WireSession:
                                      lasting=True) from exc
             raise _ConnectFailed("the server's name did not resolve") from exc
         except ConnectionRefusedError as exc:
-            raise _ConnectFailed("the server refused the connection") from exc
+            raise _ConnectFailed("the server refused the connection", refused=True) from exc
         except TimeoutError as exc:
             raise requests.Timeout(type(exc).__name__) from exc
         except ssl.SSLError as exc:
@@ -701,6 +710,11 @@ def _readable(sock: socket.socket) -> bool:
     return bool(poller.poll(0))
 
 
+#: Attempts a connection refused gets while the server has not answered the client once
+#: (a wrong port is told in a second or two, not after the whole retry budget's 30 s).
+FIRST_CONTACT_REFUSALS = 3
+
+
 class _ConnectFailed(requests.ConnectionError):
     """No connection could be opened; its one argument says why in a few words.
 
@@ -708,9 +722,10 @@ class _ConnectFailed(requests.ConnectionError):
     exist): it is reported at once instead of being retried.
     """
 
-    def __init__(self, why: str, *, lasting: bool = False) -> None:
+    def __init__(self, why: str, *, lasting: bool = False, refused: bool = False) -> None:
         super().__init__(why)
         self.lasting = lasting
+        self.refused = refused
 
 
 #: What to check, after the TLS handshake's reasons for failing that users meet most.
