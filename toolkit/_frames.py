@@ -45,12 +45,13 @@ def utc_instant(value: Any, name: str) -> pd.Timestamp:
     """
     if not isinstance(value, (str, date, datetime, pd.Timestamp)):
         raise ValueError(f"{name} must be a string, date, datetime or Timestamp, got {type(value).__name__}")
-    if isinstance(value, str) and value.strip().lower() in ("now", "today"):
-        # pandas reads these words as the machine's local wall clock, without a zone: read as
-        # UTC, they would be off by the machine's offset. "now" is this moment; "today" could
-        # be midnight or now, so it is asked for plainly.
-        if value.strip().lower() == "now":
-            return pd.Timestamp.now(tz="UTC")
+    # pandas reads these words as the machine's local wall clock, without a zone: read as UTC,
+    # they would be off by the machine's offset. "now" is this moment; "today" could be
+    # midnight or now, so it is asked for plainly.
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word == "now":
+        return pd.Timestamp.now(tz="UTC")
+    if word == "today":
         raise ValueError(f"{name}: 'today' could mean midnight or now; give a date ('2026-09-29') or 'now'")
     stamp = _read(pd.Timestamp, value, name, "a date-time")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

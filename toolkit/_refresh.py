@@ -266,7 +266,7 @@ def _previous_pulls(previous: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], 
                 raise ValueError(_NOT_FROM_A_PULL.format(
                     detail=f"It has {SNAPSHOT_COLUMN} but does not say which snapshot of {name!r} its record "
                            "belongs to (df.attrs['snapshots'])."))
-            mine &= pd.to_datetime(frame[SNAPSHOT_COLUMN], utc=True) == pd.Timestamp(moment)
+            mine &= _of_snapshot(frame, moment)
         chosen = mine.to_numpy(dtype=bool, na_value=False)
         rows[name] = conform(frame if chosen.all() else frame[chosen])[list(COLUMNS)]
     return records, rows
@@ -297,6 +297,11 @@ def _check_whole(chosen: Sequence[str], rows: Mapping[str, pd.DataFrame],
         f"previous holds {counts}: rows were dropped or added after the pull, and refreshing it would "
         f"pull {pulled_again} in full and bring them back. Refresh the frame the pull returned and "
         f"filter the result{leave_out}.")
+
+
+def _of_snapshot(history: pd.DataFrame, moment: Any) -> pd.Series:
+    """Which rows of a history (``load_snapshots``) belong to the snapshot taken at ``moment``."""
+    return pd.to_datetime(history[SNAPSHOT_COLUMN], utc=True) == pd.Timestamp(moment)
 
 
 def _held_whole(record: Mapping[str, Any], held: int, *, more_allowed: bool = False) -> bool:
@@ -1099,7 +1104,7 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
             one = latest[latest["provider"].astype("object") == name].copy()
             one.attrs = {"pulls": {name: record}, "snapshots": {name: moment}}
             # The latest snapshot's own rows: the history holds the earlier ones as well.
-            held = int((pd.to_datetime(one[SNAPSHOT_COLUMN], utc=True) == pd.Timestamp(moment)).sum())
+            held = int(_of_snapshot(one, moment).sum())
         if one is not None and _held_whole(record, held, more_allowed=True):
             frame = refresh(one, {name: settings}, progress=progress, full_every=full_every)
             results[name] = _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])

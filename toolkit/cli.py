@@ -761,8 +761,6 @@ def _refresh_lines(df: Any) -> str:
     return "\n".join(lines)
 
 
-
-
 def _watch(args: argparse.Namespace) -> int:
     from .watch import Watch
 

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from . import metrics
+from ._frames import duration
 from ._http import RateLimit
 from ._limits import AT_RISK_WITHIN
 from ._refresh import LOADER_SETTINGS, refresh
@@ -146,12 +147,13 @@ class Watch:
     title: str = "WhatsApp backlog (live watch)"
 
     def __post_init__(self) -> None:
+        refused = ValueError(f"every must be a duration of zero or more, such as '5m', got {self.every!r}")
         try:
-            every = pd.Timedelta(self.every) if isinstance(self.every, (pd.Timedelta, str)) else self.every
-        except ValueError:
-            every = None
-        if not isinstance(every, pd.Timedelta) or every is pd.NaT or every < pd.Timedelta(0):
-            raise ValueError(f"every must be a duration of zero or more, such as '5m', got {self.every!r}")
+            every = duration(self.every, "every")  # the toolkit's reader: no bare numbers, no NaT
+        except ValueError as unreadable:
+            raise refused from unreadable
+        if every < pd.Timedelta(0):
+            raise refused
         self.every = every
 
     def run(self) -> int:
