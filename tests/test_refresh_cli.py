@@ -21,6 +21,12 @@ from toolkit.watch import Watch, budget_pause
 from .test_refresh import VISIBLE_CHURN, assert_same, pull_both
 
 
+def watched_briq(sandbox) -> dict:
+    """A watch's options for the sandbox's Briq: no budget (the sandbox keeps none), no bars."""
+    return {"briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url,
+                     "rate_limit": None, "progress": False}}
+
+
 @pytest.fixture
 def sandbox_env(make_sandbox, monkeypatch):
     sandbox = make_sandbox(seed=21)
@@ -140,8 +146,7 @@ def test_channel_names_reach_incremental_snapshots_and_the_watch(sandbox_env, tm
         assert snapshot["channel_name"].astype(object).tolist() == \
             snapshot["channel_id"].astype(object).map(names).tolist()
 
-    options = {"briq": {"api_key": sandbox_env.config.briq_key, "base_url": sandbox_env.base_url,
-                        "rate_limit": None, "progress": False}}
+    options = watched_briq(sandbox_env)
     watch = Watch(options, pd.Timedelta(0), rounds=2, out=io.StringIO(), channel_names=names,
                   before_round=lambda: sandbox_env.churn(30, VISIBLE_CHURN))
     assert watch.run() == 0
@@ -168,8 +173,7 @@ def test_the_countdown_shows_every_second_even_when_a_redraw_is_slow(sandbox_env
         return drawn(*args, **kwargs)
 
     monkeypatch.setattr(watch_module, "render", slow_render)
-    options = {"briq": {"api_key": sandbox_env.config.briq_key, "base_url": sandbox_env.base_url,
-                        "rate_limit": None, "progress": False}}
+    options = watched_briq(sandbox_env)
     terminal = _Terminal()
     assert Watch(options, pd.Timedelta(seconds=4), rounds=2, out=terminal).run() == 0
     shown = [line.split("next in ")[1] for line in terminal.getvalue().splitlines() if "next in " in line]
@@ -177,8 +181,7 @@ def test_the_countdown_shows_every_second_even_when_a_redraw_is_slow(sandbox_env
 
 
 def test_a_pause_of_a_fraction_of_a_second_more_counts_down_each_second_once(sandbox_env):
-    options = {"briq": {"api_key": sandbox_env.config.briq_key, "base_url": sandbox_env.base_url,
-                        "rate_limit": None, "progress": False}}
+    options = watched_briq(sandbox_env)
     terminal = _Terminal()
     assert Watch(options, pd.Timedelta(seconds=2.5), rounds=2, out=terminal).run() == 0
     shown = [line.split("next in ")[1] for line in terminal.getvalue().splitlines() if "next in " in line]
