@@ -271,3 +271,29 @@ def test_the_watch_names_a_channel_where_it_can_and_shows_a_short_id_elsewhere(s
     for _, row in risky.iterrows():
         shown = row["channel_name"] if pd.notna(row["channel_name"]) else row["channel_id"][:8] + "\u2026"
         assert shown[:20] in screen
+
+
+def test_a_watch_with_nothing_at_risk_says_when_the_next_window_closes(sandbox):
+    from toolkit.watch import render
+
+    df = tk.load_conversations({
+        "wassist": {"api_key": sandbox.config.wassist_key, "base_url": sandbox.base_url, "rate_limit": None,
+                    "progress": False},
+        "briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url, "progress": False}})
+    now = df["fetched_at"].max()
+    later = tk.at_risk(df, within="24h", as_of=now)["window_remaining"]
+    assert len(later) > 1
+    # A horizon shorter than the soonest window: nothing at risk, and the screen says when the
+    # next one closes (as a clock would read it: minutes, rounded) and how many close in a day.
+    within = f"{max(1, int(later.min().total_seconds() // 2))}s"
+    screen = render(df, now=now, within=within, status="")
+    assert "At risk: 0 unread conversations" in screen
+    soonest = int(round(later.min() / pd.Timedelta(minutes=1)))
+    hours, minutes = divmod(soonest, 60)
+    expected = f"{minutes} min" if hours == 0 else f"{hours:,} h {minutes:02d} min"
+    assert (f"The next unread conversation's window closes in {expected}; "
+            f"{len(later):,} close within 24 h") in screen
+    # Nothing open within a day: said so, not left blank.
+    quiet = df.assign(window_open=False)
+    screen = render(quiet, now=now, within="2h", status="")
+    assert "No unread conversation's window closes within 24 h" in screen

@@ -100,6 +100,20 @@ def at_risk_words(count: int, within: str) -> str:
             f"window within {duration_words(within)}")
 
 
+def next_window_words(remaining: pd.Series) -> str:
+    """What to say when nothing is at risk within the horizon: when the next unread
+    conversation's window closes, so that a quiet list reads as quiet, not as broken.
+
+    ``remaining`` is the time left of every unread conversation's window that closes within
+    24 h, soonest first (the ``window_remaining`` of ``metrics.at_risk(df, within="24h")``).
+    ``"The next unread conversation's window closes in 4 h 12 min; 9 close within 24 h"``.
+    """
+    if remaining.empty:
+        return "No unread conversation's window closes within 24 h"
+    return (f"The next unread conversation's window closes in {format_duration(remaining.iloc[0])}; "
+            f"{len(remaining):,} close within 24 h")
+
+
 def duration_words(text: str) -> str:
     """``"2h"`` -> ``"2 h"``, ``"90min"`` -> ``"90 min"``: a duration as given, spaced for reading."""
     return re.sub(r"^(\d+(?:\.\d+)?)\s*(h|min|d)$", r"\1 \2", text.strip())

@@ -25,9 +25,9 @@ from .display import (
     channel_names_of,
     duration_words,
     format_count,
-    format_duration,
     format_share,
     header,
+    next_window_words,
     numeric_headers,
     readable,
     zone_label,
@@ -250,11 +250,7 @@ closes, only paid, pre-approved templates can be sent. Times are in {html.escape
 def _none_at_risk(df: pd.DataFrame, moment: pd.Timestamp) -> str:
     """What to say when no unread window closes within the horizon: when the next one does."""
     later = metrics.at_risk(df, within="24h", as_of=moment)
-    if later.empty:
-        return "<p>None right now, and no unread conversation's window closes within 24 h.</p>"
-    soonest = format_duration(later["window_remaining"].iloc[0])
-    return (f"<p>None right now. The next unread conversation's window closes in {html.escape(soonest)}; "
-            f"{len(later):,} close within 24 h.</p>")
+    return f"<p>None right now. {html.escape(next_window_words(later['window_remaining']), quote=False)}.</p>"
 
 
 def _counts_note(per_provider: pd.DataFrame) -> str:

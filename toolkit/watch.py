@@ -28,7 +28,7 @@ from ._limits import AT_RISK_WITHIN
 from ._refresh import LOADER_SETTINGS, refresh
 from ._tz import resolve_tz
 from .channels import channel_labels
-from .display import at_risk_words, counted, format_share, zone_label
+from .display import at_risk_words, counted, format_share, next_window_words, zone_label
 from .providers import PROVIDERS, load_conversations
 
 __all__ = ["Watch", "render", "budget_pause"]
@@ -72,6 +72,9 @@ def render(df: pd.DataFrame, *, now: pd.Timestamp, within: str, status: str, row
         f"{counted(int(buckets['<1h']), 'closes', 'close')} within 1 h",
         f"At risk: {at_risk_words(len(risky), within)}",
     ]
+    if not len(risky):
+        later = metrics.at_risk(df, within="24h", as_of=now)
+        lines.append(f"  {next_window_words(later['window_remaining'])}")
     if len(risky):
         # Named where the channel has a name, else a short id, as the report and charts show it.
         channels = channel_labels(risky)
