@@ -163,6 +163,20 @@ def test_readable_takes_the_toolkits_series_and_list_cells(pulled):
     assert named.index[0] == "Front Desk"
 
 
+def test_readable_writes_window_bands_in_words_as_values_and_as_an_index(pulled):
+    bands = tk.window_bucket(pulled)
+    words = {"closed": "Closed", "<1h": "Under 1 h", "1-4h": "1–4 h", "4-12h": "4–12 h", "12-24h": "12–24 h"}
+    shown = tk.readable(bands)
+    assert list(shown.columns) == ["Window"]
+    expected = bands.astype(object).map(lambda band: "" if pd.isna(band) else words[band])
+    assert shown["Window"].tolist() == expected.tolist()
+    counted = tk.readable(pulled.assign(band=bands).groupby(["provider", "band"], observed=False).size()
+                          .rename_axis(["provider", "window_bucket"]))
+    assert counted.index.names == ["Provider", "Window"]
+    assert set(counted.index.get_level_values("Window")) == set(words.values())
+    assert set(counted.index.get_level_values("Provider")) == {"Wassist", "Briq"}
+
+
 def test_a_window_with_seconds_left_is_not_shown_as_none_left():
     left = pd.to_timedelta(["4.9s", "0s", "30s", "40s", "89s"])
     shown = tk.readable(pd.DataFrame({"window_remaining": left}))

@@ -33,9 +33,13 @@ _HEADERS = {
     "is_human_takeover": "Human takeover", "has_unread": "Unread", "unread_count": "Unread messages",
     "last_message_at": "Last message", "window_open": "Window open", "window_expires_at": "Window closes",
     "fetched_at": "Fetched", "window_remaining": "Time left", "unread_share": "Unread share",
-    "closing_share": "Share closing", "snapshot_at": "Snapshot",
-    "closed": "Closed", "<1h": "Under 1 h", "1-4h": "1–4 h", "4-12h": "4–12 h", "12-24h": "12–24 h",
+    "closing_share": "Share closing", "snapshot_at": "Snapshot", "window_bucket": "Window",
 }
+#: ``window_bucket``'s values (``metrics.BUCKETS``) in words: as column names (``expiry_summary``)
+#: and as values (a ``window_bucket`` column or index level).
+BUCKET_LABELS = {"closed": "Closed", "<1h": "Under 1 h", "1-4h": "1–4 h", "4-12h": "4–12 h",
+                 "12-24h": "12–24 h"}
+_HEADERS.update(BUCKET_LABELS)
 
 
 def header(name: Any) -> str:
@@ -190,14 +194,24 @@ def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
                 columns[header(name)] = _text(values.astype(object).map(own.get))
             else:
                 columns[header(name)] = _text(values.astype(object).map(lambda v: _channel(v, known)))
-        elif name == "provider":
-            columns[header(name)] = _text(values.astype(object).map(lambda v: PROVIDER_LABELS.get(v, v)))
+        elif name in _NAMED_VALUES:
+            columns[header(name)] = _text(_in_words(values.astype(object), name))
         else:
             title, cells = _cells(name, values, zone)
             columns[title] = cells
     result = pd.DataFrame(columns, index=frame.index)
     result.index = _readable_index(frame.index, zone, known)
     return result
+
+
+#: Columns (or index levels) whose values :func:`readable` writes in words.
+_NAMED_VALUES: dict[str, Mapping[Any, str]] = {"provider": PROVIDER_LABELS, "window_bucket": BUCKET_LABELS}
+
+
+def _in_words(values: Any, name: str) -> Any:
+    """The values of column or level ``name`` in words (:data:`_NAMED_VALUES`); others as they are."""
+    words = _NAMED_VALUES[name]
+    return values.map(lambda value: words.get(value, value))
 
 
 def channel_names_of(df: pd.DataFrame) -> dict[str, str]:
@@ -240,8 +254,8 @@ def _channel(value: Any, known: Mapping[str, str]) -> Any:
 def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str]) -> pd.Index:
     """Index levels written like columns: providers and channels by name, times on the local clock."""
     def level(values: pd.Index, name: Any) -> tuple[pd.Index, Any]:
-        if name == "provider":
-            return values.map(lambda v: PROVIDER_LABELS.get(v, v)), header(name)
+        if name in _NAMED_VALUES:
+            return _in_words(values, name), header(name)
         if name == "channel_id":
             return values.map(lambda v: _channel(v, known)), header(name)
         if isinstance(values, pd.DatetimeIndex):

@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from . import metrics
 from ._limits import AT_RISK_WITHIN
 from ._tz import resolve_tz
+from .display import BUCKET_LABELS as BUCKET_WORDS
 from .display import PROVIDER_LABELS, channel_names_of, format_share, zone_label
 
 __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
@@ -150,9 +151,8 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
     return ax
 
 
-#: How each time-left bucket is written in legends.
-BUCKET_LABELS = {"closed": "closed", "<1h": "under 1 h", "1-4h": "1–4 h", "4-12h": "4–12 h",
-                 "12-24h": "12–24 h"}
+#: How each time-left bucket is written in legends: as in tables, in lower case ("under 1 h").
+BUCKET_LABELS = {band: words[0].lower() + words[1:] for band, words in BUCKET_WORDS.items()}
 
 
 def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: Any = None,
