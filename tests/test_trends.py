@@ -104,6 +104,11 @@ def test_a_trend_by_day_reads_as_days_and_one_by_snapshot_as_moments(three_days)
     assert tokyo.index.names[0] == "Day (UTC)" and "2026-11-02" in set(tokyo.index.get_level_values(0))
     weekly = tk.readable(tk.unread_trend(three_days, by="provider", freq="2D"))
     assert weekly.index.names[0] == "Period from (UTC)"
+    # A day with no snapshot leaves a gap: the others are still days, not periods of two.
+    gap = three_days[three_days["snapshot_at"] != T2]
+    for trend in (tk.unread_trend(gap, by="provider", freq="D"), tk.wait_trend(gap, by="provider", freq="D")):
+        assert tk.readable(trend).index.names[0] == "Day (UTC)"
+    assert tk.readable(tk.unread_trend(gap, by="provider", freq="2D")).index.names[0] == "Period from (UTC)"
     each = tk.readable(tk.unread_trend(three_days, by="provider"))
     assert each.index.names[0] == "Snapshot (UTC)"
     assert set(each.index.get_level_values(0)) == {f"{moment:%Y-%m-%d %H:%M}" for moment in (T1, T2, T3)}

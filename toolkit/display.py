@@ -200,7 +200,7 @@ def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
             title, cells = _cells(name, values, zone)
             columns[title] = cells
     result = pd.DataFrame(columns, index=frame.index)
-    result.index = _readable_index(frame.index, zone, known)
+    result.index = _readable_index(frame.index, zone, known, period=_period_of(frame))
     return result
 
 
@@ -251,8 +251,22 @@ def _channel(value: Any, known: Mapping[str, str]) -> Any:
     return text if len(text) <= 8 else text[:8] + "…"
 
 
-def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str]) -> pd.Index:
-    """Index levels written like columns: providers and channels by name, times on the local clock."""
+def _period_of(frame: pd.DataFrame) -> pd.Timedelta | None:
+    """The period a trend's rows stand for (``attrs["freq"]``, set by the trend functions), if
+    it is a fixed span; ``None`` otherwise."""
+    freq = frame.attrs.get("freq")
+    if not isinstance(freq, str):
+        return None
+    try:
+        return pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError):
+        return None  # a calendar period ("MS"): no fixed span
+
+
+def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
+                    period: pd.Timedelta | None = None) -> pd.Index:
+    """Index levels written like columns: providers and channels by name, times on the local
+    clock; ``period`` is the span a trend's rows stand for, when known (see :func:`_period_of`)."""
     def level(values: pd.Index, name: Any) -> tuple[pd.Index, Any]:
         if name in _NAMED_VALUES:
             return _in_words(values, name), header(name)
@@ -268,9 +282,11 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str]) -> pd.
                 # Days (a trend by day, whose days are UTC days): the day labels the row, not a
                 # moment at its midnight, whatever zone the other times are shown in.
                 if name == "snapshot_at":
-                    # Periods longer than a day (freq="7D") start on the day shown.
+                    # Periods longer than a day (freq="7D") start on the day shown; without the
+                    # trend's own period, told by the spacing of its rows.
                     days = utc.unique().sort_values()
-                    longer = len(days) > 1 and (days[1:] - days[:-1]).min() > pd.Timedelta(days=1)
+                    longer = (period > pd.Timedelta(days=1) if period is not None else
+                              len(days) > 1 and (days[1:] - days[:-1]).min() > pd.Timedelta(days=1))
                     title = "Period from" if longer else "Day"
                 return pd.Index(utc.strftime("%Y-%m-%d")), f"{title} (UTC)"
             return pd.Index(local.strftime("%Y-%m-%d %H:%M")), f"{title} ({zone_label(zone, moment)})"

@@ -94,8 +94,15 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
         pieces[moment] = summary
     if not pieces:
         template = unread_summary(frame.iloc[:0], by=by).assign(carried_over=pd.Series(dtype="int64"))
-        return _empty_trend(template)
-    return pd.concat(pieces, names=[SNAPSHOT_COLUMN])
+        return _with_period(_empty_trend(template), freq)
+    return _with_period(pd.concat(pieces, names=[SNAPSHOT_COLUMN]), freq)
+
+
+def _with_period(trend: pd.DataFrame, freq: Any) -> pd.DataFrame:
+    """``trend`` with the period its rows stand for in ``attrs["freq"]`` (``None``: each row is
+    one snapshot), so that :func:`toolkit.readable` labels a day a day even when days are missing."""
+    trend.attrs["freq"] = None if freq is None else str(freq)
+    return trend
 
 
 def _empty_trend(template: pd.DataFrame) -> pd.DataFrame:
@@ -226,8 +233,9 @@ def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider
     pieces = {moment: _wait_table(rows, waits[rows.index], by, percentiles)
               for moment, rows in frame.groupby(_PERIOD, sort=True)}
     if not pieces:
-        return _empty_trend(wait_percentiles(frame.iloc[:0], by=by, percentiles=percentiles))
-    return pd.concat(pieces, names=[SNAPSHOT_COLUMN])
+        empty = _empty_trend(wait_percentiles(frame.iloc[:0], by=by, percentiles=percentiles))
+        return _with_period(empty, freq)
+    return _with_period(pd.concat(pieces, names=[SNAPSHOT_COLUMN]), freq)
 
 
 def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataFrame:
