@@ -190,6 +190,42 @@ def test_sample_history_writes_days_of_snapshots(tmp_path):
     assert run("sample-history", "--root", str(tmp_path / "h"), "--days", "0").returncode == 2
 
 
+def test_sample_history_written_again_replaces_the_earlier_and_leaves_live_snapshots_alone(tmp_path, sandbox):
+    root = tmp_path / "h"
+    assert run("sample-history", "--root", str(root), "--days", "2").returncode == 0
+    once = tk.load_snapshots(root)
+    again = run("sample-history", "--root", str(root), "--days", "2")
+    assert again.returncode == 0, again.stderr
+    assert "replacing" in again.stdout
+    twice = tk.load_snapshots(root)
+    # Each day holds each conversation once, as after one run: the trends count what they did.
+    assert len(twice) == len(once)
+    assert not twice.duplicated(["snapshot_at", "provider", "conversation_id"]).any()
+    pd.testing.assert_frame_equal(tk.unread_trend(twice), tk.unread_trend(once))
+    # A folder of live snapshots is not the simulation's to write into.
+    live = tmp_path / "live"
+    pulled = tk.load_conversations({"briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url,
+                                             "progress": False}})
+    tk.save_snapshot(pulled, live)
+    refused = run("sample-history", "--root", str(live), "--days", "2")
+    assert refused.returncode == 2 and "holds snapshots of live pulls" in refused.stderr
+    assert len(tk.load_snapshots(live)) == len(pulled)
+
+
+def test_trends_refuse_a_history_that_holds_a_snapshot_twice(tmp_path):
+    root = tmp_path / "h"
+    assert run("sample-history", "--root", str(root), "--days", "2").returncode == 0
+    once = tk.load_snapshots(root)
+    latest = once[once["snapshot_at"] == once["snapshot_at"].max()].drop(columns="snapshot_at")
+    tk.save_snapshot(latest, root, snapshot_at=once["snapshot_at"].max())  # a second file for that moment
+    doubled = tk.load_snapshots(root)
+    for trend in (tk.unread_trend, tk.wait_trend):
+        with pytest.raises(ValueError, match=r"holds (wassist|briq)'s snapshot of .* more than once"):
+            trend(doubled)
+    with pytest.raises(ValueError, match="more than once"):
+        tk.build_report(latest, history=doubled)
+
+
 def test_sandbox_request_budget_is_read_as_requests_per_seconds():
     assert cli._request_budget("100/60") == (100, 60.0)
     for bad in ("100", "a/b", "0/60", "10/0"):

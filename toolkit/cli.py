@@ -741,11 +741,22 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 def _sample_history(args: argparse.Namespace) -> int:
     """``wa-toolkit sample-history``: a simulated history written under --root."""
+    from .history import snapshot_files, snapshots_simulated
     from .sandbox import HistoryConfig, write_history
 
     _check_output_folder(args.root, "--root")
+    earlier = snapshot_files(args.root) if args.root.is_dir() else []
+    if earlier and not snapshots_simulated(earlier):
+        # A simulation beside live snapshots would mix into their trends, and the folder is theirs.
+        raise UsageError(f"--root {args.root}: holds snapshots of live pulls; name an empty folder "
+                         "for the simulated history")
+    # One simulated history replaces another (as the demo's does): written twice into one
+    # folder, every day would hold each conversation twice.
+    for path in earlier:
+        path.unlink()
     files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
-    print(f"wrote {len(files)} snapshot files under {args.root}")
+    replaced = f" (replacing the {len(earlier)} of an earlier simulated history)" if earlier else ""
+    print(f"wrote {len(files)} snapshot files under {args.root}{replaced}")
     return 0
 
 

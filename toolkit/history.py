@@ -260,16 +260,23 @@ def _pull_record(path: Path, provider: str) -> dict[str, Any]:
 
 def _any_simulated(files: Sequence[Path]) -> bool:
     """Whether a file's pull record marks it simulated (``write_history``, ``wa-toolkit demo``)."""
-    for path in files:
+    return any(map(_simulated, files))
+
+
+def snapshots_simulated(files: Sequence[Path]) -> bool:
+    """Whether every one of ``files`` holds a simulated snapshot (see :func:`_simulated`)."""
+    return all(map(_simulated, files))
+
+
+def _simulated(path: Path) -> bool:
+    """Whether a snapshot file's pull record marks it simulated (``write_history``, ``wa-toolkit demo``)."""
+    try:
         record = (pq.read_schema(path).metadata or {}).get(_METADATA_KEY)
-        try:
-            pulls = json.loads(record) if record else {}
-        except ValueError:
-            continue
-        if isinstance(pulls, dict) and any(isinstance(pull, dict) and pull.get("simulated") is True
-                                           for pull in [pulls, *pulls.values()]):
-            return True
-    return False
+        pulls = json.loads(record) if record else {}
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    return isinstance(pulls, dict) and any(isinstance(pull, dict) and pull.get("simulated") is True
+                                           for pull in [pulls, *pulls.values()])
 
 
 def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:

@@ -33,6 +33,20 @@ _PERIOD = WORKING_PERIOD
 HISTORY_COLUMNS = [SNAPSHOT_COLUMN, "provider", "conversation_id", "has_unread"]
 
 
+def _check_each_conversation_once(history: pd.DataFrame) -> None:
+    """ValueError when a snapshot holds a conversation twice: two files of one provider saved at
+    one moment (a history written twice into one folder, say) would count it twice."""
+    keys = history[[SNAPSHOT_COLUMN, "provider", "conversation_id"]].dropna()
+    twice = keys.duplicated()
+    if not twice.any():
+        return
+    moment, provider, _ = keys[twice].iloc[0]
+    raise ValueError(f"the history holds {provider}'s snapshot of {moment:%Y-%m-%d %H:%M:%S} UTC more than "
+                     f"once ({int(twice.sum()):,} conversations appear twice in a snapshot): two files were "
+                     "saved for that moment, such as a history written twice into one folder; keep one of "
+                     "the files (snapshot-*.parquet under provider=/day=) or write the history anew")
+
+
 def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     """The snapshots a trend measures, each row labelled (``_period``) with its result row.
 
@@ -43,6 +57,7 @@ def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     (a snapshot taken at 17:00 measured as of midnight would show waits hours too short).
     """
     require_columns(history, HISTORY_COLUMNS)
+    _check_each_conversation_once(history)
     if freq is None or history.empty:
         return history.assign(**{_PERIOD: history[SNAPSHOT_COLUMN]})
     try:
