@@ -499,3 +499,16 @@ def test_trend_charts_of_snapshots_seconds_apart_and_of_a_history_without_unread
     history = tk.load_snapshots(tmp_path / "none")
     page = tk.build_report(none_unread, history=history)
     assert "Trends over 2 snapshots" in page
+
+
+def test_a_frame_whose_times_lost_their_zone_reads_them_as_utc(pulled):
+    """pandas' own to_excel asks for zone-less times; a frame so stripped still measures alike."""
+    naive = pulled.assign(**{column: pulled[column].dt.tz_localize(None)
+                             for column in ("last_message_at", "window_expires_at", "fetched_at")})
+    for measure in (tk.window_bucket, tk.expiry_summary, tk.wait_percentiles, tk.unread_wait,
+                    tk.window_remaining, tk.expiry_timeline):
+        result, expected = measure(naive), measure(pulled)
+        assert result.equals(expected), measure.__name__
+    assert (tk.at_risk(naive, within="24h")["conversation_id"].tolist()
+            == tk.at_risk(pulled, within="24h")["conversation_id"].tolist())
+    assert tk.build_report(naive) == tk.build_report(pulled)

@@ -98,7 +98,12 @@ def resolve_as_of(df: pd.DataFrame, as_of: Any) -> pd.Timestamp:
     (the wall clock only for a frame without any)."""
     if as_of is None:
         latest = df["fetched_at"].max() if "fetched_at" in df and len(df) else pd.NaT
-        return pd.Timestamp.now(tz="UTC") if pd.isna(latest) else pd.Timestamp(latest).tz_convert("UTC")
+        if pd.isna(latest):
+            return pd.Timestamp.now(tz="UTC")
+        # Naive times are UTC, as everywhere in the toolkit (a frame whose zones were dropped
+        # for pandas' own to_excel, say).
+        latest = pd.Timestamp(latest)
+        return latest.tz_localize("UTC") if latest.tzinfo is None else latest.tz_convert("UTC")
     return utc_instant(as_of, "as_of")
 
 

@@ -205,7 +205,7 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_W
     summary = _with_total(per_provider, metrics.unread_summary(df, by=None))
     expiry = _with_total(metrics.expiry_summary(df, as_of=moment),
                          metrics.expiry_summary(df, by=None, as_of=moment))
-    fetched = df["fetched_at"]
+    fetched = pd.to_datetime(df["fetched_at"], utc=True)  # naive times are UTC
     if len(df):
         first, last = fetched.min().tz_convert(zone), fetched.max().tz_convert(zone)
         # The header's date is said once, in its words: the pull's own date only when it differs.
