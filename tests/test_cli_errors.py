@@ -340,3 +340,19 @@ def test_help_is_printed_without_loading_pandas(argv):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_warning_is_one_line_of_the_commands_own_without_python_source(monkeypatch, tmp_path, capsys):
+    import warnings
+
+    def warns(args: argparse.Namespace) -> int:
+        warnings.warn("briq: 3 value(s) could not be read and became missing: sender_id (3)", UserWarning,
+                      stacklevel=2)
+        return 0
+
+    monkeypatch.setattr(cli, "_sample", warns)
+    shown = warnings.showwarning
+    assert cli.main(["sample", "--out", str(tmp_path / "s.csv")]) == 0
+    assert capsys.readouterr().err == ("wa-toolkit: warning: briq: 3 value(s) could not be read and became "
+                                       "missing: sender_id (3)\n")
+    assert warnings.showwarning is shown  # Python's own again once the command is over

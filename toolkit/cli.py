@@ -7,13 +7,15 @@ Errors end in one line on stderr (never a traceback, never a key) and a non-zero
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from ._deadline import DEFAULT_DEADLINE
 from ._errors import ToolkitError
@@ -897,11 +899,27 @@ def _signed_values_joined(parser: argparse.ArgumentParser, argv: Sequence[str] |
     return joined
 
 
+@contextlib.contextmanager
+def _warnings_in_one_line() -> Iterator[None]:
+    """Warnings said as the command's own lines (``wa-toolkit: warning: ...``), as its errors
+    are, instead of Python's file, line and source (the toolkit's modules mean nothing to a
+    user of the command)."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        print(f"wa-toolkit: warning: {redact(str(message))}", file=sys.stderr if file is None else file)
+
+    shown, warnings.showwarning = warnings.showwarning, show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wa-toolkit`` and ``python -m toolkit``; returns the exit code."""
     # A closed stdout or stderr never stops a command, and a stop signal ends it at once
     # without a half-written file (see toolkit/_process.py and the README's "Signals and failures").
-    with stop_on_signals("wa-toolkit"), forgiving_streams():
+    with stop_on_signals("wa-toolkit"), forgiving_streams(), _warnings_in_one_line():
         parser = build_parser()
         args, unknown = parser.parse_known_args(_signed_values_joined(parser, argv))
         if unknown:
