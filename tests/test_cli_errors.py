@@ -356,3 +356,21 @@ def test_a_warning_is_one_line_of_the_commands_own_without_python_source(monkeyp
     assert capsys.readouterr().err == ("wa-toolkit: warning: briq: 3 value(s) could not be read and became "
                                        "missing: sender_id (3)\n")
     assert warnings.showwarning is shown  # Python's own again once the command is over
+
+
+def test_an_argument_error_comes_before_a_missing_key(tmp_path, monkeypatch, capsys):
+    """Bad arguments exit 2 before anything else: a user who then sets the keys meets no new error."""
+    for name in ("WASSIST_API_KEY", "BRIQ_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["export", "--out", str(tmp_path / "x.txt")]) == 2
+    assert "the extension chooses the format" in capsys.readouterr().err
+    assert cli.main(["export", "--out", str(tmp_path / "missing" / "x.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert cli.main(["snapshot", "--incremental", "--root", str(tmp_path / "missing" / "h")]) == 2
+    capsys.readouterr()
+    # The folder above a history names an argument to correct, as an empty folder does.
+    (tmp_path / "out").mkdir()
+    assert cli.main(["sample-history", "--root", str(tmp_path / "out" / "history"), "--days", "1"]) == 0
+    capsys.readouterr()
+    assert cli.main(["report", "--history", str(tmp_path / "out"), "--out", str(tmp_path / "r")]) == 2
+    assert "holds no snapshots itself, but" in capsys.readouterr().err

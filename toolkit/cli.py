@@ -577,10 +577,15 @@ def _check_input_folder(folder: Path, flag: str) -> None:
 
 def _check_history_folder(folder: Path) -> None:
     """A --history folder that holds snapshots: an empty one would silently drop the trends section."""
+    from ._errors import SnapshotError
     from .history import snapshot_files
 
     _check_input_folder(folder, "--history")
-    if not snapshot_files(folder):
+    try:
+        files = snapshot_files(folder)
+    except SnapshotError as exc:  # the folder above the history, say: an argument to correct
+        raise UsageError(f"--history {exc}") from None
+    if not files:
         raise UsageError(f"--history {folder}: no snapshots there; name the folder `wa-toolkit snapshot "
                          "--root` wrote (the one holding provider=NAME folders)")
 
@@ -632,14 +637,16 @@ def _summary(df: Any, within: str = AT_RISK_WITHIN) -> str:
 
 
 def _pull(args: argparse.Namespace, check_output: Callable[[], None]) -> Any:
-    """The pull the flags ask for, after every check that can refuse it: filters, keys, then output.
+    """The pull the flags ask for, after every check that can refuse it: output, filters, then keys.
 
     Nothing is requested for a command that would be refused or whose output cannot be written.
+    The arguments (exit 2) are checked before the keys (exit 1), so that a user who sets the
+    keys does not meet an argument error next.
     """
     from .providers import load_conversations
 
-    options = _provider_options(args)
     check_output()
+    options = _provider_options(args)
     return load_conversations(options)
 
 
@@ -732,8 +739,8 @@ def _snapshot(args: argparse.Namespace) -> int:
         return _wrote(df, *save_snapshot(df, args.root, providers=list(df.attrs["pulls"])))
     from ._refresh import DEFAULT_FULL_EVERY, refresh_snapshot
 
-    options = _provider_options(args)
     _check_output_folder(args.root, "--root")
+    options = _provider_options(args)
     full_every = DEFAULT_FULL_EVERY if args.full_every is None else args.full_every
     df, files = refresh_snapshot(args.root, options, progress=args.progress, full_every=full_every,
                                  channel_names=args.channel_names)
