@@ -870,3 +870,14 @@ def test_the_merged_frame_holds_the_rows_chosen_from_both_parts_as_putting_them_
     merged = _taken_from_two(first, reordered, np.array([4, 0, 2, 1]))
     assert list(merged["provider"].cat.categories) == list(COLUMNS["provider"].categories)
     pd.testing.assert_frame_equal(merged, both.take([4, 0, 2, 1]).reset_index(drop=True))
+
+
+def test_a_refresh_without_a_key_says_how_to_give_it_one(make_sandbox, monkeypatch):
+    sandbox = make_sandbox()
+    previous = full_pull(sandbox, "wassist")
+    monkeypatch.delenv("WASSIST_API_KEY", raising=False)
+    # refresh takes keys in providers=, as load_conversations does: the message says so.
+    with pytest.raises(tk.AuthenticationError, match=r"providers=\{'wassist': \{'api_key': \.\.\.\}\} to "
+                                                      r"tk\.load_conversations or tk\.refresh"):
+        tk.refresh(previous, {"wassist": {"base_url": sandbox.base_url, "rate_limit": None,
+                                          "progress": False}})

@@ -171,8 +171,9 @@ class Provider(ABC):
         key = explicit if explicit is not None else self.environment_key()
         if not isinstance(key, str) or not key.strip():
             raise AuthenticationError(
-                f"no API key: pass api_key= or set the {self.env_key} environment variable",
-                provider=self.name)
+                f"no API key: set the {self.env_key} environment variable, or pass the key: "
+                f"api_key= to tk.load_{self.name}, providers={{{self.name!r}: {{'api_key': ...}}}} to "
+                "tk.load_conversations or tk.refresh", provider=self.name)
         key = key.strip()
         if not (key.isascii() and key.isprintable()):
             # A key pasted with a line inside it, or with typographic characters: no header
