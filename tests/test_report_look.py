@@ -512,3 +512,44 @@ def test_a_frame_whose_times_lost_their_zone_reads_them_as_utc(pulled):
     assert (tk.at_risk(naive, within="24h")["conversation_id"].tolist()
             == tk.at_risk(pulled, within="24h")["conversation_id"].tolist())
     assert tk.build_report(naive) == tk.build_report(pulled)
+
+
+def points_along_x(ax) -> list:
+    """Where the data lines' points lie along a date axis (the 24 h mark's line left out)."""
+    import matplotlib.dates as mdates
+
+    lines = [line for line in ax.get_lines() if line.get_marker() != "None"]
+    xs = [x for line in lines for x in mdates.date2num(line.get_xdata())]
+    return sorted({mdates.num2date(x).replace(tzinfo=None) for x in xs})
+
+
+def test_a_daily_trend_is_drawn_on_its_days_in_any_zone_and_each_snapshot_at_its_time(pulled, tmp_path):
+    """A day of a daily trend is a UTC day: drawn on the local clock, in Los Angeles it landed on
+    the evening before, on an axis that called it a snapshot time."""
+    import matplotlib.pyplot as plt
+
+    moment = pulled["fetched_at"].max().floor("D") + pd.Timedelta(hours=9, minutes=5)
+    for days in (0, 1, 2):
+        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(days=days))
+    history = tk.load_snapshots(tmp_path)
+    days = [(moment + pd.Timedelta(days=day)).floor("D").tz_localize(None) for day in (0, 1, 2)]
+    for plot in (tk.plot_unread_trend, tk.plot_wait_trend):
+        for zone in ("America/Los_Angeles", "Pacific/Auckland"):
+            figure, ax = plt.subplots()
+            plot(history, freq="D", tz=zone, ax=ax)
+            drawn = points_along_x(ax)
+            assert drawn == days, (plot.__name__, zone, drawn)
+            assert ax.get_xlabel() == "day (UTC)"
+            plt.close(figure)
+        # Every snapshot: at its own time on the local clock.
+        figure, ax = plt.subplots()
+        plot(history, tz="America/Los_Angeles", ax=ax)
+        drawn = points_along_x(ax)
+        local = [(moment + pd.Timedelta(days=day)).tz_convert("America/Los_Angeles").tz_localize(None)
+                 for day in (0, 1, 2)]
+        assert drawn == local and ax.get_xlabel().startswith("snapshot time (P")
+        plt.close(figure)
+    figure, ax = plt.subplots()
+    tk.plot_wait_trend(history, ax=ax)
+    assert ax.get_title().endswith("all providers together")
+    plt.close(figure)

@@ -200,7 +200,7 @@ def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
             title, cells = _cells(name, values, zone)
             columns[title] = cells
     result = pd.DataFrame(columns, index=frame.index)
-    result.index = _readable_index(frame.index, zone, known, period=_period_of(frame))
+    result.index = _readable_index(frame.index, zone, known, period=trend_period(frame))
     return result
 
 
@@ -251,7 +251,7 @@ def _channel(value: Any, known: Mapping[str, str]) -> Any:
     return text if len(text) <= 8 else text[:8] + "…"
 
 
-def _period_of(frame: pd.DataFrame) -> pd.Timedelta | None:
+def trend_period(frame: pd.DataFrame) -> pd.Timedelta | None:
     """The period a trend's rows stand for (``attrs["freq"]``, set by the trend functions), if
     it is a fixed span; ``None`` otherwise."""
     freq = frame.attrs.get("freq")
@@ -266,7 +266,7 @@ def _period_of(frame: pd.DataFrame) -> pd.Timedelta | None:
 def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
                     period: pd.Timedelta | None = None) -> pd.Index:
     """Index levels written like columns: providers and channels by name, times on the local
-    clock; ``period`` is the span a trend's rows stand for, when known (see :func:`_period_of`)."""
+    clock; ``period`` is the span a trend's rows stand for, when known (see :func:`trend_period`)."""
     def level(values: pd.Index, name: Any) -> tuple[pd.Index, Any]:
         if name in _NAMED_VALUES:
             return _in_words(values, name), header(name)

@@ -19,7 +19,7 @@ from . import metrics
 from ._limits import AT_RISK_WITHIN
 from ._tz import resolve_tz
 from .display import BUCKET_LABELS as BUCKET_WORDS
-from .display import PROVIDER_LABELS, channel_names_of, format_share, zone_label
+from .display import PROVIDER_LABELS, channel_names_of, format_share, trend_period, zone_label
 
 __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
            "plot_unread_wait", "plot_at_risk", "plot_unread_trend", "plot_closed_unread", "plot_wait_trend"]
@@ -308,6 +308,12 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
 # -- trends over snapshots -----------------------------------------------------------------
 
 
+def _with_attrs(frame: pd.DataFrame, attrs: dict) -> pd.DataFrame:
+    """``frame`` carrying ``attrs`` (a trend's period, which unstacking and grouping drop)."""
+    frame.attrs = dict(attrs)
+    return frame
+
+
 def _local_times(times: Any, zone: str) -> pd.DatetimeIndex:
     """tz-aware times as naive wall-clock times in ``zone``, which matplotlib draws as they are."""
     index = pd.DatetimeIndex(times)
@@ -315,8 +321,27 @@ def _local_times(times: Any, zone: str) -> pd.DatetimeIndex:
     return index.tz_convert(zone).tz_localize(None)
 
 
-def _date_axis(ax: plt.Axes, zone: str, moment: Any) -> None:
-    """Snapshot times along x, days written with their month; a single moment gets a day around it."""
+def _trend_times(trend: pd.DataFrame, zone: str) -> tuple[pd.DatetimeIndex, str | None]:
+    """Where a trend's rows go along x, and the axis' words when they are days.
+
+    A trend by day or longer (``freq="D"``) labels each row with its period's start, a UTC
+    midnight: drawn on the local clock, a day west of UTC would land on the evening before.
+    Such rows are drawn at their UTC day, on an axis that says so; a trend of every snapshot
+    at the snapshots' own times, on the local clock.
+    """
+    moments = trend.index.get_level_values(0)
+    period = trend_period(trend)
+    if period is not None and period >= pd.Timedelta(days=1):
+        days = pd.DatetimeIndex(moments).tz_convert("UTC").tz_localize(None)
+        return days, "day (UTC)" if period == pd.Timedelta(days=1) else "period from (UTC)"
+    return _local_times(moments, zone), None
+
+
+def _date_axis(ax: plt.Axes, zone: str, moment: Any, label: str | None = None) -> None:
+    """Snapshot times along x, days written with their month; a single moment gets a day around it.
+
+    ``label`` replaces the axis' words ("snapshot time (EAT)"): a trend's days (:func:`_trend_times`).
+    """
     low, high = ax.xaxis.get_data_interval()
     if not (np.isfinite(low) and np.isfinite(high)):
         pass  # nothing drawn (no snapshot had an unread conversation): matplotlib's own limits
@@ -330,7 +355,7 @@ def _date_axis(ax: plt.Axes, zone: str, moment: Any) -> None:
         pad = max((high - low) / 10, 1 / 86_400)
         ax.set_xlim(low - pad, high + pad)
     _dated(ax.xaxis)
-    ax.set_xlabel(f"snapshot time ({zone_label(zone, moment)})")
+    ax.set_xlabel(label or f"snapshot time ({zone_label(zone, moment)})")
 
 
 def _dated(axis: Any) -> None:
@@ -380,7 +405,8 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     ax = _axes(ax)
     zone = resolve_tz(tz)
     columns = _columns(by)
-    trend = unread_trend(history, by=by, freq=freq)["unread_conversations"]
+    table = unread_trend(history, by=by, freq=freq)
+    trend = table["unread_conversations"]
     if trend.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
@@ -391,14 +417,14 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
                 else trend.to_frame("all"))
         # Largest backlog first, so the legend reads from the biggest worry down.
         wide = wide[wide.iloc[-1].sort_values(ascending=False).index]
-        times = _local_times(wide.index, zone)
+        times, days = _trend_times(_with_attrs(wide, table.attrs), zone)
         for number, (key, series) in enumerate(wide.items()):
             round_ = _round_of_colours(by, number)
             ax.plot(times, series.to_numpy(), marker=_MARKERS[round_], markersize=3 if round_ == 0 else 4,
                     linestyle=_LINE_STYLES[round_], linewidth=1.6, color=_colour(by, key, number),
                     label=_key_label(key, columns, channels) if columns else "all")
         _legend_beside(ax, wide.shape[1])
-        _date_axis(ax, zone, trend.index.get_level_values(0).max())
+        _date_axis(ax, zone, trend.index.get_level_values(0).max(), days)
     _counts_on(ax.yaxis)
     ax.set_ylabel("unread conversations")
     ax.set_ylim(bottom=0)
@@ -481,8 +507,9 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
     else:
         channels = channel_names_of(history)
         number = 0
+        days = None
         for key, rows in trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False):
-            times = _local_times(rows.index.get_level_values(0), zone)
+            times, days = _trend_times(_with_attrs(rows, trend.attrs), zone)
             for style, name in zip(("-", "--", ":", "-."), names, strict=False):
                 words = _percentile_words(name)
                 label = words if by is None else f"{_key_label(key, columns, channels)}, {words}"
@@ -494,14 +521,18 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
             number += 1
         ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
         # Above the lines, on a white ground: the lines cross the 24 h mark.
-        ax.text(0.01, 24, "24 h: window closes", transform=ax.get_yaxis_transform(), fontsize=8, va="bottom",
-                color="#555555", zorder=5, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85,
-                                                  "pad": 1})
+        # At the right end: the legend holds the upper left.
+        ax.text(0.99, 24, "24 h: window closes", transform=ax.get_yaxis_transform(), fontsize=8, va="bottom",
+                ha="right", color="#555555", zorder=5,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
         _legend_beside(ax, number * len(names))
-        _date_axis(ax, zone, trend.index.get_level_values(0).max())
+        _date_axis(ax, zone, trend.index.get_level_values(0).max(), days)
     ax.set_ylabel("hours waited (unread conversations)")
     ax.set_ylim(bottom=0)
-    ax.set_title("Waiting time of unread conversations over time")
+    named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
+    # Without groups the lines pool every provider: said, as the other charts name their groups.
+    ax.set_title("Waiting time of unread conversations over time"
+                 + (" by " + " and ".join(named) if named else ", all providers together"))
     _tidy(ax, "y")
     return ax
 
