@@ -553,3 +553,35 @@ def test_a_daily_trend_is_drawn_on_its_days_in_any_zone_and_each_snapshot_at_its
     tk.plot_wait_trend(history, ax=ax)
     assert ax.get_title().endswith("all providers together")
     plt.close(figure)
+
+
+def test_an_empty_at_risk_chart_says_when_the_next_window_closes_instead_of_an_axis_about_zero(pulled):
+    import matplotlib.pyplot as plt
+
+    now = pulled["fetched_at"].max()
+    later = tk.at_risk(pulled, within="24h", as_of=now)["window_remaining"]
+    within = f"{max(1, int(later.min().total_seconds() // 2))}s"  # shorter than the soonest window
+    figure, ax = plt.subplots()
+    tk.plot_at_risk(pulled, within=within, as_of=now, ax=ax)
+    said = " ".join(text.get_text() for text in ax.texts)
+    assert "The next unread conversation's window closes in" in said
+    assert f"{len(later):,} close within 24 h" in said
+    assert not len(ax.get_xticks()) and not ax.patches and ax.get_title().endswith(": none")
+    plt.close(figure)
+
+
+def test_a_flat_trend_runs_below_the_legend_not_under_it(pulled, tmp_path):
+    import matplotlib.pyplot as plt
+
+    moment = pulled["fetched_at"].max()
+    for days in (0, 1, 2):  # the same backlog three times: flat lines at their highest
+        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(days=days))
+    history = tk.load_snapshots(tmp_path)
+    figure, ax = plt.subplots()
+    tk.plot_unread_trend(history, by="provider", ax=ax)
+    figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    for line in ax.get_lines():
+        points = ax.transData.transform(list(zip(line.get_xdata(orig=False), line.get_ydata(), strict=True)))
+        assert (points[:, 1] < legend.y0).all(), line.get_label()
+    plt.close(figure)

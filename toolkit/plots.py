@@ -19,7 +19,14 @@ from . import metrics
 from ._limits import AT_RISK_WITHIN
 from ._tz import resolve_tz
 from .display import BUCKET_LABELS as BUCKET_WORDS
-from .display import PROVIDER_LABELS, channel_names_of, format_share, trend_period, zone_label
+from .display import (
+    PROVIDER_LABELS,
+    channel_names_of,
+    format_share,
+    next_window_words,
+    trend_period,
+    zone_label,
+)
 
 __all__ = ["PALETTE", "plot_unread_backlog", "plot_expiry_buckets", "plot_expiry_timeline",
            "plot_unread_wait", "plot_at_risk", "plot_unread_trend", "plot_closed_unread", "plot_wait_trend"]
@@ -288,8 +295,17 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
     """
     ax = _axes(ax)
     risky = metrics.at_risk(df, within=within, as_of=as_of).head(limit)
-    minutes = ((risky["window_remaining"] / pd.Timedelta(minutes=1)).to_numpy(dtype=float) if len(risky)
-               else [])
+    if risky.empty:
+        # No bars: an axis of minutes around zero says nothing; when the next window closes does.
+        later = metrics.at_risk(df, within="24h", as_of=as_of)
+        ax.text(0.5, 0.5, next_window_words(later["window_remaining"]).replace("; ", ";\n"), ha="center",
+                va="center", fontsize=9, color="#444444", transform=ax.transAxes)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"Unread conversations whose window closes within {within}: none")
+        _tidy(ax, "x")
+        return ax
+    minutes = (risky["window_remaining"] / pd.Timedelta(minutes=1)).to_numpy(dtype=float)
     labels = [f"{_short(name, 18)}  ·  {_short(phone, 14)}  ·  {PROVIDER_LABELS.get(provider, provider)}"
               for name, phone, provider in zip(risky["contact_name"], risky["contact_phone"],
                                                risky["provider"], strict=True)]
@@ -299,8 +315,7 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
         ax.text(value, position, f" {value:,.0f} min", va="center", fontsize=8)
     ax.set_yticks(positions, labels, fontsize=8)
     ax.set_xlabel("minutes until the reply window closes")
-    ax.set_title(f"Unread conversations whose window closes within {within}"
-                 + ("" if len(risky) else ": none"))
+    ax.set_title(f"Unread conversations whose window closes within {within}")
     _tidy(ax, "x")
     return ax
 
@@ -372,15 +387,34 @@ def _dated(axis: Any) -> None:
 
 
 def _legend_beside(ax: plt.Axes, entries: int) -> None:
-    """Few entries inside the plot; many below it, so that no line hides behind the legend."""
+    """Few entries inside the plot (above the lines: see :func:`_room_for_the_legend`); many below
+    it, so that no line hides behind the legend."""
     if entries > 4:
         # As many columns as the longest label leaves room for across the figure's width.
         longest = max((len(label) for label in ax.get_legend_handles_labels()[1]), default=0)
         fits = 4 if longest <= 16 else 3 if longest <= 24 else 2
         ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
                   ncols=min(fits, (entries + 1) // 2))
+        setattr(ax, _LEGEND_BELOW, True)
     else:
         ax.legend(frameon=False, fontsize=9, loc="upper left")
+
+
+#: Marks the axes whose legend :func:`_legend_beside` put below the plot.
+_LEGEND_BELOW = "_toolkit_legend_below"
+
+
+def _room_for_the_legend(ax: plt.Axes) -> None:
+    """Raise the top of a line chart whose legend sits inside it, so that the legend lies above
+    the lines: a flat line at the top (a backlog that did not move) ran under it."""
+    if ax.get_legend() is None or getattr(ax, _LEGEND_BELOW, False):
+        return
+    lines = [line for line in ax.get_lines() if line.get_marker() != "None"]  # not the 24 h mark
+    values = [np.asarray(line.get_ydata(), dtype=float) for line in lines]
+    highest = max((float(np.nanmax(v)) for v in values if np.isfinite(v).any()), default=0.0)
+    low, high = ax.get_ylim()
+    if highest > 0:
+        ax.set_ylim(low, max(high, highest * 1.3))
 
 
 def _columns(by: str | Sequence[str] | None) -> list[str]:
@@ -428,6 +462,7 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     _counts_on(ax.yaxis)
     ax.set_ylabel("unread conversations")
     ax.set_ylim(bottom=0)
+    _room_for_the_legend(ax)
     named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
     ax.set_title("Unread backlog over time" + (" by " + " and ".join(named) if named else ""))
     _tidy(ax, "y")
@@ -529,6 +564,7 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
         _date_axis(ax, zone, trend.index.get_level_values(0).max(), days)
     ax.set_ylabel("hours waited (unread conversations)")
     ax.set_ylim(bottom=0)
+    _room_for_the_legend(ax)
     named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
     # Without groups the lines pool every provider: said, as the other charts name their groups.
     ax.set_title("Waiting time of unread conversations over time"
