@@ -302,6 +302,7 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
                 va="center", fontsize=9, color="#444444", transform=ax.transAxes)
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set_xlabel("minutes until the reply window closes")
         ax.set_title(f"Unread conversations whose window closes within {within}: none")
         _tidy(ax, "x")
         return ax
