@@ -206,8 +206,11 @@ def test_bad_requests_are_refused_before_anything_is_written(tmp_path, monkeypat
     df = hostile_frame()
     with pytest.raises(ValueError, match=r"must end in \.xlsx"):
         tk.to_excel(df, tmp_path / "out.xls")
-    with pytest.raises(KeyError, match="unified column"):
-        tk.to_excel(pd.DataFrame({"x": [1]}), tmp_path / "x.xlsx")
+    with pytest.raises(TypeError, match="writes a pandas DataFrame, got list"):
+        tk.to_excel([1, 2], tmp_path / "x.xlsx")
+    with pytest.raises(ValueError, match=r"levels counted\); \['provider'\] appear more than once"):
+        tk.to_excel(pd.DataFrame({"provider": [1], "x": [2]}).set_index("provider").assign(provider=3),
+                    tmp_path / "x.xlsx")
     monkeypatch.setattr(excel, "MAX_ROWS", 3)
     with pytest.raises(ValueError, match="more than an Excel sheet holds"):
         tk.to_excel(df, tmp_path / "big.xlsx")
@@ -242,3 +245,33 @@ def test_an_empty_frame_is_a_workbook_with_headers(tmp_path):
     workbook = openpyxl.load_workbook(tk.to_excel(tk.empty_frame(), tmp_path / "empty.xlsx"))
     assert [cell.value for cell in workbook["conversations"][1]] == list(tk.empty_frame().columns)
     assert workbook["conversations"].max_row == 1 and workbook["at risk"].max_row == 1
+
+
+def test_a_summary_or_some_columns_go_to_one_typed_sheet(tmp_path):
+    """pandas' own to_excel refuses the toolkit's UTC times; a summary or a few columns must not
+    need them stripped by hand."""
+    df = hostile_frame()
+    zone = "Africa/Dar_es_Salaam"
+    summary = tk.unread_summary(df)
+    workbook = openpyxl.load_workbook(tk.to_excel(summary, tmp_path / "summary.xlsx", tz=zone))
+    assert workbook.sheetnames == ["table", "about"]
+    rows = list(workbook["table"].iter_rows(values_only=True))
+    assert rows[0] == ("provider", *summary.columns)  # the groups, from the index, lead
+    assert [row[0] for row in rows[1:]] == list(summary.index)
+    for row, (_, expected) in zip(rows[1:], summary.iterrows(), strict=True):
+        assert list(row[1:]) == [None if pd.isna(value) else value for value in expected.tolist()]
+    some = df[["conversation_id", "contact_name", "last_message_at", "has_unread"]]
+    sheet = openpyxl.load_workbook(tk.to_excel(some, tmp_path / "some.xlsx", tz=zone))["table"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == tuple(some.columns)  # a plain index is not a column
+    for row, (_, expected) in zip(rows[1:], some.iterrows(), strict=True):
+        assert row[1] == (None if pd.isna(expected["contact_name"]) else expected["contact_name"])
+        moment = expected["last_message_at"]
+        if pd.isna(moment):
+            assert row[2] is None
+        else:
+            assert close_enough(row[2], wall_clock(moment.to_pydatetime(), zone))
+        assert row[3] == (None if pd.isna(expected["has_unread"]) else bool(expected["has_unread"]))
+    about_sheet = openpyxl.load_workbook(tmp_path / "some.xlsx")["about"]
+    about = dict(about_sheet.iter_rows(min_row=2, values_only=True))
+    assert about["time zone (IANA)"] == zone and about["rows"] == len(some)

@@ -23,7 +23,7 @@ import pandas as pd
 from . import metrics
 from ._errors import DataQualityWarning
 from ._files import write_atomically
-from ._frames import require_columns, resolve_as_of
+from ._frames import resolve_as_of
 from ._limits import AT_RISK_WITHIN
 from ._redact import redact
 from ._schema import SCHEMA, conform
@@ -58,11 +58,15 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
     ``window_remaining`` as a duration) and ``about`` (the time zone, when the data was
     pulled and from where: ``df.attrs`` provenance, never a key).
 
+    Any other frame (a summary such as :func:`toolkit.unread_summary`'s, or some of the
+    conversations' columns) is written as one sheet, ``table``, typed the same way, its
+    index as leading columns when it labels the rows, and an ``about`` sheet.
+
     Parameters
     ----------
     df : pandas.DataFrame
         A frame in the unified schema (a loader's, :func:`toolkit.read_csv`'s, ...);
-        extra columns are written after the toolkit's.
+        extra columns are written after the toolkit's. Or any other frame (see above).
     path : str or path-like
         Destination ending in ``.xlsx``. Replaced in one step: a crash never leaves half
         a file there.
@@ -82,11 +86,11 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
 
     Raises
     ------
-    TypeError, KeyError
-        ``df`` is not a frame with the unified columns.
+    TypeError
+        ``df`` is not a frame.
     ValueError
-        ``path`` does not end in ``.xlsx``, ``tz`` is not an IANA zone name, or ``df``
-        has more rows than a sheet holds.
+        ``path`` does not end in ``.xlsx``, ``tz`` is not an IANA zone name, ``df`` has
+        more rows than a sheet holds, or (a table) two columns share a name.
 
     Warns
     -----
@@ -100,7 +104,8 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
     >>> tk.to_excel(df, "conversations.xlsx", tz="Africa/Dar_es_Salaam")  # doctest: +SKIP
     PosixPath('conversations.xlsx')
     """
-    require_columns(df, list(SCHEMA))
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"to_excel writes a pandas DataFrame, got {type(df).__name__}")
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
         raise ValueError(f"{target}: an Excel workbook's name must end in .xlsx")
@@ -108,6 +113,8 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
     if len(df) > MAX_ROWS:
         raise ValueError(f"{len(df):,} rows are more than an Excel sheet holds ({MAX_ROWS:,}); "
                          "filter the frame first or use tk.to_csv")
+    if not set(SCHEMA) <= set(df.columns):
+        return _table_workbook(df, target, zone)
     frame = conform(df)
     moment = resolve_as_of(frame, as_of) if len(frame) else None
     risky = metrics.at_risk(frame, within=within, as_of=moment) if len(frame) else frame.assign(
@@ -123,6 +130,34 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
         sheet_writer = _SheetWriter(book, zone)
         sheet_writer.table("conversations", frame)
         sheet_writer.table("at risk", risky.reset_index(drop=True))
+        sheet_writer.about(about)
+        book.close()
+
+    return write_atomically(target, write, binary=True)
+
+
+def _table_workbook(df: pd.DataFrame, target: Path, zone: str) -> Path:
+    """Any other frame (a summary, some columns of the conversations) as one typed sheet,
+    ``table``, with its index as leading columns when it labels the rows, and an ``about``
+    sheet saying which zone its times are in."""
+    labelled = not isinstance(df.index, pd.RangeIndex) or any(name is not None for name in df.index.names)
+    names = pd.Index([*(df.index.names if labelled else []), *df.columns])
+    if not names.is_unique:
+        twice = sorted({str(name) for name in names[names.duplicated()]})
+        raise ValueError(f"to_excel needs one column of each name (the index's levels counted); {twice} "
+                         "appear more than once")
+    table = df.reset_index() if labelled else df
+    table = table.set_axis([str(name) for name in table.columns], axis=1)
+    about: list[tuple[str, Any]] = [("times are in", describe_tz(zone)), ("time zone (IANA)", zone),
+                                    ("written at", pd.Timestamp.now(tz="UTC")), ("rows", len(table))]
+
+    def write(handle: IO[bytes]) -> None:
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(handle, {"in_memory": True, "strings_to_formulas": False,
+                                            "strings_to_numbers": False, "strings_to_urls": False})
+        sheet_writer = _SheetWriter(book, zone)
+        sheet_writer.table("table", table.reset_index(drop=True))
         sheet_writer.about(about)
         book.close()
 
