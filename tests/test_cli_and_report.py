@@ -252,6 +252,11 @@ def test_the_sandbox_command_serves_an_inbox_a_team_could_have(raw):
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # The hint it prints names the file that names its Briq senders: every one of them.
+    said = server.stdout.read()
+    assert "--channel-names data/briq_channel_names.csv" in said
+    names = tk.read_channel_names(ROOT / "data" / "briq_channel_names.csv")
+    assert set(df.loc[df["provider"] == "briq", "channel_id"]) <= set(names)
     unread = df.groupby("provider", observed=True)["has_unread"].mean()
     if raw:
         assert (unread > 0.25).all()

@@ -865,6 +865,10 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     print("point the loaders at it with:")
     for name, value in sandbox.environment().items():
         print(f"  export {name}={value}")
+    if args.seed == 7:
+        # Briq sends sender ids only; the demo and watch --sandbox name them from this file.
+        print("Briq sends its senders' ids only: name them with --channel-names "
+              "data/briq_channel_names.csv (on export, report and snapshot), as the demo does")
     sys.stdout.flush()
     try:
         while True:
