@@ -551,7 +551,7 @@ def test_a_daily_trend_is_drawn_on_its_days_in_any_zone_and_each_snapshot_at_its
         plt.close(figure)
     figure, ax = plt.subplots()
     tk.plot_wait_trend(history, ax=ax)
-    assert ax.get_title().endswith("all providers together")
+    assert ax.get_title().endswith("(all providers)")
     plt.close(figure)
 
 
@@ -584,4 +584,25 @@ def test_a_flat_trend_runs_below_the_legend_not_under_it(pulled, tmp_path):
     for line in ax.get_lines():
         points = ax.transData.transform(list(zip(line.get_xdata(orig=False), line.get_ydata(), strict=True)))
         assert (points[:, 1] < legend.y0).all(), line.get_label()
+    plt.close(figure)
+
+
+def test_the_time_left_chart_draws_open_windows_and_counts_the_closed_in_its_labels(pulled):
+    import matplotlib.pyplot as plt
+
+    now = pulled["fetched_at"].max()
+    summary = tk.expiry_summary(pulled, as_of=now)
+    figure, ax = plt.subplots()
+    tk.plot_expiry_buckets(pulled, as_of=now, ax=ax)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert "closed" not in legend and len(legend) == 4
+    # Each group's bar ends at its open windows (closed ones squeezed them into slivers).
+    ends = {}
+    for patch in ax.patches:
+        row = round(patch.get_y() + patch.get_height() / 2)
+        ends[row] = max(ends.get(row, 0), patch.get_x() + patch.get_width())
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    for row, (group, counts) in enumerate(summary.iterrows()):
+        assert ends[row] == counts.drop("closed").sum()
+        assert labels[row].endswith(f"({int(counts['closed']):,} closed)"), labels[row]
     plt.close(figure)

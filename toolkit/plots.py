@@ -164,7 +164,11 @@ BUCKET_LABELS = {band: words[0].lower() + words[1:] for band, words in BUCKET_WO
 
 def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: Any = None,
                         ax: Any = None) -> plt.Axes:
-    """Reply windows per time-left bucket, stacked per group.
+    """Open reply windows per time-left bucket, stacked per group; each group's closed windows
+    are counted in its label.
+
+    Closed windows are most of an inbox (every thread quiet for a day): drawn, their bar
+    squeezed the open ones, the ones that need action, into slivers.
 
     Returns
     -------
@@ -175,16 +179,20 @@ def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: An
     left = np.zeros(len(summary))
     positions = np.arange(len(summary))
     for bucket in metrics.BUCKETS:
+        if bucket == "closed":
+            continue
         counts = summary[bucket].to_numpy() if len(summary) else np.array([])
         ax.barh(positions, counts, left=left, height=0.6, color=BUCKET_COLOURS[bucket],
                 label=BUCKET_LABELS[bucket])
         left = left + counts
     channels = channel_names_of(df)
-    ax.set_yticks(positions, [_key_label(label, [by or ""], channels) for label in summary.index])
+    closed = summary["closed"].tolist() if len(summary) else []
+    ax.set_yticks(positions, [f"{_key_label(label, [by or ''], channels)}\n({count:,} closed)"
+                              for label, count in zip(summary.index, closed, strict=True)])
     ax.invert_yaxis()  # first group on top, in the order of the tables
     _counts_on(ax.xaxis)
-    ax.set_xlabel("conversations")
-    ax.set_title("Reply windows by time left")
+    ax.set_xlabel("open windows")
+    ax.set_title("Open reply windows by time left")
     ax.legend(title="time left in the window", ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.16),
               frameon=False, fontsize=9, title_fontsize=9)
     _tidy(ax, "x")
@@ -568,8 +576,8 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
     _room_for_the_legend(ax)
     named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
     # Without groups the lines pool every provider: said, as the other charts name their groups.
-    ax.set_title("Waiting time of unread conversations over time"
-                 + (" by " + " and ".join(named) if named else ", all providers together"))
+    ax.set_title("Waiting time of unread conversations"
+                 + (" by " + " and ".join(named) if named else " (all providers)"))
     _tidy(ax, "y")
     return ax
 
