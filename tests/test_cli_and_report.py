@@ -254,11 +254,25 @@ def test_the_sandbox_command_serves_an_inbox_a_team_could_have(raw):
         server.wait(timeout=30)
     # The hint it prints names the file that names its Briq senders: every one of them.
     said = server.stdout.read()
-    assert "--channel-names data/briq_channel_names.csv" in said
-    names = tk.read_channel_names(ROOT / "data" / "briq_channel_names.csv")
+    named = ROOT / "data" / "briq_channel_names.csv"
+    assert f"--channel-names {named.resolve()} " in said  # a path that works from any folder
+    names = tk.read_channel_names(named)
     assert set(df.loc[df["provider"] == "briq", "channel_id"]) <= set(names)
     unread = df.groupby("provider", observed=True)["has_unread"].mean()
     if raw:
         assert (unread > 0.25).all()
     else:
         assert (unread < 0.15).all() and len(df) >= 600
+
+
+def test_the_demo_leaves_live_snapshots_in_its_history_folder_alone(tmp_path, sandbox, capsys):
+    from toolkit import cli
+
+    live = tmp_path / "out" / "history"
+    live.parent.mkdir()
+    pulled = tk.load_conversations({"briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url,
+                                             "progress": False}})
+    tk.save_snapshot(pulled, live)
+    assert cli.main(["demo", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    assert "holds snapshots of live pulls" in capsys.readouterr().err
+    assert len(tk.load_snapshots(live)) == len(pulled) and not (tmp_path / "out" / "report.html").exists()

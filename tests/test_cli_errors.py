@@ -342,20 +342,37 @@ def test_help_is_printed_without_loading_pandas(argv):
     assert done.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_a_warning_is_one_line_of_the_commands_own_without_python_source(monkeypatch, tmp_path, capsys):
+def test_a_warning_is_one_line_of_the_commands_own_without_python_source(tmp_path):
+    """In a real process (pytest records warnings itself): one line, no file path or source."""
+    script = (
+        "import sys, warnings\n"
+        "from toolkit import cli\n"
+        "def warns(args):\n"
+        "    warnings.warn('briq: 3 value(s) could not be read: sender_id (3)', UserWarning)\n"
+        "    return 0\n"
+        "cli._sample = warns\n"
+        "code = cli.main(['sample', '--out', sys.argv[1]])\n"
+        "sys.exit(code)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.csv")], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "wa-toolkit: warning: briq: 3 value(s) could not be read: sender_id (3)\n"
+
+
+def test_a_warning_raised_inside_the_command_is_still_recorded_by_a_caller(monkeypatch, tmp_path):
     import warnings
 
     def warns(args: argparse.Namespace) -> int:
-        warnings.warn("briq: 3 value(s) could not be read and became missing: sender_id (3)", UserWarning,
-                      stacklevel=2)
+        warnings.warn("briq: 3 value(s) could not be read", UserWarning, stacklevel=2)
         return 0
 
     monkeypatch.setattr(cli, "_sample", warns)
-    shown = warnings.showwarning
-    assert cli.main(["sample", "--out", str(tmp_path / "s.csv")]) == 0
-    assert capsys.readouterr().err == ("wa-toolkit: warning: briq: 3 value(s) could not be read and became "
-                                       "missing: sender_id (3)\n")
-    assert warnings.showwarning is shown  # Python's own again once the command is over
+    formatted = warnings.formatwarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli.main(["sample", "--out", str(tmp_path / "s.csv")]) == 0
+    assert [str(warning.message) for warning in caught] == ["briq: 3 value(s) could not be read"]
+    assert warnings.formatwarning is formatted  # Python's own again once the command is over
 
 
 def test_an_argument_error_comes_before_a_missing_key(tmp_path, monkeypatch, capsys):
@@ -374,3 +391,13 @@ def test_an_argument_error_comes_before_a_missing_key(tmp_path, monkeypatch, cap
     capsys.readouterr()
     assert cli.main(["report", "--history", str(tmp_path / "out"), "--out", str(tmp_path / "r")]) == 2
     assert "holds no snapshots itself, but" in capsys.readouterr().err
+    assert cli.main(["sample-history", "--root", str(tmp_path / "out"), "--days", "1"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"wa-toolkit: error: --root {tmp_path / 'out'} holds no snapshots")
+    # A reversed range, or a server variable that is no server, whatever the keys.
+    output = ["--out", str(tmp_path / "x.csv")]
+    assert cli.main(["export", "--after", "2026-02-01", "--before", "2026-01-01", *output]) == 2
+    assert "the range is empty" in capsys.readouterr().err
+    monkeypatch.setenv("WASSIST_BASE_URL", "ftp://x")
+    assert cli.main(["export", "--provider", "wassist", *output]) == 2
+    assert "WASSIST_BASE_URL must be an http(s) server root" in capsys.readouterr().err

@@ -275,3 +275,34 @@ def test_a_summary_or_some_columns_go_to_one_typed_sheet(tmp_path):
     about_sheet = openpyxl.load_workbook(tmp_path / "some.xlsx")["about"]
     about = dict(about_sheet.iter_rows(min_row=2, values_only=True))
     assert about["time zone (IANA)"] == zone and about["rows"] == len(some)
+
+
+def test_a_tables_days_rows_and_column_names_are_written_as_people_read_them(tmp_path):
+    moments = pd.DatetimeIndex(["2026-11-30", "2026-12-01"], tz="UTC", name="day")
+    zone = "America/Los_Angeles"
+    # A day of a daily table is a UTC day: on Los Angeles' clock it read as the evening before.
+    daily = pd.DataFrame({"windows_lost": [3, 4]}, index=moments)
+    rows = list(openpyxl.load_workbook(tk.to_excel(daily, tmp_path / "d.xlsx", tz=zone))["table"]
+                .iter_rows(values_only=True))
+    assert rows == [("day", "windows_lost"), (datetime(2026, 11, 30), 3), (datetime(2026, 12, 1), 4)]
+    trend = pd.DataFrame({"unread": [1, 2]}, index=moments.rename("snapshot_at"))
+    trend.attrs["freq"] = "D"  # as the trend functions mark a daily trend
+    rows = list(openpyxl.load_workbook(tk.to_excel(trend, tmp_path / "t.xlsx", tz=zone))["table"]
+                .iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:]] == [datetime(2026, 11, 30), datetime(2026, 12, 1)]
+    # A moment that is not a day keeps the zone's clock.
+    moment = pd.DataFrame({"unread": [1]}, index=pd.DatetimeIndex(["2026-11-30 09:05"], tz="UTC", name="at"))
+    rows = list(openpyxl.load_workbook(tk.to_excel(moment, tmp_path / "m.xlsx", tz=zone))["table"]
+                .iter_rows(values_only=True))
+    assert rows[1][0] == datetime(2026, 11, 30, 1, 5)
+    # Row numbers of a filtered frame are no column; a MultiIndex column's levels read as words.
+    filtered = pd.DataFrame({"name": ["a", "b", "c"]}).iloc[[0, 2]]
+    assert list(openpyxl.load_workbook(tk.to_excel(filtered, tmp_path / "f.xlsx"))["table"]
+                .iter_rows(values_only=True)) == [("name",), ("a",), ("c",)]
+    levels = pd.MultiIndex.from_tuples([("closed", "wassist"), ("closed", "briq")])
+    wide = pd.DataFrame([[1, 2]], columns=levels)
+    header = next(openpyxl.load_workbook(tk.to_excel(wide, tmp_path / "w.xlsx"))["table"]
+                  .iter_rows(values_only=True))
+    assert header == ("closed wassist", "closed briq")
+    with pytest.raises(ValueError, match=r"\['1'\] appear more than once"):
+        tk.to_excel(pd.DataFrame({1: [1], "1": [2]}), tmp_path / "x.xlsx")

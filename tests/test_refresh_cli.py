@@ -294,6 +294,10 @@ def test_a_watch_with_nothing_at_risk_says_when_the_next_window_closes(sandbox):
     assert (f"The next unread conversation's window closes in {expected}; "
             f"{len(later):,} close within 24 h") in screen
     # Nothing open within a day: said so, not left blank.
+    # One window: the verb agrees.
+    soonest_only = df.loc[[later.index[0]]]
+    screen = render(soonest_only, now=now, within=within, status="")
+    assert "; 1 closes within 24 h" in screen
     quiet = df.assign(window_open=False)
     screen = render(quiet, now=now, within="2h", status="")
     assert "No unread conversation's window closes within 24 h" in screen

@@ -602,7 +602,7 @@ def test_the_time_left_chart_draws_open_windows_and_counts_the_closed_in_its_lab
         row = round(patch.get_y() + patch.get_height() / 2)
         ends[row] = max(ends.get(row, 0), patch.get_x() + patch.get_width())
     labels = [label.get_text() for label in ax.get_yticklabels()]
-    for row, (group, counts) in enumerate(summary.iterrows()):
+    for row, (_, counts) in enumerate(summary.iterrows()):
         assert ends[row] == counts.drop("closed").sum()
         assert labels[row].endswith(f"({int(counts['closed']):,} closed)"), labels[row]
     plt.close(figure)

@@ -109,6 +109,13 @@ def test_a_trend_by_day_reads_as_days_and_one_by_snapshot_as_moments(three_days)
     for trend in (tk.unread_trend(gap, by="provider", freq="D"), tk.wait_trend(gap, by="provider", freq="D")):
         assert tk.readable(trend).index.names[0] == "Day (UTC)"
     assert tk.readable(tk.unread_trend(gap, by="provider", freq="2D")).index.names[0] == "Period from (UTC)"
+    # A period given as a Timedelta or an offset is the same period.
+    for day in (pd.Timedelta(days=1), pd.offsets.Day()):
+        assert tk.readable(tk.unread_trend(gap, by="provider", freq=day)).index.names[0] == "Day (UTC)"
+    # Periods shorter than a day are moments, also when the ones kept fall on midnight.
+    halves = tk.readable(tk.unread_trend(gap, by="provider", freq="12h"))
+    assert halves.index.names[0] == "Snapshot (UTC)"
+    assert all(label.endswith("00:00") for label in halves.index.get_level_values(0))
     each = tk.readable(tk.unread_trend(three_days, by="provider"))
     assert each.index.names[0] == "Snapshot (UTC)"
     assert set(each.index.get_level_values(0)) == {f"{moment:%Y-%m-%d %H:%M}" for moment in (T1, T2, T3)}

@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from ._deadline import DEFAULT_DEADLINE
 from ._errors import ToolkitError
@@ -489,6 +489,11 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     from .providers import PROVIDERS, keyed_providers
 
     keyed = keyed_providers()
+    # What is wrong whatever the keys (exit 2) before a missing key (exit 1): a user who sets
+    # the keys then meets no new error.
+    _check_time_range(args)
+    for name in PROVIDERS if args.provider == "all" else [args.provider]:
+        _check_base_url(PROVIDERS[name].env_base_url, PROVIDERS[name].default_base_url)
     if args.provider != "all":
         pulled = [args.provider]
         why_not = {name: f"--provider {args.provider}" for name in PROVIDERS if name != args.provider}
@@ -504,7 +509,6 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if name not in keyed:
             raise AuthenticationError(f"no API key: set {PROVIDERS[name].env_key} (or try `wa-toolkit demo`)",
                                       provider=name)
-        _check_base_url(PROVIDERS[name].env_base_url, PROVIDERS[name].default_base_url)
     options = _filter_options(args)
     return {name: {**options[name], "deadline": args.deadline} for name in pulled}
 
@@ -517,6 +521,11 @@ def _check_filters(args: argparse.Namespace, why_not: Mapping[str, str]) -> None
         if given:
             raise UsageError(f"{', '.join(given)} {'filters' if len(given) == 1 else 'filter'} "
                              f"{_LABELS[name]} conversations, but {_LABELS[name]} is not pulled ({reason})")
+    _check_time_range(args)
+
+
+def _check_time_range(args: argparse.Namespace) -> None:
+    """:class:`UsageError` for a reversed or empty --after/--before range: it would match nothing."""
     if args.after is not None and args.before is not None and args.after >= args.before:
         raise UsageError(f"--after ({args.after:%Y-%m-%d %H:%M} UTC) must be earlier than --before "
                          f"({args.before:%Y-%m-%d %H:%M} UTC): the range is empty")
@@ -658,11 +667,17 @@ def _wrote(df: Any, *paths: Path, within: str = AT_RISK_WITHIN) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """``wa-toolkit demo``: the sandbox pulled and reported, into --out."""
+    from ._errors import SnapshotError
     from ._tz import resolve_tz
     from .demo import run_demo
+    from .history import clear_simulated_history
 
     _check_output_folder(args.out, "--out")
     tz = resolve_tz(args.tz)
+    try:
+        clear_simulated_history(args.out / "history")  # checked before anything is written
+    except SnapshotError as exc:
+        raise UsageError(f"--out {exc}") from None
     _wrote(*run_demo(args.out, args.seed, args.fault_rate, args.progress, tz=tz,
                      channel_names=args.channel_names))
     print(f"wrote {args.out / 'history'} (the simulated history's daily snapshots, for report --history)")
@@ -750,21 +765,17 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 def _sample_history(args: argparse.Namespace) -> int:
     """``wa-toolkit sample-history``: a simulated history written under --root."""
-    from .history import snapshot_files, snapshots_simulated
+    from ._errors import SnapshotError
+    from .history import clear_simulated_history
     from .sandbox import HistoryConfig, write_history
 
     _check_output_folder(args.root, "--root")
-    earlier = snapshot_files(args.root) if args.root.is_dir() else []
-    if earlier and not snapshots_simulated(earlier):
-        # A simulation beside live snapshots would mix into their trends, and the folder is theirs.
-        raise UsageError(f"--root {args.root}: holds snapshots of live pulls; name an empty folder "
-                         "for the simulated history")
-    # One simulated history replaces another (as the demo's does): written twice into one
-    # folder, every day would hold each conversation twice.
-    for path in earlier:
-        path.unlink()
+    try:
+        removed = clear_simulated_history(args.root)
+    except SnapshotError as exc:  # live snapshots, or the folder above a history: pick another
+        raise UsageError(f"--root {exc}") from None
     files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
-    replaced = f" (replacing the {len(earlier)} of an earlier simulated history)" if earlier else ""
+    replaced = f" (replacing the {removed} of an earlier simulated history)" if removed else ""
     print(f"wrote {len(files)} snapshot files under {args.root}{replaced}")
     return 0
 
@@ -865,10 +876,12 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     print("point the loaders at it with:")
     for name, value in sandbox.environment().items():
         print(f"  export {name}={value}")
-    if args.seed == 7:
-        # Briq sends sender ids only; the demo and watch --sandbox name them from this file.
-        print("Briq sends its senders' ids only: name them with --channel-names "
-              "data/briq_channel_names.csv (on export, report and snapshot), as the demo does")
+    names_file = Path(__file__).resolve().parent.parent / "data" / "briq_channel_names.csv"
+    if args.seed == 7 and names_file.is_file():
+        # Briq sends sender ids only; the demo and watch --sandbox name them from this file (in
+        # a checkout of the project: the package itself does not carry it).
+        print(f"Briq sends its senders' ids only: name them with --channel-names {names_file} "
+              "(on export, report, snapshot and watch), as the demo does")
     sys.stdout.flush()
     try:
         while True:
@@ -914,16 +927,17 @@ def _signed_values_joined(parser: argparse.ArgumentParser, argv: Sequence[str] |
 def _warnings_in_one_line() -> Iterator[None]:
     """Warnings said as the command's own lines (``wa-toolkit: warning: ...``), as its errors
     are, instead of Python's file, line and source (the toolkit's modules mean nothing to a
-    user of the command)."""
-    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-             file: TextIO | None = None, line: str | None = None) -> None:
-        print(f"wa-toolkit: warning: {redact(str(message))}", file=sys.stderr if file is None else file)
+    user of the command). Only their wording changes: recorded warnings
+    (``catch_warnings(record=True)``) are still recorded, not printed."""
+    def one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 line: str | None = None) -> str:
+        return f"wa-toolkit: warning: {redact(str(message))}\n"
 
-    shown, warnings.showwarning = warnings.showwarning, show
+    formatted, warnings.formatwarning = warnings.formatwarning, one_line
     try:
         yield
     finally:
-        warnings.showwarning = shown
+        warnings.formatwarning = formatted
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -113,6 +113,11 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
     ``data/briq_channel_names.csv`` does, then as ``channel_names`` says (what
     ``--channel-names`` does with a team's own file).
 
+    Raises
+    ------
+    SnapshotError
+        ``out/history`` holds snapshots of live pulls (see :func:`toolkit.history.clear_simulated_history`).
+
     Parameters
     ----------
     tz : str, optional
@@ -129,15 +134,13 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
     from . import export, report
     from .channels import name_channels
     from .excel import to_excel
-    from .history import load_snapshots, save_snapshot, snapshot_files
+    from .history import clear_simulated_history, load_snapshots, save_snapshot
     from .sandbox._history import SIMULATED
 
     names = demo_channel_names(seed, channel_names)
     out.mkdir(exist_ok=True)
     history_root = out / "history"
-    if history_root.is_dir():
-        for path in snapshot_files(history_root):
-            path.unlink()
+    clear_simulated_history(history_root)  # an earlier demo's; live snapshots are refused
     inbox = demo_inbox(seed)
     for moment, frame in inbox.snapshots():
         save_snapshot(name_channels(frame, names), history_root, snapshot_at=moment)

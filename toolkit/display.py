@@ -115,7 +115,7 @@ def next_window_words(remaining: pd.Series) -> str:
     if remaining.empty:
         return "No unread conversation's window closes within 24 h"
     return (f"The next unread conversation's window closes in {format_duration(remaining.iloc[0])}; "
-            f"{len(remaining):,} close within 24 h")
+            f"{counted(len(remaining), 'closes', 'close')} within 24 h")
 
 
 def duration_words(text: str) -> str:
@@ -278,7 +278,8 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
             title = header(name) if name is not None else "Time"
             moment = stamps.max() if len(stamps) else None
             utc = stamps.tz_convert("UTC")
-            if len(utc) and (utc == utc.normalize()).all():
+            shorter = period is not None and period < pd.Timedelta(days=1)  # "12h": times, at midnight too
+            if len(utc) and (utc == utc.normalize()).all() and not shorter:
                 # Days (a trend by day, whose days are UTC days): the day labels the row, not a
                 # moment at its midnight, whatever zone the other times are shown in.
                 if name == "snapshot_at":

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +28,7 @@ from ._limits import AT_RISK_WITHIN
 from ._redact import redact
 from ._schema import SCHEMA, conform
 from ._tz import describe_tz, local_wall_clock, resolve_tz
+from .display import trend_period
 from .export import FORMULA_TRIGGERS
 
 __all__ = ["to_excel", "MAX_ROWS"]
@@ -41,6 +42,7 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _FIRST_DATE = pd.Timestamp("1900-03-01")
 _LAST_DATE = pd.Timestamp("9999-12-31 23:59:59")
 _DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
+_DAY_FORMAT = "yyyy-mm-dd"
 _DURATION_FORMAT = "[h]:mm:ss"
 _MIN_WIDTH, _MAX_WIDTH = 8, 48
 _WIDTH_SAMPLE = 5_000  # rows measured for column widths
@@ -140,14 +142,17 @@ def _table_workbook(df: pd.DataFrame, target: Path, zone: str) -> Path:
     """Any other frame (a summary, some columns of the conversations) as one typed sheet,
     ``table``, with its index as leading columns when it labels the rows, and an ``about``
     sheet saying which zone its times are in."""
-    labelled = not isinstance(df.index, pd.RangeIndex) or any(name is not None for name in df.index.names)
-    names = pd.Index([*(df.index.names if labelled else []), *df.columns])
+    # A named index labels the rows (a summary's groups, a trend's moments); an unnamed one is
+    # row numbers (of a filtered frame, say), which mean nothing in a sheet.
+    labelled = any(name is not None for name in df.index.names)
+    names = pd.Index([_header_text(name) for name in [*(df.index.names if labelled else []), *df.columns]])
     if not names.is_unique:
-        twice = sorted({str(name) for name in names[names.duplicated()]})
+        twice = sorted(set(names[names.duplicated()]))
         raise ValueError(f"to_excel needs one column of each name (the index's levels counted); {twice} "
                          "appear more than once")
-    table = df.reset_index() if labelled else df
-    table = table.set_axis([str(name) for name in table.columns], axis=1)
+    table = (df.reset_index() if labelled else df.reset_index(drop=True)).set_axis(names, axis=1)
+    days = [_header_text(name) for name in (df.index.names if labelled else [])
+            if _utc_days(df.index.get_level_values(name), name, trend_period(df))]
     about: list[tuple[str, Any]] = [("times are in", describe_tz(zone)), ("time zone (IANA)", zone),
                                     ("written at", pd.Timestamp.now(tz="UTC")), ("rows", len(table))]
 
@@ -157,11 +162,28 @@ def _table_workbook(df: pd.DataFrame, target: Path, zone: str) -> Path:
         book = xlsxwriter.Workbook(handle, {"in_memory": True, "strings_to_formulas": False,
                                             "strings_to_numbers": False, "strings_to_urls": False})
         sheet_writer = _SheetWriter(book, zone)
-        sheet_writer.table("table", table.reset_index(drop=True))
+        sheet_writer.table("table", table, days=days)
         sheet_writer.about(about)
         book.close()
 
     return write_atomically(target, write, binary=True)
+
+
+def _header_text(name: Any) -> str:
+    """A column's name as its header: a MultiIndex column's levels joined by spaces."""
+    if isinstance(name, tuple):
+        return " ".join(str(part) for part in name if part is not None and str(part) != "")
+    return str(name)
+
+
+def _utc_days(values: pd.Index, name: Any, period: pd.Timedelta | None) -> bool:
+    """Whether an index level holds UTC days (a daily trend's, ``closed_unread_by_day``'s):
+    written as dates, since on another zone's clock a day west of UTC reads as the evening before."""
+    if not isinstance(values, pd.DatetimeIndex) or values.tz is None or not len(values):
+        return False
+    utc = values.tz_convert("UTC")
+    at_midnight = bool((utc == utc.normalize()).all())
+    return at_midnight and (period is not None and period >= pd.Timedelta(days=1) or name == "day")
 
 
 class _SheetWriter:
@@ -172,6 +194,7 @@ class _SheetWriter:
         self.zone = zone
         self.header = book.add_format({"bold": True, "bottom": 1, "bg_color": "#EEF2F6"})
         self.date = book.add_format({"num_format": _DATE_FORMAT})
+        self.day = book.add_format({"num_format": _DAY_FORMAT})
         self.duration = book.add_format({"num_format": _DURATION_FORMAT})
         # A text cell that starts like a formula is already inert (it is a text cell); the
         # quote prefix also keeps it text when someone edits it, and shows no apostrophe.
@@ -179,10 +202,17 @@ class _SheetWriter:
         self.cut_texts = 0
         self.text_times = 0
 
-    def table(self, name: str, frame: pd.DataFrame) -> None:
+    def table(self, name: str, frame: pd.DataFrame, days: Sequence[str] = ()) -> None:
+        """A sheet of ``frame``; columns named in ``days`` hold UTC days, written as dates."""
         sheet = self.book.add_worksheet(name)
         for col, column_name in enumerate(frame.columns):
             sheet.write_string(0, col, str(column_name), self.header)
+            if column_name in days:
+                day_starts = frame[column_name].dt.tz_convert("UTC").dt.tz_localize(None)
+                self._times(sheet, col, day_starts, number_format=self.day)
+                sheet.set_column(col, col, max(len(str(column_name)) + 3, 12))
+                sheet.write_comment(0, col, "Days (UTC)")
+                continue
             width = self._column(sheet, col, frame[column_name])
             sheet.set_column(col, col, width)
             if isinstance(frame[column_name].dtype, pd.DatetimeTZDtype):
@@ -252,12 +282,13 @@ class _SheetWriter:
         longest = 0 if sample.empty else int(sample.max())
         return float(min(_MAX_WIDTH, max(_MIN_WIDTH, header_width, longest + 2)))
 
-    def _times(self, sheet: Any, col: int, wall_clock: pd.Series, first_row: int = 1) -> None:
+    def _times(self, sheet: Any, col: int, wall_clock: pd.Series, first_row: int = 1,
+               number_format: Any = None) -> None:
         """Wall-clock times as date-time cells (serial day numbers with a date format)."""
         inside = wall_clock.between(_FIRST_DATE, _LAST_DATE).to_numpy()
         serials = ((wall_clock - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
         for row in np.flatnonzero(inside):
-            sheet.write_number(int(row) + first_row, col, float(serials[row]), self.date)
+            sheet.write_number(int(row) + first_row, col, float(serials[row]), number_format or self.date)
         outside = np.flatnonzero(~inside & wall_clock.notna().to_numpy())
         for row in outside:
             sheet.write_string(int(row) + first_row, col, wall_clock.iloc[row].isoformat())

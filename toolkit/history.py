@@ -263,9 +263,25 @@ def _any_simulated(files: Sequence[Path]) -> bool:
     return any(map(_simulated, files))
 
 
-def snapshots_simulated(files: Sequence[Path]) -> bool:
-    """Whether every one of ``files`` holds a simulated snapshot (see :func:`_simulated`)."""
-    return all(map(_simulated, files))
+def clear_simulated_history(root: str | os.PathLike) -> int:
+    """Remove the simulated snapshots under ``root`` (a folder about to hold a new simulated
+    history: written twice into one folder, every day would hold each conversation twice);
+    return how many files went. A missing or empty folder has none.
+
+    Raises
+    ------
+    SnapshotError
+        ``root`` holds snapshots of live pulls (the folder is theirs, and a simulation beside
+        them would mix into their trends), or holds none itself but a folder inside it does.
+    """
+    folder = Path(root)
+    files = snapshot_files(folder) if folder.is_dir() else []
+    if not all(map(_simulated, files)):
+        raise SnapshotError(f"{folder}: holds snapshots of live pulls; name an empty folder for the "
+                            "simulated history")
+    for path in files:
+        path.unlink()
+    return len(files)
 
 
 def _simulated(path: Path) -> bool:

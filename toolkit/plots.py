@@ -18,8 +18,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from . import metrics
 from ._limits import AT_RISK_WITHIN
 from ._tz import resolve_tz
-from .display import BUCKET_LABELS as BUCKET_WORDS
 from .display import (
+    BUCKET_LABELS,
     PROVIDER_LABELS,
     channel_names_of,
     format_share,
@@ -159,7 +159,7 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
 
 
 #: How each time-left bucket is written in legends: as in tables, in lower case ("under 1 h").
-BUCKET_LABELS = {band: words[0].lower() + words[1:] for band, words in BUCKET_WORDS.items()}
+BUCKET_LEGEND = {band: words[0].lower() + words[1:] for band, words in BUCKET_LABELS.items()}
 
 
 def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: Any = None,
@@ -183,7 +183,7 @@ def plot_expiry_buckets(df: pd.DataFrame, by: str | None = "provider", as_of: An
             continue
         counts = summary[bucket].to_numpy() if len(summary) else np.array([])
         ax.barh(positions, counts, left=left, height=0.6, color=BUCKET_COLOURS[bucket],
-                label=BUCKET_LABELS[bucket])
+                label=BUCKET_LEGEND[bucket])
         left = left + counts
     channels = channel_names_of(df)
     closed = summary["closed"].tolist() if len(summary) else []
@@ -302,8 +302,9 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
     matplotlib.axes.Axes
     """
     ax = _axes(ax)
-    risky = metrics.at_risk(df, within=within, as_of=as_of).head(limit)
-    if risky.empty:
+    every = metrics.at_risk(df, within=within, as_of=as_of)
+    risky = every.head(limit)
+    if every.empty:
         # No bars: an axis of minutes around zero says nothing; when the next window closes does.
         later = metrics.at_risk(df, within="24h", as_of=as_of)
         ax.text(0.5, 0.5, next_window_words(later["window_remaining"]).replace("; ", ";\n"), ha="center",
@@ -407,6 +408,7 @@ def _legend_beside(ax: plt.Axes, entries: int) -> None:
         setattr(ax, _LEGEND_BELOW, True)
     else:
         ax.legend(frameon=False, fontsize=9, loc="upper left")
+        setattr(ax, _LEGEND_BELOW, False)  # an axes drawn on again
 
 
 #: Marks the axes whose legend :func:`_legend_beside` put below the plot.
@@ -424,6 +426,12 @@ def _room_for_the_legend(ax: plt.Axes) -> None:
     low, high = ax.get_ylim()
     if highest > 0:
         ax.set_ylim(low, max(high, highest * 1.3))
+
+
+def _by_words(columns: Sequence[str], otherwise: str) -> str:
+    """A title's groups in words (" by provider and channel"); ``otherwise`` without groups."""
+    named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
+    return " by " + " and ".join(named) if named else otherwise
 
 
 def _columns(by: str | Sequence[str] | None) -> list[str]:
@@ -472,8 +480,7 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     ax.set_ylabel("unread conversations")
     ax.set_ylim(bottom=0)
     _room_for_the_legend(ax)
-    named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
-    ax.set_title("Unread backlog over time" + (" by " + " and ".join(named) if named else ""))
+    ax.set_title("Unread backlog over time" + _by_words(columns, ""))
     _tidy(ax, "y")
     return ax
 
@@ -574,10 +581,8 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
     ax.set_ylabel("hours waited (unread conversations)")
     ax.set_ylim(bottom=0)
     _room_for_the_legend(ax)
-    named = [column.replace("_", " ").replace("channel id", "channel") for column in columns]
     # Without groups the lines pool every provider: said, as the other charts name their groups.
-    ax.set_title("Waiting time of unread conversations"
-                 + (" by " + " and ".join(named) if named else " (all providers)"))
+    ax.set_title("Waiting time of unread conversations" + _by_words(columns, " (all providers)"))
     _tidy(ax, "y")
     return ax
 

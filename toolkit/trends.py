@@ -44,7 +44,7 @@ def _check_each_conversation_once(history: pd.DataFrame) -> None:
     raise ValueError(f"the history holds {provider}'s snapshot of {moment:%Y-%m-%d %H:%M:%S} UTC more than "
                      f"once ({int(twice.sum()):,} conversations appear twice in a snapshot): two files were "
                      "saved for that moment, such as a history written twice into one folder; keep one of "
-                     "the files (snapshot-*.parquet under provider=/day=) or write the history anew")
+                     "the files (snapshot-*.parquet under provider=NAME/date=DAY) or write the history anew")
 
 
 def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
@@ -116,7 +116,14 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
 def _with_period(trend: pd.DataFrame, freq: Any) -> pd.DataFrame:
     """``trend`` with the period its rows stand for in ``attrs["freq"]`` (``None``: each row is
     one snapshot), so that :func:`toolkit.readable` labels a day a day even when days are missing."""
-    trend.attrs["freq"] = None if freq is None else str(freq)
+    if freq is None:
+        trend.attrs["freq"] = None
+        return trend
+    try:
+        # As an offset's name ("D", "12h"), whatever form it was given in (a Timedelta, an offset).
+        trend.attrs["freq"] = pd.tseries.frequencies.to_offset(freq).freqstr
+    except (ValueError, TypeError):
+        trend.attrs["freq"] = str(freq)
     return trend
 
 
