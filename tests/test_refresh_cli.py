@@ -257,13 +257,18 @@ def test_the_budget_pause_keeps_watch_within_half_of_wassists_budget():
     assert budget_pause({}) == pd.Timedelta(0)
 
 
-def test_the_watch_names_a_channel_where_it_can_and_shows_a_short_id_elsewhere(sandbox):
-    from toolkit.watch import render
-
-    df = tk.load_conversations({
+def both_pulled(sandbox) -> pd.DataFrame:
+    """Both providers of ``sandbox`` pulled, as a watch's first round pulls them."""
+    return tk.load_conversations({
         "wassist": {"api_key": sandbox.config.wassist_key, "base_url": sandbox.base_url, "rate_limit": None,
                     "progress": False},
         "briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url, "progress": False}})
+
+
+def test_the_watch_names_a_channel_where_it_can_and_shows_a_short_id_elsewhere(sandbox):
+    from toolkit.watch import render
+
+    df = both_pulled(sandbox)
     now = df["fetched_at"].max()
     risky = tk.at_risk(df, within="24h", as_of=now)
     assert set(risky["provider"]) == {"wassist", "briq"}  # named Wassist agents, unnamed Briq senders
@@ -276,10 +281,7 @@ def test_the_watch_names_a_channel_where_it_can_and_shows_a_short_id_elsewhere(s
 def test_a_watch_with_nothing_at_risk_says_when_the_next_window_closes(sandbox):
     from toolkit.watch import render
 
-    df = tk.load_conversations({
-        "wassist": {"api_key": sandbox.config.wassist_key, "base_url": sandbox.base_url, "rate_limit": None,
-                    "progress": False},
-        "briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url, "progress": False}})
+    df = both_pulled(sandbox)
     now = df["fetched_at"].max()
     later = tk.at_risk(df, within="24h", as_of=now)["window_remaining"]
     assert len(later) > 1
@@ -293,11 +295,11 @@ def test_a_watch_with_nothing_at_risk_says_when_the_next_window_closes(sandbox):
     expected = f"{minutes} min" if hours == 0 else f"{hours:,} h {minutes:02d} min"
     assert (f"The next unread conversation's window closes in {expected}; "
             f"{len(later):,} close within 24 h") in screen
-    # Nothing open within a day: said so, not left blank.
     # One window: the verb agrees.
     soonest_only = df.loc[[later.index[0]]]
     screen = render(soonest_only, now=now, within=within, status="")
     assert "; 1 closes within 24 h" in screen
+    # Nothing open within a day: said so, not left blank.
     quiet = df.assign(window_open=False)
     screen = render(quiet, now=now, within="2h", status="")
     assert "No unread conversation's window closes within 24 h" in screen
