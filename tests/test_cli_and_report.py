@@ -198,6 +198,11 @@ def test_sample_history_written_again_replaces_the_earlier_and_leaves_live_snaps
     assert again.returncode == 0, again.stderr
     assert "replacing" in again.stdout
     twice = tk.load_snapshots(root)
+    # A shorter history over a longer one leaves no empty day folders behind.
+    assert run("sample-history", "--root", str(root), "--days", "1").returncode == 0
+    assert all(any(folder.iterdir()) for folder in root.glob("provider=*/date=*"))
+    assert len(list(root.glob("provider=*/date=*"))) == 2
+    assert run("sample-history", "--root", str(root), "--days", "2").returncode == 0
     # Each day holds each conversation once, as after one run: the trends count what they did.
     assert len(twice) == len(once)
     assert not twice.duplicated(["snapshot_at", "provider", "conversation_id"]).any()

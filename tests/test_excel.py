@@ -206,7 +206,7 @@ def test_bad_requests_are_refused_before_anything_is_written(tmp_path, monkeypat
     df = hostile_frame()
     with pytest.raises(ValueError, match=r"must end in \.xlsx"):
         tk.to_excel(df, tmp_path / "out.xls")
-    with pytest.raises(TypeError, match="writes a pandas DataFrame, got list"):
+    with pytest.raises(TypeError, match="writes a pandas DataFrame or Series, got list"):
         tk.to_excel([1, 2], tmp_path / "x.xlsx")
     with pytest.raises(ValueError, match=r"levels counted\); \['provider'\] appear more than once"):
         tk.to_excel(pd.DataFrame({"provider": [1], "x": [2]}).set_index("provider").assign(provider=3),
@@ -306,3 +306,31 @@ def test_a_tables_days_rows_and_column_names_are_written_as_people_read_them(tmp
     assert header == ("closed wassist", "closed briq")
     with pytest.raises(ValueError, match=r"\['1'\] appear more than once"):
         tk.to_excel(pd.DataFrame({1: [1], "1": [2]}), tmp_path / "x.xlsx")
+
+
+def test_days_of_any_zone_summaries_series_and_shares_are_written_as_a_spreadsheet_reads_them(tmp_path):
+    # closed_unread_by_day(tz=...)'s days are days of that zone: dates, whatever zone the book shows.
+    days = pd.DatetimeIndex(["2026-11-23", "2026-11-24"], name="day").tz_localize("America/Los_Angeles")
+    lost = pd.DataFrame({"wassist": [7, 0]}, index=days)
+    rows = list(openpyxl.load_workbook(tk.to_excel(lost, tmp_path / "l.xlsx", tz="Asia/Tokyo"))["table"]
+                .iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:]] == [datetime(2026, 11, 23), datetime(2026, 11, 24)]
+    # A trend unstacked (its period no longer travels with it) is still days.
+    unstacked = pd.DataFrame({"briq": [1, 2]}, index=pd.DatetimeIndex(["2026-11-23", "2026-11-24"], tz="UTC",
+                                                                      name="snapshot_at"))
+    rows = list(openpyxl.load_workbook(tk.to_excel(unstacked, tmp_path / "u.xlsx", tz="Asia/Tokyo"))["table"]
+                .iter_rows(values_only=True))
+    assert rows[1][0] == datetime(2026, 11, 23)
+    # Row labels that are not row numbers are kept: describe()'s statistics.
+    described = pd.DataFrame({"unread_count": [1.0, 2.0, 3.0]}).describe()
+    rows = list(openpyxl.load_workbook(tk.to_excel(described, tmp_path / "d.xlsx"))["table"]
+                .iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:]] == list(described.index)
+    # A Series is one column; a share is a percentage cell.
+    counts = pd.Series([3, 4], index=pd.Index(["wassist", "briq"], name="provider"), name="unread")
+    rows = list(openpyxl.load_workbook(tk.to_excel(counts, tmp_path / "s.xlsx"))["table"]
+                .iter_rows(values_only=True))
+    assert rows == [("provider", "unread"), ("wassist", 3), ("briq", 4)]
+    shares = pd.DataFrame({"unread_share": [0.0525]}, index=pd.Index(["wassist"], name="provider"))
+    cell = openpyxl.load_workbook(tk.to_excel(shares, tmp_path / "p.xlsx"))["table"]["B2"]
+    assert cell.value == 0.0525 and cell.number_format == "0.0%"

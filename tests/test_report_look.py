@@ -606,3 +606,29 @@ def test_the_time_left_chart_draws_open_windows_and_counts_the_closed_in_its_lab
         assert ends[row] == counts.drop("closed").sum()
         assert labels[row].endswith(f"({int(counts['closed']):,} closed)"), labels[row]
     plt.close(figure)
+
+
+def test_a_chart_saved_on_its_own_keeps_its_legend_and_labels_inside_the_picture(pulled):
+    import matplotlib.pyplot as plt
+
+    ax = tk.plot_expiry_buckets(pulled, by="channel_id")  # a legend below, long channel names
+    figure = ax.figure
+    figure.canvas.draw()
+    inside = figure.bbox
+    legend = ax.get_legend().get_window_extent()
+    assert inside.x0 <= legend.x0 and legend.x1 <= inside.x1 and inside.y0 <= legend.y0
+    for label in ax.get_yticklabels():
+        assert label.get_window_extent().x0 >= inside.x0, label.get_text()
+    plt.close(figure)
+
+
+def test_the_at_risk_chart_says_how_many_it_leaves_out(pulled):
+    import matplotlib.pyplot as plt
+
+    now = pulled["fetched_at"].max()
+    every = tk.at_risk(pulled, within="24h", as_of=now)
+    assert len(every) > 5
+    figure, ax = plt.subplots()
+    tk.plot_at_risk(pulled, within="24h", as_of=now, limit=5, ax=ax)
+    assert ax.get_title().endswith(f"(5 soonest of {len(every):,})")
+    plt.close(figure)

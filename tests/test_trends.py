@@ -114,7 +114,7 @@ def test_a_trend_by_day_reads_as_days_and_one_by_snapshot_as_moments(three_days)
         assert tk.readable(tk.unread_trend(gap, by="provider", freq=day)).index.names[0] == "Day (UTC)"
     # Periods shorter than a day are moments, also when the ones kept fall on midnight.
     halves = tk.readable(tk.unread_trend(gap, by="provider", freq="12h"))
-    assert halves.index.names[0] == "Snapshot (UTC)"
+    assert halves.index.names[0] == "Period from (UTC)"
     assert all(label.endswith("00:00") for label in halves.index.get_level_values(0))
     each = tk.readable(tk.unread_trend(three_days, by="provider"))
     assert each.index.names[0] == "Snapshot (UTC)"
@@ -318,3 +318,15 @@ def test_daily_carried_over_compares_with_the_previous_kept_snapshot(two_days_un
     # The 3rd 10:00 against the 2nd 17:00: A was unread in both; D is new.
     assert briq["unread_conversations"].tolist() == [3, 2]
     assert briq["carried_over"].tolist() == [0, 1]
+
+
+def test_readable_days_of_another_zone_and_a_wide_table_by_channel(three_days):
+    lost = tk.closed_unread_by_day(three_days, by="provider", tz="America/Los_Angeles")
+    shown = tk.readable(lost, tz="Asia/Tokyo")
+    # Los Angeles' days, as days: on Tokyo's clock they read as 17:00 the same day.
+    assert shown.index.name == "Day (PST)"
+    assert list(shown.index) == [f"{day:%Y-%m-%d}" for day in lost.index]
+    wide = tk.closed_unread_by_day(three_days, by=["provider", "channel_id"])
+    named = tk.readable(wide, channel_names={"a1": "Front Desk"})
+    assert "Wassist · Front Desk" in named.columns
+    assert not any(column.startswith("(") for column in named.columns)  # no Python tuples

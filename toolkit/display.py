@@ -184,7 +184,11 @@ def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
     known = (channel_names_of(channel_names) if isinstance(channel_names, pd.DataFrame)
              else dict(channel_names or {}))
     columns: dict[str, pd.Series] = {}
+    grouped = _group_headers(frame.columns, known)
     for name in frame.columns:
+        if grouped is not None:  # a wide table: one column per group (a provider, a channel)
+            columns[grouped[name]] = _cells(name, frame[name], zone)[1]
+            continue
         if name == "channel_name" and "channel_id" in frame.columns:
             continue  # shown in the channel column
         values = frame[name]
@@ -202,6 +206,26 @@ def readable(frame: pd.DataFrame | pd.Series, *, tz: str | tzinfo | None = None,
     result = pd.DataFrame(columns, index=frame.index)
     result.index = _readable_index(frame.index, zone, known, period=trend_period(frame))
     return result
+
+
+def _group_headers(columns: pd.Index, known: Mapping[str, str]) -> dict[Any, str] | None:
+    """Headers of a wide table's columns when they are groups (``unstack()`` of a summary by
+    provider or channel): providers, bands and channels by name, levels joined by " · ";
+    ``None`` for ordinary columns."""
+    levels = list(columns.names)
+    if not any(level in (*_NAMED_VALUES, "channel_id") for level in levels):
+        return None
+
+    def word(value: Any, level: Any) -> str:
+        if level in _NAMED_VALUES:
+            return str(_NAMED_VALUES[level].get(value, value))
+        if level == "channel_id":
+            return str(_channel(value, known))
+        return str(value)
+
+    return {column: " · ".join(word(part, level) for part, level in
+                               zip(column if isinstance(column, tuple) else (column,), levels, strict=True))
+            for column in columns}
 
 
 #: Columns (or index levels) whose values :func:`readable` writes in words.
@@ -277,19 +301,22 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
             local = stamps.tz_convert(zone)
             title = header(name) if name is not None else "Time"
             moment = stamps.max() if len(stamps) else None
-            utc = stamps.tz_convert("UTC")
             shorter = period is not None and period < pd.Timedelta(days=1)  # "12h": times, at midnight too
-            if len(utc) and (utc == utc.normalize()).all() and not shorter:
-                # Days (a trend by day, whose days are UTC days): the day labels the row, not a
-                # moment at its midnight, whatever zone the other times are shown in.
+            if len(stamps) and (stamps == stamps.normalize()).all() and not shorter:
+                # Days of the zone the values are in (a trend's UTC days, closed_unread_by_day's
+                # days of its tz=): the day labels the row, not a moment at its midnight, whatever
+                # zone the other times are shown in.
                 if name == "snapshot_at":
                     # Periods longer than a day (freq="7D") start on the day shown; without the
                     # trend's own period, told by the spacing of its rows.
-                    days = utc.unique().sort_values()
+                    days = stamps.unique().sort_values()
                     longer = (period > pd.Timedelta(days=1) if period is not None else
                               len(days) > 1 and (days[1:] - days[:-1]).min() > pd.Timedelta(days=1))
                     title = "Period from" if longer else "Day"
-                return pd.Index(utc.strftime("%Y-%m-%d")), f"{title} (UTC)"
+                own_zone = zone_label(str(stamps.tz), moment)
+                return pd.Index(stamps.strftime("%Y-%m-%d")), f"{title} ({own_zone})"
+            if shorter and name == "snapshot_at":
+                title = "Period from"  # a trend's rows stand for periods, labelled by their start
             return pd.Index(local.strftime("%Y-%m-%d %H:%M")), f"{title} ({zone_label(zone, moment)})"
         return values, None if name is None else header(name)
 

@@ -106,8 +106,10 @@ def to_excel(df: pd.DataFrame, path: str | os.PathLike[str], *, tz: str | None =
     >>> tk.to_excel(df, "conversations.xlsx", tz="Africa/Dar_es_Salaam")  # doctest: +SKIP
     PosixPath('conversations.xlsx')
     """
+    if isinstance(df, pd.Series):  # a count per group, a timeline: one column
+        df = df.to_frame(name="value" if df.name is None else df.name)
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"to_excel writes a pandas DataFrame, got {type(df).__name__}")
+        raise TypeError(f"to_excel writes a pandas DataFrame or Series, got {type(df).__name__}")
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
         raise ValueError(f"{target}: an Excel workbook's name must end in .xlsx")
@@ -142,17 +144,18 @@ def _table_workbook(df: pd.DataFrame, target: Path, zone: str) -> Path:
     """Any other frame (a summary, some columns of the conversations) as one typed sheet,
     ``table``, with its index as leading columns when it labels the rows, and an ``about``
     sheet saying which zone its times are in."""
-    # A named index labels the rows (a summary's groups, a trend's moments); an unnamed one is
-    # row numbers (of a filtered frame, say), which mean nothing in a sheet.
-    labelled = any(name is not None for name in df.index.names)
+    # An index labels the rows (a summary's groups, a trend's moments, describe()'s statistics)
+    # unless it is row numbers (of a filtered frame, say), which mean nothing in a sheet.
+    labelled = any(name is not None for name in df.index.names) or not (
+        isinstance(df.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(df.index.dtype))
     names = pd.Index([_header_text(name) for name in [*(df.index.names if labelled else []), *df.columns]])
     if not names.is_unique:
         twice = sorted(set(names[names.duplicated()]))
         raise ValueError(f"to_excel needs one column of each name (the index's levels counted); {twice} "
                          "appear more than once")
     table = (df.reset_index() if labelled else df.reset_index(drop=True)).set_axis(names, axis=1)
-    days = [_header_text(name) for name in (df.index.names if labelled else [])
-            if _utc_days(df.index.get_level_values(name), name, trend_period(df))]
+    levels = range(df.index.nlevels) if labelled else range(0)
+    days = [names[level] for level in levels if _days(df.index.get_level_values(level), trend_period(df))]
     about: list[tuple[str, Any]] = [("times are in", describe_tz(zone)), ("time zone (IANA)", zone),
                                     ("written at", pd.Timestamp.now(tz="UTC")), ("rows", len(table))]
 
@@ -176,14 +179,16 @@ def _header_text(name: Any) -> str:
     return str(name)
 
 
-def _utc_days(values: pd.Index, name: Any, period: pd.Timedelta | None) -> bool:
-    """Whether an index level holds UTC days (a daily trend's, ``closed_unread_by_day``'s):
-    written as dates, since on another zone's clock a day west of UTC reads as the evening before."""
-    if not isinstance(values, pd.DatetimeIndex) or values.tz is None or not len(values):
+def _days(values: pd.Index, period: pd.Timedelta | None) -> bool:
+    """Whether an index level holds days (every value a midnight of its own zone: a daily trend's
+    UTC days, ``closed_unread_by_day``'s days of its ``tz=``), as :func:`toolkit.readable` reads
+    them: written as dates, since on another zone's clock a day reads as the evening before.
+    A trend of periods shorter than a day holds moments, at midnight too."""
+    if not isinstance(values, pd.DatetimeIndex) or not len(values):
         return False
-    utc = values.tz_convert("UTC")
-    at_midnight = bool((utc == utc.normalize()).all())
-    return at_midnight and (period is not None and period >= pd.Timedelta(days=1) or name == "day")
+    if period is not None and period < pd.Timedelta(days=1):
+        return False
+    return bool((values == values.normalize()).all())
 
 
 class _SheetWriter:
@@ -195,6 +200,7 @@ class _SheetWriter:
         self.header = book.add_format({"bold": True, "bottom": 1, "bg_color": "#EEF2F6"})
         self.date = book.add_format({"num_format": _DATE_FORMAT})
         self.day = book.add_format({"num_format": _DAY_FORMAT})
+        self.share = book.add_format({"num_format": "0.0%"})
         self.duration = book.add_format({"num_format": _DURATION_FORMAT})
         # A text cell that starts like a formula is already inert (it is a text cell); the
         # quote prefix also keeps it text when someone edits it, and shows no apostrophe.
@@ -208,10 +214,12 @@ class _SheetWriter:
         for col, column_name in enumerate(frame.columns):
             sheet.write_string(0, col, str(column_name), self.header)
             if column_name in days:
-                day_starts = frame[column_name].dt.tz_convert("UTC").dt.tz_localize(None)
-                self._times(sheet, col, day_starts, number_format=self.day)
+                values = frame[column_name]
+                own = values.dt.tz if isinstance(values.dtype, pd.DatetimeTZDtype) else None
+                self._times(sheet, col, values.dt.tz_localize(None) if own is not None else values,
+                            number_format=self.day)
                 sheet.set_column(col, col, max(len(str(column_name)) + 3, 12))
-                sheet.write_comment(0, col, "Days (UTC)")
+                sheet.write_comment(0, col, f"Days of {describe_tz(str(own))}" if own is not None else "Days")
                 continue
             width = self._column(sheet, col, frame[column_name])
             sheet.set_column(col, col, width)
@@ -269,8 +277,10 @@ class _SheetWriter:
         if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
             mask = column.isna().to_numpy()
             values = column.tolist()
+            # A share (unread_share, closing_share) reads as a percentage, as in the report.
+            share = self.share if "share" in str(column.name) and pd.api.types.is_float_dtype(dtype) else None
             for row in np.flatnonzero(~mask):
-                self._value(sheet, int(row) + 1, col, values[row])
+                self._value(sheet, int(row) + 1, col, values[row], share)
             longest = column.dropna().head(_WIDTH_SAMPLE).astype(str).str.len().max()
             return max(header_width, (0 if pd.isna(longest) else int(longest)) + 2)
         # Text: strings, categories and anything else, value by value.
@@ -294,8 +304,8 @@ class _SheetWriter:
             sheet.write_string(int(row) + first_row, col, wall_clock.iloc[row].isoformat())
         self.text_times += len(outside)
 
-    def _value(self, sheet: Any, row: int, col: int, value: Any) -> None:
-        """One cell, typed by the Python value."""
+    def _value(self, sheet: Any, row: int, col: int, value: Any, number_format: Any = None) -> None:
+        """One cell, typed by the Python value (a number in ``number_format``, when given)."""
         if value is None or value is pd.NA or value is pd.NaT:
             return
         if isinstance(value, (bool, np.bool_)):
@@ -307,7 +317,7 @@ class _SheetWriter:
             if math.isinf(number):
                 sheet.write_string(row, col, str(number))
             else:
-                sheet.write_number(row, col, number)
+                sheet.write_number(row, col, number, number_format)
         elif isinstance(value, pd.Timestamp):
             stamp = value.tz_localize("UTC") if value.tzinfo is None else value
             self._times(sheet, col, local_wall_clock(pd.Series([stamp]), self.zone), first_row=row)

@@ -13,6 +13,7 @@ the unified columns (without ``provider``), ``channel_name`` and ``snapshot_at``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -281,6 +282,9 @@ def clear_simulated_history(root: str | os.PathLike) -> int:
                             "simulated history")
     for path in files:
         path.unlink()
+        for partition in (path.parent, path.parent.parent):  # date=DAY, then provider=NAME
+            with contextlib.suppress(OSError):  # still holding files (or already gone)
+                partition.rmdir()
     return len(files)
 
 

@@ -58,7 +58,9 @@ def _counts_on(axis: Any) -> None:
 
 def _axes(ax: Any) -> plt.Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4.5))
+        # Constrained: a legend below the axes and long labels stay inside a saved figure (as
+        # the report draws them), not only in Jupyter's tightly cropped display.
+        _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     return ax
 
 
@@ -325,7 +327,8 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
         ax.text(value, position, f" {value:,.0f} min", va="center", fontsize=8)
     ax.set_yticks(positions, labels, fontsize=8)
     ax.set_xlabel("minutes until the reply window closes")
-    ax.set_title(f"Unread conversations whose window closes within {within}")
+    shown = f" ({len(risky):,} soonest of {len(every):,})" if len(every) > len(risky) else ""
+    ax.set_title(f"Unread conversations whose window closes within {within}{shown}")
     _tidy(ax, "x")
     return ax
 
@@ -359,6 +362,9 @@ def _trend_times(trend: pd.DataFrame, zone: str) -> tuple[pd.DatetimeIndex, str 
     if period is not None and period >= pd.Timedelta(days=1):
         days = pd.DatetimeIndex(moments).tz_convert("UTC").tz_localize(None)
         return days, "day (UTC)" if period == pd.Timedelta(days=1) else "period from (UTC)"
+    if period is not None:  # "12h": each row is a period, drawn at its start
+        latest = pd.DatetimeIndex(moments).max()
+        return _local_times(moments, zone), f"period start ({zone_label(zone, latest)})"
     return _local_times(moments, zone), None
 
 
