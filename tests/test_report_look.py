@@ -549,6 +549,11 @@ def test_a_daily_trend_is_drawn_on_its_days_in_any_zone_and_each_snapshot_at_its
                  for day in (0, 1, 2)]
         assert drawn == local and ax.get_xlabel().startswith("snapshot time (P")
         plt.close(figure)
+    # Periods shorter than a day: drawn at their starts, on an axis that says so.
+    figure, ax = plt.subplots()
+    tk.plot_unread_trend(history, freq="12h", tz="America/Los_Angeles", ax=ax)
+    assert ax.get_xlabel().startswith("period start (P")
+    plt.close(figure)
     figure, ax = plt.subplots()
     tk.plot_wait_trend(history, ax=ax)
     assert ax.get_title().endswith("(all providers)")
