@@ -330,3 +330,18 @@ def test_readable_days_of_another_zone_and_a_wide_table_by_channel(three_days):
     named = tk.readable(wide, channel_names={"a1": "Front Desk"})
     assert "Wassist · Front Desk" in named.columns
     assert not any(column.startswith("(") for column in named.columns)  # no Python tuples
+
+
+# 09:00 UTC falls on the day before in Honolulu, on the same day in Kiritimati.
+@pytest.mark.parametrize("zone", ["Pacific/Honolulu", "Pacific/Kiritimati"])
+def test_a_trend_by_day_of_a_zone_counts_that_zones_days(three_days, zone):
+    """The report's day charts agree: closed_unread_by_day(tz=) and the trends cut days alike."""
+    both = (tk.unread_trend(three_days, freq="D", tz=zone), tk.wait_trend(three_days, freq="D", tz=zone))
+    for trend in both:
+        days = trend.index.get_level_values(0).unique()
+        expected = pd.DatetimeIndex(sorted({moment.tz_convert(zone).normalize() for moment in (T1, T2, T3)}))
+        assert list(days) == list(expected)
+        assert str(days.tz) == zone
+    lost = tk.closed_unread_by_day(three_days, tz=zone)
+    assert set(tk.unread_trend(three_days, freq="D", tz=zone).index.get_level_values(0)) <= set(lost.index)
+    assert tk.readable(tk.unread_trend(three_days, freq="D", tz=zone)).index.names[0].startswith("Day (")

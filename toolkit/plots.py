@@ -357,11 +357,14 @@ def _trend_times(trend: pd.DataFrame, zone: str) -> tuple[pd.DatetimeIndex, str 
     Such rows are drawn at their UTC day, on an axis that says so; a trend of every snapshot
     at the snapshots' own times, on the local clock.
     """
-    moments = trend.index.get_level_values(0)
+    moments = pd.DatetimeIndex(trend.index.get_level_values(0))
     period = trend_period(trend)
     if period is not None and period >= pd.Timedelta(days=1):
-        days = pd.DatetimeIndex(moments).tz_convert("UTC").tz_localize(None)
-        return days, "day (UTC)" if period == pd.Timedelta(days=1) else "period from (UTC)"
+        # The days of the zone that cut them (the trend's tz=), as dates.
+        own = "UTC" if moments.tz is None else str(moments.tz)
+        days = moments.tz_localize(None)
+        words = "day" if period == pd.Timedelta(days=1) else "period from"
+        return days, f"{words} ({zone_label(own, moments.max())})"
     if period is not None:  # "12h": each row is a period, drawn at its start
         latest = pd.DatetimeIndex(moments).max()
         return _local_times(moments, zone), f"period start ({zone_label(zone, latest)})"
@@ -451,7 +454,8 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     Parameters
     ----------
     tz : str, optional
-        IANA zone of the times on the axis; default ``WA_TOOLKIT_TZ``, else UTC.
+        IANA zone of the times on the axis, and with ``freq`` the zone whose clock cuts the
+        periods (its days); default ``WA_TOOLKIT_TZ``, else UTC.
 
     Returns
     -------
@@ -462,7 +466,8 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     ax = _axes(ax)
     zone = resolve_tz(tz)
     columns = _columns(by)
-    table = unread_trend(history, by=by, freq=freq)
+    # Periods cut on the axis' clock: days of the zone the chart shows.
+    table = unread_trend(history, by=by, freq=freq, tz=None if freq is None else zone)
     trend = table["unread_conversations"]
     if trend.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
@@ -546,7 +551,8 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
     Parameters
     ----------
     tz : str, optional
-        IANA zone of the times on the axis; default ``WA_TOOLKIT_TZ``, else UTC.
+        IANA zone of the times on the axis, and with ``freq`` the zone whose clock cuts the
+        periods (its days); default ``WA_TOOLKIT_TZ``, else UTC.
 
     Returns
     -------
@@ -557,7 +563,7 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
     ax = _axes(ax)
     zone = resolve_tz(tz)
     columns = _columns(by)
-    trend = wait_trend(history, by=by, freq=freq, percentiles=percentiles)
+    trend = wait_trend(history, by=by, freq=freq, percentiles=percentiles, tz=None if freq is None else zone)
     names = [column for column in trend.columns if column != "count"]
     if trend.empty:
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)

@@ -47,21 +47,26 @@ def _check_each_conversation_once(history: pd.DataFrame) -> None:
                      "the files (snapshot-*.parquet under provider=NAME/date=DAY) or write the history anew")
 
 
-def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
+def _history(history: pd.DataFrame, freq: Any = None, tz: str | None = None) -> pd.DataFrame:
     """The snapshots a trend measures, each row labelled (``_period``) with its result row.
 
     Without ``freq`` every snapshot is its own result row, labelled with its ``snapshot_at``.
     With ``freq`` only each provider's latest snapshot of each period is kept, labelled with
-    the period's start. Either way every row keeps its own ``snapshot_at``: a trend
-    measures each snapshot as of the moment it was taken, and the period only labels it
-    (a snapshot taken at 17:00 measured as of midnight would show waits hours too short).
+    the period's start: on UTC's clock, or on ``tz``'s when given (its days, say). Either way
+    every row keeps its own ``snapshot_at``: a trend measures each snapshot as of the moment
+    it was taken, and the period only labels it (a snapshot taken at 17:00 measured as of
+    midnight would show waits hours too short).
     """
     require_columns(history, HISTORY_COLUMNS)
     _check_each_conversation_once(history)
     if freq is None or history.empty:
         return history.assign(**{_PERIOD: history[SNAPSHOT_COLUMN]})
     try:
-        period = history[SNAPSHOT_COLUMN].dt.floor(freq)
+        if tz is None:
+            period = history[SNAPSHOT_COLUMN].dt.floor(freq)
+        else:
+            zone = resolve_tz(tz)
+            period = _placed(local_wall_clock(history[SNAPSHOT_COLUMN], zone).dt.floor(freq), zone)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"freq: cannot use {freq!r} as a period such as 'D' or '6h'") from exc
     latest = history.groupby([period, history["provider"]], observed=True)[SNAPSHOT_COLUMN].transform("max")
@@ -70,7 +75,7 @@ def _history(history: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
 
 
 def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider",
-                 freq: Any = None) -> pd.DataFrame:
+                 freq: Any = None, tz: str | None = None) -> pd.DataFrame:
     """The unread backlog at every snapshot, per group.
 
     Parameters
@@ -84,6 +89,9 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
         label it with the period's start, so providers pulled at different times line up.
         Each kept snapshot is still measured as of its own ``snapshot_at``, and
         ``carried_over`` compares it with the provider's previous kept snapshot.
+    tz : str, optional
+        With ``freq``, the IANA zone whose clock cuts the periods (``"D"``: its days, as
+        :func:`closed_unread_by_day` counts them); default UTC.
 
     Returns
     -------
@@ -97,7 +105,7 @@ def unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provid
     --------
     >>> trend = tk.unread_trend(tk.load_snapshots("history"), by="channel_id", freq="D")  # doctest: +SKIP
     """
-    frame = _history(history, freq)
+    frame = _history(history, freq, tz)
     columns = group_columns(frame, by) or []
     frame = frame.assign(carried_over=_carried_over(frame))
     pieces = {}
@@ -216,9 +224,15 @@ def closed_unread_by_day(history: pd.DataFrame, by: str | Sequence[str] | None =
                  else table.reindex(columns=["all"], fill_value=0))
     # Days are counted on the wall clock and placed in the zone last: where a clock change
     # skips or repeats midnight (Cairo, Havana), a day starts at the first moment it has.
-    table.index = table.index.tz_localize(zone, ambiguous=np.ones(len(table), dtype=bool),
-                                          nonexistent="shift_forward").rename("day")
+    table.index = _placed(table.index, zone).rename("day")
     return table
+
+
+def _placed(wall_clock: Any, zone: str) -> Any:
+    """Wall-clock times (without zone) placed in ``zone``: where a clock change skips or repeats
+    the time (midnight in Cairo or Havana), a period starts at the first moment it has."""
+    localize = wall_clock.dt.tz_localize if isinstance(wall_clock, pd.Series) else wall_clock.tz_localize
+    return localize(zone, ambiguous=np.ones(len(wall_clock), dtype=bool), nonexistent="shift_forward")
 
 
 def _wall_days(moments: pd.Series, zone: str) -> pd.Series:
@@ -235,13 +249,14 @@ def _all_days(frame: pd.DataFrame, zone: str = "UTC") -> pd.DatetimeIndex:
 
 
 def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider", freq: Any = None,
-               percentiles: Sequence[float] = (0.5, 0.9)) -> pd.DataFrame:
+               percentiles: Sequence[float] = (0.5, 0.9), tz: str | None = None) -> pd.DataFrame:
     """Percentiles of how long unread conversations have waited, at every snapshot.
 
     Each snapshot is measured as of its own ``snapshot_at`` (see
     :func:`toolkit.wait_percentiles`), also with ``freq``: a period's row pools the waits
     of each provider's latest snapshot in it, each as of the moment that snapshot was
-    taken; the period's start only labels the row.
+    taken; the period's start only labels the row. ``tz``: the zone whose clock cuts the
+    periods, as for :func:`unread_trend`.
 
     Returns
     -------
@@ -249,7 +264,7 @@ def wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "provider
         Indexed by ``snapshot_at`` (and the ``by`` columns); columns ``count`` and one per
         percentile in hours (``p50``, ``p90``, ...), ``NaN`` for a group with no unread.
     """
-    frame = _history(history, freq)
+    frame = _history(history, freq, tz)
     require_columns(frame, ["last_message_at"])
     waits = _waited(frame, frame[SNAPSHOT_COLUMN])  # each row as of its own snapshot
     pieces = {moment: _wait_table(rows, waits[rows.index], by, percentiles)
