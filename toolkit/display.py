@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._tz import resolve_tz
+from .metrics import at_risk
 
 __all__ = ["readable", "channel_names_of", "format_count", "format_share", "format_duration", "header",
            "zone_label", "PROVIDER_LABELS"]
@@ -104,14 +105,13 @@ def at_risk_words(count: int, within: str) -> str:
             f"window within {duration_words(within)}")
 
 
-def next_window_words(remaining: pd.Series) -> str:
+def next_window_words(df: pd.DataFrame, as_of: Any = None) -> str:
     """What to say when nothing is at risk within the horizon: when the next unread
-    conversation's window closes, so that a quiet list reads as quiet, not as broken.
-
-    ``remaining`` is the time left of every unread conversation's window that closes within
-    24 h, soonest first (the ``window_remaining`` of ``metrics.at_risk(df, within="24h")``).
+    conversation's window closes after ``as_of``, so that a quiet list reads as quiet, not as
+    broken (the report, the watch, the at-risk chart).
     ``"The next unread conversation's window closes in 4 h 12 min; 9 close within 24 h"``.
     """
+    remaining = at_risk(df, within="24h", as_of=as_of)["window_remaining"]
     if remaining.empty:
         return "No unread conversation's window closes within 24 h"
     return (f"The next unread conversation's window closes in {format_duration(remaining.iloc[0])}; "
@@ -275,6 +275,16 @@ def _channel(value: Any, known: Mapping[str, str]) -> Any:
     return text if len(text) <= 8 else text[:8] + "…"
 
 
+def holds_days(times: pd.DatetimeIndex, period: pd.Timedelta | None = None) -> bool:
+    """Whether ``times`` are days: each a midnight of its own zone (a daily trend's UTC days,
+    ``closed_unread_by_day``'s days of its ``tz=``), unless they label a trend's periods shorter
+    than a day (``period``, "12h": its periods start at midnight too). Shown and written as
+    dates, since on another zone's clock a day reads as the evening before."""
+    if not len(times) or (period is not None and period < pd.Timedelta(days=1)):
+        return False
+    return bool((times == times.normalize()).all())
+
+
 def trend_period(frame: pd.DataFrame) -> pd.Timedelta | None:
     """The period a trend's rows stand for (``attrs["freq"]``, set by the trend functions), if
     it is a fixed span; ``None`` otherwise."""
@@ -301,8 +311,7 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
             local = stamps.tz_convert(zone)
             title = header(name) if name is not None else "Time"
             moment = stamps.max() if len(stamps) else None
-            shorter = period is not None and period < pd.Timedelta(days=1)  # "12h": times, at midnight too
-            if len(stamps) and (stamps == stamps.normalize()).all() and not shorter:
+            if holds_days(stamps, period):
                 # Days of the zone the values are in (a trend's UTC days, closed_unread_by_day's
                 # days of its tz=): the day labels the row, not a moment at its midnight, whatever
                 # zone the other times are shown in.
@@ -315,8 +324,8 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
                     title = "Period from" if longer else "Day"
                 own_zone = zone_label(str(stamps.tz), moment)
                 return pd.Index(stamps.strftime("%Y-%m-%d")), f"{title} ({own_zone})"
-            if shorter and name == "snapshot_at":
-                title = "Period from"  # a trend's rows stand for periods, labelled by their start
+            if period is not None and period < pd.Timedelta(days=1) and name == "snapshot_at":
+                title = "Period from"  # a trend's rows stand for periods ("12h"), labelled by their start
             return pd.Index(local.strftime("%Y-%m-%d %H:%M")), f"{title} ({zone_label(zone, moment)})"
         return values, None if name is None else header(name)
 

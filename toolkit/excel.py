@@ -28,7 +28,7 @@ from ._limits import AT_RISK_WITHIN
 from ._redact import redact
 from ._schema import SCHEMA, conform
 from ._tz import describe_tz, local_wall_clock, resolve_tz
-from .display import trend_period
+from .display import holds_days, trend_period
 from .export import FORMULA_TRIGGERS
 
 __all__ = ["to_excel", "MAX_ROWS"]
@@ -155,7 +155,10 @@ def _table_workbook(df: pd.DataFrame, target: Path, zone: str) -> Path:
                          "appear more than once")
     table = (df.reset_index() if labelled else df.reset_index(drop=True)).set_axis(names, axis=1)
     levels = range(df.index.nlevels) if labelled else range(0)
-    days = [names[level] for level in levels if _days(df.index.get_level_values(level), trend_period(df))]
+    period = trend_period(df)
+    days = [names[level] for level in levels
+            if isinstance(df.index.get_level_values(level), pd.DatetimeIndex)
+            and holds_days(df.index.get_level_values(level), period)]  # dates, as tk.readable shows them
     about: list[tuple[str, Any]] = [("times are in", describe_tz(zone)), ("time zone (IANA)", zone),
                                     ("written at", pd.Timestamp.now(tz="UTC")), ("rows", len(table))]
 
@@ -177,18 +180,6 @@ def _header_text(name: Any) -> str:
     if isinstance(name, tuple):
         return " ".join(str(part) for part in name if part is not None and str(part) != "")
     return str(name)
-
-
-def _days(values: pd.Index, period: pd.Timedelta | None) -> bool:
-    """Whether an index level holds days (every value a midnight of its own zone: a daily trend's
-    UTC days, ``closed_unread_by_day``'s days of its ``tz=``), as :func:`toolkit.readable` reads
-    them: written as dates, since on another zone's clock a day reads as the evening before.
-    A trend of periods shorter than a day holds moments, at midnight too."""
-    if not isinstance(values, pd.DatetimeIndex) or not len(values):
-        return False
-    if period is not None and period < pd.Timedelta(days=1):
-        return False
-    return bool((values == values.normalize()).all())
 
 
 class _SheetWriter:

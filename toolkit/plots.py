@@ -308,8 +308,7 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
     risky = every.head(limit)
     if every.empty:
         # No bars: an axis of minutes around zero says nothing; when the next window closes does.
-        later = metrics.at_risk(df, within="24h", as_of=as_of)
-        ax.text(0.5, 0.5, next_window_words(later["window_remaining"]).replace("; ", ";\n"), ha="center",
+        ax.text(0.5, 0.5, next_window_words(df, as_of).replace("; ", ";\n"), ha="center",
                 va="center", fontsize=9, color="#444444", transform=ax.transAxes)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -406,29 +405,23 @@ def _dated(axis: Any) -> None:
 
 
 def _legend_beside(ax: plt.Axes, entries: int) -> None:
-    """Few entries inside the plot (above the lines: see :func:`_room_for_the_legend`); many below
-    it, so that no line hides behind the legend."""
+    """Few entries inside the plot, with room made above the lines for them
+    (:func:`_room_for_the_legend`); many below it, so that no line hides behind the legend."""
     if entries > 4:
         # As many columns as the longest label leaves room for across the figure's width.
         longest = max((len(label) for label in ax.get_legend_handles_labels()[1]), default=0)
         fits = 4 if longest <= 16 else 3 if longest <= 24 else 2
         ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
                   ncols=min(fits, (entries + 1) // 2))
-        setattr(ax, _LEGEND_BELOW, True)
     else:
         ax.legend(frameon=False, fontsize=9, loc="upper left")
-        setattr(ax, _LEGEND_BELOW, False)  # an axes drawn on again
-
-
-#: Marks the axes whose legend :func:`_legend_beside` put below the plot.
-_LEGEND_BELOW = "_toolkit_legend_below"
+        _room_for_the_legend(ax)
 
 
 def _room_for_the_legend(ax: plt.Axes) -> None:
     """Raise the top of a line chart whose legend sits inside it, so that the legend lies above
-    the lines: a flat line at the top (a backlog that did not move) ran under it."""
-    if ax.get_legend() is None or getattr(ax, _LEGEND_BELOW, False):
-        return
+    the lines: a flat line at the top (a backlog that did not move) ran under it. Bars (no
+    marked lines) are left as they are."""
     lines = [line for line in ax.get_lines() if line.get_marker() != "None"]  # not the 24 h mark
     values = [np.asarray(line.get_ydata(), dtype=float) for line in lines]
     highest = max((float(np.nanmax(v)) for v in values if np.isfinite(v).any()), default=0.0)
@@ -490,7 +483,6 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
     _counts_on(ax.yaxis)
     ax.set_ylabel("unread conversations")
     ax.set_ylim(bottom=0)
-    _room_for_the_legend(ax)
     ax.set_title("Unread backlog over time" + _by_words(columns, ""))
     _tidy(ax, "y")
     return ax
@@ -592,7 +584,6 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
         _date_axis(ax, zone, trend.index.get_level_values(0).max(), days)
     ax.set_ylabel("hours waited (unread conversations)")
     ax.set_ylim(bottom=0)
-    _room_for_the_legend(ax)
     # Without groups the lines pool every provider: said, as the other charts name their groups.
     ax.set_title("Waiting time of unread conversations" + _by_words(columns, " (all providers)"))
     _tidy(ax, "y")

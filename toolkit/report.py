@@ -249,8 +249,7 @@ closes, only paid, pre-approved templates can be sent. Times are in {html.escape
 
 def _none_at_risk(df: pd.DataFrame, moment: pd.Timestamp) -> str:
     """What to say when no unread window closes within the horizon: when the next one does."""
-    later = metrics.at_risk(df, within="24h", as_of=moment)
-    return f"<p>None right now. {html.escape(next_window_words(later['window_remaining']), quote=False)}.</p>"
+    return f"<p>None right now. {html.escape(next_window_words(df, moment), quote=False)}.</p>"
 
 
 def _counts_note(per_provider: pd.DataFrame) -> str:

@@ -73,9 +73,8 @@ def render(df: pd.DataFrame, *, now: pd.Timestamp, within: str, status: str, row
         f"At risk: {at_risk_words(len(risky), within)}",
     ]
     if not len(risky):
-        later = metrics.at_risk(df, within="24h", as_of=now)
-        lines.append(f"  {next_window_words(later['window_remaining'])}")
-    if len(risky):
+        lines.append(f"  {next_window_words(df, now)}")
+    else:
         # Named where the channel has a name, else a short id, as the report and charts show it.
         channels = channel_labels(risky)
         lines.append(f"  {'time left':>9}  {'provider':<8}  {'contact':<22}  {'channel':<20}  unread")
