@@ -584,16 +584,25 @@ def _check_input_folder(folder: Path, flag: str) -> None:
         raise UsageError(f"{flag} {folder}: no such folder")
 
 
+@contextlib.contextmanager
+def _folder_named_by(flag: str) -> Iterator[None]:
+    """A snapshot folder the user named that cannot serve (:class:`SnapshotError`) as an
+    argument to correct: :class:`UsageError` naming ``flag``, exit 2."""
+    from ._errors import SnapshotError
+
+    try:
+        yield
+    except SnapshotError as exc:
+        raise UsageError(f"{flag} {exc}") from None
+
+
 def _check_history_folder(folder: Path) -> None:
     """A --history folder that holds snapshots: an empty one would silently drop the trends section."""
-    from ._errors import SnapshotError
     from .history import snapshot_files
 
     _check_input_folder(folder, "--history")
-    try:
+    with _folder_named_by("--history"):  # the folder above the history, say
         files = snapshot_files(folder)
-    except SnapshotError as exc:  # the folder above the history, say: an argument to correct
-        raise UsageError(f"--history {exc}") from None
     if not files:
         raise UsageError(f"--history {folder}: no snapshots there; name the folder `wa-toolkit snapshot "
                          "--root` wrote (the one holding provider=NAME folders)")
@@ -667,17 +676,14 @@ def _wrote(df: Any, *paths: Path, within: str = AT_RISK_WITHIN) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """``wa-toolkit demo``: the sandbox pulled and reported, into --out."""
-    from ._errors import SnapshotError
     from ._tz import resolve_tz
     from .demo import run_demo
     from .history import clear_simulated_history
 
     _check_output_folder(args.out, "--out")
     tz = resolve_tz(args.tz)
-    try:
+    with _folder_named_by("--out"):
         clear_simulated_history(args.out / "history")  # checked before anything is written
-    except SnapshotError as exc:
-        raise UsageError(f"--out {exc}") from None
     _wrote(*run_demo(args.out, args.seed, args.fault_rate, args.progress, tz=tz,
                      channel_names=args.channel_names))
     print(f"wrote {args.out / 'history'} (the simulated history's daily snapshots, for report --history)")
@@ -765,15 +771,12 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 def _sample_history(args: argparse.Namespace) -> int:
     """``wa-toolkit sample-history``: a simulated history written under --root."""
-    from ._errors import SnapshotError
     from .history import clear_simulated_history
     from .sandbox import HistoryConfig, write_history
 
     _check_output_folder(args.root, "--root")
-    try:
+    with _folder_named_by("--root"):  # live snapshots, or the folder above a history
         removed = clear_simulated_history(args.root)
-    except SnapshotError as exc:  # live snapshots, or the folder above a history: pick another
-        raise UsageError(f"--root {exc}") from None
     files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
     replaced = f" (replacing the {removed} of an earlier simulated history)" if removed else ""
     print(f"wrote {len(files)} snapshot files under {args.root}{replaced}")
