@@ -275,6 +275,24 @@ def test_an_unknown_option_points_to_its_own_command_help(capsys):
     assert code == 2 and "--bogus" in line and "`wa-toolkit export --help`" in line
 
 
+@pytest.mark.parametrize("argv, mistyped, meant", [
+    (["export", "--outt", "x.csv"], "--outt", "--out"),  # --out is required: argparse said it was missing
+    (["snapshot", "--rot", "snaps"], "--rot", "--root"),
+    (["watch", "--evry", "5m"], "--evry", "--every"),
+    (["export", "--out", "x.csv", "--providers", "briq"], "--providers", "--provider"),
+])
+def test_a_mistyped_option_is_named_with_the_option_meant(argv, mistyped, meant, capsys):
+    code, line = fail(capsys, *argv)
+    assert code == 2 and f"unrecognized arguments: {mistyped}" in line and f"did you mean {meant}?" in line
+    assert "required" not in line
+
+
+def test_an_abbreviated_option_is_still_taken(keys, tmp_path):
+    # argparse takes a unique prefix of an option; the mistyped-option check must not refuse it.
+    assert cli.main(["export", "--ou", str(tmp_path / "x.csv")]) == 0
+    assert (tmp_path / "x.csv").exists()
+
+
 def test_version_is_printed(capsys):
     import toolkit as tk
 

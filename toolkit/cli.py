@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import errno
 import signal
 import sys
@@ -37,10 +38,50 @@ sandbox on this machine.
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line on stderr (the usage stays with ``--help``)."""
+    """argparse, but a bad argument is one line on stderr (the usage stays with ``--help``),
+    and a mistyped option is named as such, with the option meant."""
+
+    _arguments_given: list[str] = []
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        self._arguments_given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
+        mistyped = self.unknown_options(self._arguments_given)
+        if mistyped and message.startswith("the following arguments are required"):
+            # argparse checks the required options first: `--outt x.csv` would be told that
+            # --out is missing, not that --outt is not an option.
+            message = self.unrecognized(mistyped)
         self.exit(EXIT_USAGE, f"wa-toolkit: error: {message} (see `{self.prog} --help`)\n")
+
+    def unknown_options(self, arguments: Sequence[str]) -> list[str]:
+        """The arguments that look like options of this command and are none of them."""
+        known = [name for name in self._option_string_actions if name.startswith("--")]
+        unknown = []
+        for argument in arguments:
+            name = argument.split("=", 1)[0]
+            if not name.startswith("-") or name == "-" or name == "--" or name[1:2].isdigit():
+                continue
+            if name in self._option_string_actions:
+                continue
+            if name.startswith("--") and self.allow_abbrev and any(option.startswith(name)
+                                                                   for option in known):
+                continue  # an abbreviation argparse takes
+            unknown.append(argument)
+        return unknown
+
+    def unrecognized(self, arguments: Sequence[str]) -> str:
+        """argparse's message for ``arguments``, with the option each one probably meant."""
+        options = [name for name in self._option_string_actions if name.startswith("--")]
+        meant = []
+        for argument in arguments:
+            close = difflib.get_close_matches(argument.split("=", 1)[0], options, n=1)
+            if close and close[0] not in meant:
+                meant.append(close[0])
+        hint = f"; did you mean {' or '.join(meant)}?" if meant else ""
+        return f"unrecognized arguments: {' '.join(arguments)}{hint}"
 
 
 class UsageError(ValueError):
@@ -954,7 +995,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Said by the command's own parser, so the hint names that command's --help.
             commands = next(action for action in parser._actions
                             if isinstance(action, argparse._SubParsersAction))
-            commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+            command = commands.choices[args.command]
+            command.error(command.unrecognized(unknown) if isinstance(command, _Parser)
+                          else f"unrecognized arguments: {' '.join(unknown)}")
         try:
             return args.handler(args)
         except ValueError as exc:
