@@ -190,6 +190,19 @@ def test_sample_history_writes_days_of_snapshots(tmp_path):
     assert run("sample-history", "--root", str(tmp_path / "h"), "--days", "0").returncode == 2
 
 
+def test_sample_history_is_the_demos_inbox_with_its_senders_named(tmp_path):
+    # The inbox the sandbox and the demo serve (their channels, their size), so that trends drawn
+    # from it show the channels today's numbers show, under the names data/ gives Briq's senders.
+    assert run("sample-history", "--root", str(tmp_path / "h"), "--days", "1").returncode == 0
+    history = tk.load_snapshots(tmp_path / "h")
+    briq, wassist = history[history["provider"] == "briq"], history[history["provider"] == "wassist"]
+    names = tk.read_channel_names(ROOT / "data" / "briq_channel_names.csv")
+    assert set(briq["channel_id"]) == set(names)
+    assert (briq["channel_name"] == briq["channel_id"].map(names)).all()
+    assert wassist["channel_id"].nunique() == len(names)  # as many agents as senders: four each
+    assert len(wassist) >= 800 and len(briq) >= 1000  # the demo's inbox starts with 800 and 1,000 threads
+
+
 def test_sample_history_written_again_replaces_the_earlier_and_leaves_live_snapshots_alone(tmp_path, sandbox):
     root = tmp_path / "h"
     assert run("sample-history", "--root", str(root), "--days", "2").returncode == 0

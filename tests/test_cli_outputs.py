@@ -130,3 +130,19 @@ def test_snapshot_keeps_the_names_of_the_file(live, tmp_path):
                      "--channel-names", str(NAMES_FILE)]) == 0
     back = tk.load_snapshots(root)
     assert set(back["channel_name"]) == set(tk.read_channel_names(NAMES_FILE).values())
+
+
+def test_report_names_the_channels_of_its_history_too(live, tmp_path):
+    # Snapshots saved without names: --channel-names given to the report names them there as in
+    # the charts of the pull (one channel, two names on one page otherwise).
+    root = tmp_path / "history"
+    for _ in range(2):
+        assert cli.main(["snapshot", "--provider", "briq", "--no-progress", "--root", str(root)]) == 0
+    assert tk.load_snapshots(root)["channel_name"].isna().all()
+    out = tmp_path / "report"
+    assert cli.main(["report", "--provider", "briq", "--no-progress", "--out", str(out),
+                     "--history", str(root), "--channel-names", str(NAMES_FILE)]) == 0
+    stuck = (out / "report.html").read_text().split("Still unread across consecutive snapshots", 1)[1]
+    names = set(tk.read_channel_names(NAMES_FILE).values())
+    assert any(name in stuck for name in names)
+    assert not any(f"{channel_id[:8]}…" in stuck for channel_id in tk.read_channel_names(NAMES_FILE))

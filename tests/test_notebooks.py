@@ -73,6 +73,9 @@ def test_overview_notebook(tmp_path, monkeypatch):
     # A team's inbox, as the README says the sandbox serves: not the raw seeded data's third unread.
     assert df["has_unread"].astype(bool).mean() < 0.15
     assert headline["conversations"] == len(df)
+    # Briq sends sender ids only: the notebook names the sandbox's senders, as the demo does.
+    briq = df[df["provider"] == "briq"]
+    assert len(briq) and briq["channel_name"].notna().all()
     assert headline["unread conversations"] == int(df["has_unread"].sum())
     buckets = tk.window_bucket(df)
     assert headline["open reply windows"] == int(buckets.isin(["<1h", "1-4h", "4-12h", "12-24h"]).sum())
@@ -112,6 +115,9 @@ def test_trends_notebook(tmp_path):
     history = results["history"]
     assert history["snapshot_at"].nunique() >= 15
     assert history.attrs["simulated"] is True  # and the notebook says so
+    # The sandbox's inbox, its channels named: four a provider, as the other notebooks show.
+    assert history.groupby("provider")["channel_id"].nunique().to_dict() == {"briq": 4, "wassist": 4}
+    assert history["channel_name"].notna().all()
     pd.testing.assert_frame_equal(results["backlog"], tk.unread_trend(history, by="provider", freq="D"))
     pd.testing.assert_frame_equal(results["lost"], tk.closed_unread_by_day(history, by="provider"))
     pd.testing.assert_frame_equal(results["waits"], tk.wait_trend(history, by="provider", freq="D"))

@@ -469,6 +469,23 @@ def test_trends_ending_before_the_reports_own_pull_say_so(pulled, tmp_path):
         pulled, history=tk.load_snapshots(tmp_path))
 
 
+def test_a_simulated_history_claims_to_end_with_the_pull_only_when_it_does(pulled, tmp_path):
+    from toolkit.sandbox._history import SIMULATED
+
+    moment = pulled["fetched_at"].max()
+    simulated = pulled.copy()
+    simulated.attrs = {"pulls": {name: {**record, SIMULATED: True}
+                                 for name, record in pulled.attrs["pulls"].items()}}
+    tk.save_snapshot(simulated, tmp_path, snapshot_at=moment - pd.Timedelta(days=1))
+    earlier = tk.build_report(pulled, history=tk.load_snapshots(tmp_path))
+    assert "Simulated history:" in earlier and "the latest one is the pull above" not in earlier
+    # Its last points are another moment's numbers; no advice to save pulls into a simulation.
+    assert "these trends end with the last snapshot" in earlier and "wa-toolkit snapshot" not in earlier
+    tk.save_snapshot(simulated, tmp_path, snapshot_at=moment)  # as the demo's history ends
+    ending = tk.build_report(pulled, history=tk.load_snapshots(tmp_path))
+    assert "the latest one is the pull above" in ending and "these trends end with" not in ending
+
+
 def test_a_report_given_a_frame_without_snapshots_as_history_says_what_to_pass(pulled, tmp_path):
     expected = (r"lacks unified column\(s\) \['snapshot_at'\]; "
                 "a history of snapshots: load it with tk.load_snapshots")

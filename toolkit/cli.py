@@ -202,8 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = commands.add_parser(
         "sample-history", help="write a simulated multi-day history of the sandbox (no keys)",
-        description="Simulate a backlog that evolves over --days days (busier weekdays, one channel slipping "
-                    "in the last third) and save a daily snapshot of it under --root, for trying trends.")
+        description="Simulate the sandbox's inbox over --days days (busier weekdays, one channel "
+                    "slipping in the last third; the demo's inbox, Briq senders named as the demo names "
+                    "them) and save a daily snapshot of it under --root, for trying trends (report "
+                    "--history, tk.load_snapshots). A simulated history already in --root is replaced; a "
+                    "folder holding snapshots of live pulls is refused.")
     history.add_argument("--root", type=Path, required=True, metavar="DIR",
                          help="the history folder to write (created if missing)")
     history.add_argument("--days", type=_count, default=28, help="days of history, at least 1 (default: 28)")
@@ -771,7 +774,7 @@ def _report(args: argparse.Namespace) -> int:
 
     df = _named(_pull(args, check_output), args.channel_names)
     tz = resolve_tz(args.tz)
-    history = load_snapshots(args.history) if args.history is not None else None
+    history = _named(load_snapshots(args.history), args.channel_names) if args.history is not None else None
     folder.mkdir(exist_ok=True)
     data_path = _write_table(df, data_path, tz, args.within)
     return _wrote(df, data_path, write_report(df, folder / "report.html", within=args.within,
@@ -812,13 +815,13 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 def _sample_history(args: argparse.Namespace) -> int:
     """``wa-toolkit sample-history``: a simulated history written under --root."""
+    from .demo import write_sample_history
     from .history import clear_simulated_history
-    from .sandbox import HistoryConfig, write_history
 
     _check_output_folder(args.root, "--root")
     with _folder_named_by("--root"):  # live snapshots, or the folder above a history
         removed = clear_simulated_history(args.root)
-    files = write_history(args.root, HistoryConfig(days=args.days, seed=args.seed))
+    files = write_sample_history(args.root, args.days, args.seed)
     replaced = f" (replacing the {removed} of an earlier simulated history)" if removed else ""
     print(f"wrote {len(files)} snapshot files under {args.root}{replaced}")
     return 0

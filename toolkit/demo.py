@@ -6,6 +6,7 @@ on 127.0.0.1, so it needs no keys and no network.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,8 @@ from ._limits import SANDBOX_DAYS
 if TYPE_CHECKING:
     from .sandbox import Sandbox, SandboxConfig, SimulatedInbox
 
-__all__ = ["pull_sandbox", "run_demo", "demo_inbox", "demo_channel_names", "simulated_sandbox"]
+__all__ = ["pull_sandbox", "run_demo", "demo_inbox", "demo_channel_names", "simulated_sandbox",
+           "write_sample_history"]
 
 #: Channels per provider of the demo's inbox.
 DEMO_CHANNELS = 4
@@ -142,8 +144,7 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
     history_root = out / "history"
     clear_simulated_history(history_root)  # an earlier demo's; live snapshots are refused
     inbox = demo_inbox(seed)
-    for moment, frame in inbox.snapshots():
-        save_snapshot(name_channels(frame, names), history_root, snapshot_at=moment)
+    _save_history(inbox, history_root, names)
     combined = name_channels(pull_sandbox(seed, fault_rate, progress, conversations=inbox.threads), names)
     for record in combined.attrs.get("pulls", {}).values():
         record[SIMULATED] = True  # a real pull, of a simulated inbox
@@ -154,3 +155,26 @@ def run_demo(out: Path, seed: int = 7, fault_rate: float = 0.0, progress: bool |
                                       title="WhatsApp backlog report (sandbox demo)",
                                       history=load_snapshots(history_root), tz=tz)
     return combined, csv_path, xlsx_path, report_path
+
+
+def write_sample_history(root: str | os.PathLike[str], days: int = 28, seed: int = 7, *,
+                         channel_names: dict[str, str] | None = None) -> list[Path]:
+    """The demo's simulated history, ``days`` daily snapshots of it, saved under ``root``.
+
+    The inbox is the demo's and the sandbox's (four channels a provider, some 3,000 threads
+    by the last day), its Briq senders named as the demo names them, then as
+    ``channel_names`` says: trends drawn from it show the channels and sizes the sandbox
+    serves. Returns the files written; read them with :func:`toolkit.load_snapshots`.
+    """
+    return _save_history(demo_inbox(seed, days), root, demo_channel_names(seed, channel_names))
+
+
+def _save_history(inbox: SimulatedInbox, root: str | os.PathLike[str], names: dict[str, str]) -> list[Path]:
+    """Every daily snapshot of ``inbox`` (simulated to its end) saved under ``root``, channels named."""
+    from .channels import name_channels
+    from .history import save_snapshot
+
+    written: list[Path] = []
+    for moment, frame in inbox.snapshots():
+        written += save_snapshot(name_channels(frame, names), root, snapshot_at=moment)
+    return written

@@ -355,15 +355,20 @@ def _trends_section(history: pd.DataFrame, zone: str, as_of: pd.Timestamp) -> st
     })
     simulated = bool(history.attrs.get("simulated"))
     label = " of a simulated history" if simulated else ""
-    note = ('<p class="note"><strong>Simulated history:</strong> these snapshots come from a model of an '
-            "inbox, not from past pulls; the latest one is the pull above.</p>") if simulated else ""
     first, last = moments.min().tz_convert(zone), moments.max().tz_convert(zone)
-    if not simulated and as_of - moments.max() > SAME_PULL_SLACK:
+    # Whether the last snapshot is the pull the numbers above come from (the demo's history
+    # ends with it); otherwise its last points are another moment's numbers.
+    ends_with_this_pull = as_of - moments.max() <= SAME_PULL_SLACK
+    note = ('<p class="note"><strong>Simulated history:</strong> these snapshots come from a model of an '
+            "inbox, not from past pulls" + ("; the latest one is the pull above.</p>" if ends_with_this_pull
+                                            else ".</p>")) if simulated else ""
+    if not ends_with_this_pull:
         # The headline numbers are a newer pull than any snapshot: say so, or the last point
         # of a trend reads as a contradiction of the cards above.
+        saving = ("" if simulated else " Save a pull as a snapshot (<code>wa-toolkit snapshot</code>) to "
+                                       "see it here.")
         note += (f'<p class="note">The numbers above are as of {as_of.tz_convert(zone):%d %b %Y %H:%M}; '
-                 f"these trends end with the last snapshot, {last:%d %b %Y %H:%M}. Save a pull as a "
-                 "snapshot (<code>wa-toolkit snapshot</code>) to see it here.</p>")
+                 f"these trends end with the last snapshot, {last:%d %b %Y %H:%M}.{saving}</p>")
     span = f"{first:%d %b %Y}" if first.date() == last.date() else f"{first:%d %b %Y} – {last:%d %b %Y}"
     return f"""<section><h2>Trends over {moments.nunique():,} snapshots{label}
 ({span})</h2>{note}
