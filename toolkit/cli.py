@@ -858,7 +858,7 @@ def _watch(args: argparse.Namespace) -> int:
                           for name, value in options.items()})
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
                      channel_names=args.channel_names, tz=args.tz, label=f"live {', '.join(servers)}").run()
-    from .demo import demo_channel_names, simulated_sandbox
+    from .demo import SandboxTraffic, demo_channel_names, simulated_sandbox
     from .sandbox import SandboxConfig
 
     names = ["wassist", "briq"] if args.provider == "all" else [args.provider]
@@ -877,19 +877,8 @@ def _watch(args: argparse.Namespace) -> int:
         # The sandbox keeps no request budget, so the watch needs none either.
         options = {name: {**filters[name], "api_key": keys[name], "base_url": sandbox.base_url,
                           "rate_limit": None, "progress": False} for name in names}
-        # The inbox the demo's simulation left (the config's sizes are those of a fresh sandbox).
-        size = sum(len(sandbox.conversations[name]) for name in ("wassist", "briq"))
-
-        def live_traffic() -> None:
-            # About 0.5% of the inbox moves between refreshes: messages, reads, new threads;
-            # and agents answer about as many unread threads as the customers' messages made,
-            # so the backlog moves both ways, as a team's does.
-            events = max(1, size // 200)
-            sandbox.churn(events, ("new", "message", "read"))
-            sandbox.answer_unread(max(1, round(events * 0.6)))
-
         return Watch(options, args.every, within=args.within, report=args.report, rounds=args.rounds,
-                     before_round=live_traffic, label=f"sandbox {sandbox.base_url}",
+                     before_round=SandboxTraffic(sandbox), label=f"sandbox {sandbox.base_url}",
                      channel_names=channel_names, tz=args.tz,
                      title="WhatsApp backlog (live watch of a simulated inbox)").run()
 

@@ -7,6 +7,8 @@ on 127.0.0.1, so it needs no keys and no network.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from .sandbox import Sandbox, SandboxConfig, SimulatedInbox
 
 __all__ = ["pull_sandbox", "run_demo", "demo_inbox", "demo_channel_names", "simulated_sandbox",
-           "write_sample_history"]
+           "write_sample_history", "SandboxTraffic"]
 
 #: Channels per provider of the demo's inbox.
 DEMO_CHANNELS = 4
@@ -178,3 +180,49 @@ def _save_history(inbox: SimulatedInbox, root: str | os.PathLike[str], names: di
     for moment, frame in inbox.snapshots():
         written += save_snapshot(name_channels(frame, names), root, snapshot_at=moment)
     return written
+
+
+class SandboxTraffic:
+    """Live traffic for a watched sandbox (``watch --sandbox``), called before each round.
+
+    Customers write at a steady pace in time, not per round: about 0.1% of the inbox a
+    minute (new messages, reads, new threads), so 0.5% in the watch's default five-minute
+    pause, and a few events a minute when rounds come back to back. Agents answer half of
+    the backlog grown since the watch began, so that it moves both ways around where it
+    was instead of climbing round after round.
+
+    Parameters
+    ----------
+    sandbox : Sandbox
+        Started, serving the inbox watched.
+    clock : callable, default time.monotonic
+        Seconds, for the time between two rounds.
+    """
+
+    #: Events a minute, as a share of the conversations.
+    SHARE_PER_MINUTE = 0.001
+    #: Share of the backlog grown since the start that agents answer each round.
+    ANSWERED_SHARE = 0.5
+
+    def __init__(self, sandbox: Sandbox, clock: Callable[[], float] = time.monotonic) -> None:
+        self.sandbox = sandbox
+        self.clock = clock
+        self.conversations = sum(len(items) for items in sandbox.conversations.values())
+        self.baseline = sandbox.unread_conversations()
+        self._last = clock()
+        self._owed = 0.0  # events due but less than one yet
+
+    def __call__(self) -> int:
+        """Apply the traffic due since the last call; returns the events applied."""
+        now = self.clock()
+        self._owed += self.conversations * self.SHARE_PER_MINUTE * max(0.0, now - self._last) / 60
+        self._last = now
+        events = int(self._owed)
+        if not events:
+            return 0
+        self._owed -= events
+        self.sandbox.churn(events, ("new", "message", "read"))
+        grown = self.sandbox.unread_conversations() - self.baseline
+        if grown > 0:
+            self.sandbox.answer_unread(round(grown * self.ANSWERED_SHARE))
+        return events

@@ -140,7 +140,7 @@ class Watch:
     within: str = AT_RISK_WITHIN
     report: Path | None = None
     rounds: int | None = None
-    before_round: Callable[[], None] | None = None
+    before_round: Callable[[], object] | None = None
     out: TextIO = field(default_factory=lambda: sys.stdout)
     label: str = "live"
     frame: pd.DataFrame | None = None

@@ -404,6 +404,12 @@ class Sandbox:
                 self.version += 1
         return len(chosen)
 
+    def unread_conversations(self) -> int:
+        """How many conversations of both providers have unread messages now."""
+        with self.lock:
+            return sum(1 for items in self.conversations.values() for conversation in items
+                       if conversation.unread_count)
+
     def message(self, provider: str, conversation_id: str) -> None:
         """The customer writes to a conversation: it moves to the top of every list it is in."""
         with self.lock:
