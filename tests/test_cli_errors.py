@@ -222,6 +222,14 @@ def test_a_missing_history_folder_is_refused_before_the_pull(keys, tmp_path, cap
     assert keys.list_requests() == [] and not (tmp_path / "r").exists()
 
 
+def test_a_file_given_as_the_history_folder_is_named_a_file(keys, tmp_path, capsys):
+    afile = tmp_path / "history.csv"
+    afile.write_text("provider\n")
+    code, line = fail(capsys, "report", "--out", str(tmp_path / "r"), "--history", str(afile))
+    assert code == cli.EXIT_USAGE and "it is a file" in line and "no such folder" not in line
+    assert keys.list_requests() == []
+
+
 def test_a_history_folder_without_snapshots_is_refused_before_the_pull(keys, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, line = fail(capsys, "report", "--out", str(tmp_path / "r"), "--history", str(tmp_path / "empty"))
@@ -254,14 +262,35 @@ def test_demo_help_says_what_it_writes():
         assert written in text
 
 
-@pytest.mark.parametrize("value", ["backend.wassist.app", "ftp://example.org", "https://example.org/?x=1"])
-def test_a_bad_server_variable_is_named_as_set(value, sandbox, monkeypatch, tmp_path, capsys):
+@pytest.mark.parametrize("value, said", [("backend.wassist.app", "must be an http(s) server root"),
+                                         ("ftp://example.org", "must be an http(s) server root"),
+                                         ("https://example.org/?x=1", "must not carry a query")])
+def test_a_bad_server_variable_is_named_as_set(value, said, sandbox, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("WASSIST_API_KEY", sandbox.config.wassist_key)
     monkeypatch.setenv("WASSIST_BASE_URL", value)
     code, line = fail(capsys, "export", "--provider", "wassist", "--out", str(tmp_path / "x.csv"))
     assert code == cli.EXIT_USAGE
-    assert line.startswith("wa-toolkit: error: WASSIST_BASE_URL must be an http(s) server root")
+    assert line.startswith(f"wa-toolkit: error: WASSIST_BASE_URL {said}")
     assert "base_url" not in line and sandbox.list_requests() == []
+
+
+@pytest.mark.parametrize("provider, path", [("wassist", "/api/v1/conversations/"),
+                                            ("briq", "/v1/whatsapp/conversations")])
+def test_a_server_variable_with_the_apis_path_says_to_leave_it_out(provider, path, sandbox, monkeypatch,
+                                                                   tmp_path, capsys):
+    variable = f"{provider.upper()}_BASE_URL"
+    monkeypatch.setenv(f"{provider.upper()}_API_KEY", getattr(sandbox.config, f"{provider}_key"))
+    monkeypatch.setenv(variable, sandbox.base_url + path)
+    code, line = fail(capsys, "export", "--provider", provider, "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_USAGE and line.startswith(f"wa-toolkit: error: {variable} is the server's root")
+    assert f"use {sandbox.base_url!r}" in line and sandbox.list_requests() == []
+
+
+def test_a_server_without_the_list_says_to_check_the_base_url(sandbox, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BRIQ_API_KEY", sandbox.config.briq_key)
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url + "/proxy")
+    code, line = fail(capsys, "export", "--provider", "briq", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_FAILED and "HTTP 404" in line and "is the base URL the server's root?" in line
 
 
 def test_a_duration_without_a_unit_is_refused(capsys):

@@ -74,6 +74,27 @@ def test_file_opens_as_utf8_with_a_bom_and_iso_timestamps(tmp_path):
     assert "00255712345678" in text and "447700900200123456789" in text  # digits, never 4.47E+20
 
 
+def test_a_failed_write_says_what_became_of_the_file(tmp_path):
+    import errno
+
+    from toolkit._files import write_atomically
+
+    def disk_full(handle):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    existing = tmp_path / "kept.csv"
+    existing.write_text("before")
+    with pytest.raises(OSError, match="kept.csv is left as it was") as failed:
+        write_atomically(existing, disk_full)
+    assert "disk is full" in str(failed.value) and existing.read_text() == "before"
+    # Of a file that never was, nothing is "left as it was": nothing was written.
+    with pytest.raises(OSError, match="nothing was written"):
+        write_atomically(tmp_path / "new.csv", disk_full)
+    with pytest.raises(OSError, match="nothing was written"):
+        tk.to_csv(sample(["Asha", "Juma"]), tmp_path / "nosuch" / "x.csv")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["kept.csv"]
+
+
 def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
     target = tmp_path / "out.csv"
     target.write_text("previous content")

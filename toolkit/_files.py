@@ -36,8 +36,10 @@ class WriteError(OSError):
         reason = self.strerror or "failed"
         if self.errno in _NO_ROOM:
             reason += " (the disk is full or a file-size limit was reached)"
-        name = Path(str(self.filename)).name
-        return f"cannot write {self.filename}: {reason}; {name} is left as it was"
+        path = Path(str(self.filename))
+        # Only a file that is there is "left as it was"; of one that never was, nothing is made.
+        left = f"{path.name} is left as it was" if path.is_file() else "nothing was written"
+        return f"cannot write {self.filename}: {reason}; {left}"
 
 
 def write_atomically(target: str | os.PathLike[str], write: Callable[[IO[Any]], object], *,

@@ -446,7 +446,8 @@ class HttpClient:
                              error_body)
         codes, messages = ([], [_snippet(body)]) if error_body is None else self._provider_says(error_body)
         error_type = AuthenticationError if status in (401, 403) else ApiError
-        summary = {401: "the API key was refused", 403: "the API key is not allowed to do this"}.get(
+        summary = {401: "the API key was refused", 403: "the API key is not allowed to do this",
+                   404: "the server has no such address (is the base URL the server's root?)"}.get(
             status, "redirects are not followed" if 300 <= status < 400 else "the request was refused")
         raise error_type(summary, provider=self.provider, status=status, request_id=request_id,
                          codes=[redact(c) for c in codes], messages=[redact(m) for m in messages],

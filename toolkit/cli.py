@@ -537,7 +537,7 @@ def _provider_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     # the keys then meets no new error.
     _check_time_range(args)
     for name in PROVIDERS if args.provider == "all" else [args.provider]:
-        _check_base_url(PROVIDERS[name].env_base_url, PROVIDERS[name].default_base_url)
+        _check_base_url(PROVIDERS[name])
     if args.provider != "all":
         pulled = [args.provider]
         why_not = {name: f"--provider {args.provider}" for name in PROVIDERS if name != args.provider}
@@ -575,21 +575,21 @@ def _check_time_range(args: argparse.Namespace) -> None:
                          f"({args.before:%Y-%m-%d %H:%M} UTC): the range is empty")
 
 
-def _check_base_url(variable: str, example: str) -> None:
+def _check_base_url(provider: Any) -> None:
     """:class:`UsageError` for a server variable that is set but is not an http(s) server root.
 
-    The loaders would refuse it too, but in their own words (``base_url``); here it is named
-    as the person set it.
+    The loaders would refuse it too (:meth:`Provider.base_url`), but in their own words
+    (``base_url``); here it is named as the person set it.
     """
     import os
-    from urllib.parse import urlsplit
 
-    value = os.environ.get(variable)
+    value = os.environ.get(provider.env_base_url)
     if not value:
         return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise UsageError(f"{variable} must be an http(s) server root such as {example}, got {value!r}")
+    try:
+        provider.base_url(value)
+    except ValueError as exc:
+        raise UsageError(str(exc).replace(f"{provider.name}: base_url", provider.env_base_url, 1)) from None
 
 
 def _check_output_folder(folder: Path, flag: str) -> None:
@@ -624,6 +624,8 @@ def _check_output_file(path: Path, flag: str) -> None:
 
 
 def _check_input_folder(folder: Path, flag: str) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{flag} {folder}: it is a file; name a folder")
     if not folder.is_dir():
         raise UsageError(f"{flag} {folder}: no such folder")
 

@@ -198,6 +198,11 @@ class Provider(ABC):
                              f"{self.default_base_url!r}, got {url!r}")
         if parts.query or parts.fragment:
             raise ValueError(f"{self.name}: base_url must not carry a query or fragment, got {url!r}")
+        if parts.path.rstrip("/").endswith(self.path.rstrip("/")):
+            # The endpoint's own path, copied with the address from the provider's documents.
+            root = url[: url.rstrip("/").rindex(self.path.rstrip("/"))]
+            raise ValueError(f"{self.name}: base_url is the server's root, without the API's path "
+                             f"{self.path.rstrip('/')!r}: use {root!r}, got {url!r}")
         return url.rstrip("/")
 
     def client(self, api_key: str, base_url: str, options: PullOptions) -> HttpClient:
