@@ -425,6 +425,22 @@ def test_load_conversations_without_any_key_or_with_unknown_names(sandbox):
         tk.load_conversations(["whatsapp"])
 
 
+def test_providers_are_named_in_any_case_as_tables_write_them(sandbox, monkeypatch, tmp_path):
+    # Tables and reports write "Briq"; a name copied from one names the provider.
+    monkeypatch.setenv("BRIQ_API_KEY", sandbox.config.briq_key)
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url)
+    monkeypatch.delenv("WASSIST_API_KEY", raising=False)
+    listed = tk.load_conversations(["Briq"])
+    as_dict = tk.load_conversations({" BRIQ": {"progress": False}})
+    assert set(listed["provider"]) == set(as_dict["provider"]) == {"briq"}
+    assert list(listed.attrs["pulls"]) == ["briq"]
+    tk.save_snapshot(listed, tmp_path, providers=["Briq"])
+    assert set(tk.load_snapshots(tmp_path, providers="BRIQ")["provider"]) == {"briq"}
+    from toolkit import cli
+
+    assert cli.main(["export", "--provider", "Briq", "--no-progress", "--out", str(tmp_path / "x.csv")]) == 0
+
+
 def test_progress_bar_shows_pages_and_never_the_key(sandbox, capsys):
     briq(sandbox, progress=True, page_size=25)
     err = capsys.readouterr().err

@@ -19,6 +19,14 @@ __all__ = ["SCHEMA", "ADDED_COLUMNS", "COLUMNS", "PROVIDERS", "conform", "empty_
 #: Provider names, in the order of the ``provider`` categories.
 PROVIDERS: tuple[str, ...] = ("wassist", "briq")
 
+
+def provider_name(name: Any) -> Any:
+    """The provider ``name`` means, whatever its case or spaces ("Briq", "WASSIST "), as the
+    toolkit spells it; any other value as given (for the caller's own error)."""
+    if isinstance(name, str) and name.strip().lower() in PROVIDERS:
+        return name.strip().lower()
+    return name
+
 STRING = pd.StringDtype("pyarrow")
 BOOLEAN = pd.BooleanDtype()
 INT = pd.Int64Dtype()

@@ -491,7 +491,7 @@ _LABELS = {"wassist": "Wassist", "briq": "Briq"}
 def _pull_flags(parser: argparse.ArgumentParser) -> None:
     from ._limits import RECIPIENT_LENGTH, SEARCH_MAX_LENGTH
 
-    parser.add_argument("--provider", choices=["wassist", "briq", "all"], default="all",
+    parser.add_argument("--provider", choices=["wassist", "briq", "all"], default="all", type=str.lower,
                         help="which provider to pull (default: all, meaning every provider whose key is set)")
     wassist = parser.add_argument_group("Wassist filters (only with Wassist pulled)")
     wassist.add_argument("--agent", type=_text_of_length(1, 200, "an agent id"), metavar="ID",

@@ -32,7 +32,16 @@ import pyarrow.parquet as pq
 from ._errors import SnapshotError
 from ._files import write_atomically
 from ._frames import utc_instant
-from ._schema import COLUMNS, PROVIDER, PROVIDERS, SNAPSHOT_COLUMN, TIMESTAMP, conform, empty_frame
+from ._schema import (
+    COLUMNS,
+    PROVIDER,
+    PROVIDERS,
+    SNAPSHOT_COLUMN,
+    TIMESTAMP,
+    conform,
+    empty_frame,
+    provider_name,
+)
 
 __all__ = ["save_snapshot", "load_snapshots", "snapshot_files", "query_snapshots", "SNAPSHOT_COLUMN"]
 
@@ -399,6 +408,7 @@ def _check_providers(providers: Sequence[str] | None) -> set[str]:
         return set(PROVIDERS)
     if isinstance(providers, str):
         providers = [providers]
+    providers = [provider_name(name) for name in providers]
     unknown = [name for name in providers if name not in PROVIDERS]
     if unknown:
         raise ValueError(f"unknown provider(s) {unknown}; choose from {list(PROVIDERS)}")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._schema import conform, empty_frame
+from .._schema import conform, empty_frame, provider_name
 from ._provider import Provider, PullOptions
 from .briq import BRIQ, load_briq
 from .wassist import WASSIST, load_wassist
@@ -74,12 +74,14 @@ def load_conversations(
 
 def named_options(
         providers: str | Sequence[str] | Mapping[str, Mapping[str, Any] | None]) -> dict[str, dict[str, Any]]:
-    """``providers`` as ``load_conversations`` takes it (names or a dict) as name -> options."""
+    """``providers`` as ``load_conversations`` takes it (names or a dict) as name -> options;
+    names as tables write them ("Briq") are the providers they name."""
     if isinstance(providers, Mapping):
-        return {name: dict(options or {}) for name, options in providers.items()}
+        return {provider_name(name): dict(options or {}) for name, options in providers.items()}
     if isinstance(providers, str):
-        return {providers: {}}
-    return {name: {} for name in providers}
+        return {provider_name(providers): {}}
+    return {provider_name(name): {} for name in providers}
+
 
 
 def keyed_providers() -> list[str]:
