@@ -276,6 +276,20 @@ def test_count_axes_tick_whole_numbers_only(pulled):
     plt.close(figure)
 
 
+def test_readable_keeps_apart_snapshots_taken_in_one_minute(pulled, tmp_path):
+    moment = pulled["fetched_at"].max().floor("min")
+    for seconds in (5, 40):  # a snapshot, then an incremental one half a minute later
+        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(seconds=seconds))
+    shown = tk.readable(tk.unread_trend(tk.load_snapshots(tmp_path)))
+    assert shown.index.get_level_values(0).nunique() == 2  # two moments, not one listed twice
+    # Minutes apart, they stay to the minute.
+    apart = tmp_path / "apart"
+    for minutes in (0, 3):
+        tk.save_snapshot(pulled, apart, snapshot_at=moment + pd.Timedelta(minutes=minutes))
+    labels = tk.readable(tk.unread_trend(tk.load_snapshots(apart))).index.get_level_values(0)
+    assert labels.nunique() == 2 and all(len(label) == len("2026-12-03 05:47") for label in labels)
+
+
 def test_trend_charts_of_snapshots_minutes_apart_keep_a_readable_clock(pulled, tmp_path):
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt

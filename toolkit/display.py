@@ -326,7 +326,7 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
                 return pd.Index(stamps.strftime("%Y-%m-%d")), f"{title} ({own_zone})"
             if period is not None and period < pd.Timedelta(days=1) and name == "snapshot_at":
                 title = "Period from"  # a trend's rows stand for periods ("12h"), labelled by their start
-            return pd.Index(local.strftime("%Y-%m-%d %H:%M")), f"{title} ({zone_label(zone, moment)})"
+            return pd.Index(local.strftime(_moment_format(local))), f"{title} ({zone_label(zone, moment)})"
         return values, None if name is None else header(name)
 
     if isinstance(index, pd.MultiIndex):
@@ -334,6 +334,13 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
         return pd.MultiIndex.from_arrays([values for values, _ in pairs], names=[title for _, title in pairs])
     values, title = level(index, index.name)
     return pd.Index(values, name=title)
+
+
+def _moment_format(moments: pd.DatetimeIndex) -> str:
+    """How rows labelled by moments show them: to the minute, or to the second where two of
+    them fall in one minute (two snapshots a minute apart would read as one otherwise)."""
+    distinct = moments.dropna().unique()
+    return "%Y-%m-%d %H:%M" if distinct.floor("min").nunique() == len(distinct) else "%Y-%m-%d %H:%M:%S"
 
 
 def numeric_headers(frame: pd.DataFrame) -> set[str]:
