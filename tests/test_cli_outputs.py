@@ -110,9 +110,9 @@ def test_the_workbooks_at_risk_sheet_follows_within_in_export_and_report(live, t
     def at_risk_rows(book: Path) -> int:
         return openpyxl.load_workbook(book)["at risk"].max_row - 1
 
-    assert about_sheet(default)["at risk"].endswith("closes within 2h")
+    assert about_sheet(default)["at risk"].endswith("closes within 2 h")  # as the report writes it
     for book in (exported, reported):
-        assert about_sheet(book)["at risk"].endswith("closes within 24h")
+        assert about_sheet(book)["at risk"].endswith("closes within 24 h")
         # A day's horizon holds every conversation the default 2 h holds, and more.
         assert at_risk_rows(book) > at_risk_rows(default)
     assert "window within 24 h" in printed

@@ -276,6 +276,16 @@ def test_count_axes_tick_whole_numbers_only(pulled):
     plt.close(figure)
 
 
+@pytest.mark.parametrize("within, said", [("2h", "2 h"), (pd.Timedelta(minutes=90), "1 h 30 min")])
+def test_the_at_risk_chart_writes_its_horizon_as_the_report_does(pulled, within, said):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    tk.plot_at_risk(pulled, within=within, ax=ax)
+    assert f"closes within {said}" in ax.get_title()
+    plt.close(figure)
+
+
 def test_readable_keeps_apart_snapshots_taken_in_one_minute(pulled, tmp_path):
     moment = pulled["fetched_at"].max().floor("min")
     for seconds in (5, 40):  # a snapshot, then an incremental one half a minute later

@@ -102,7 +102,7 @@ def at_risk_words(count: int, within: str) -> str:
     """The at-risk sentence every summary prints: ``"2 unread conversations lose their window
     within 2 h"`` (``within`` as given, e.g. ``"2h"``)."""
     return (f"{counted(count, 'unread conversation loses its', 'unread conversations lose their')} "
-            f"window within {duration_words(within)}")
+            f"window within {horizon_words(within)}")
 
 
 def next_window_words(df: pd.DataFrame, as_of: Any = None) -> str:
@@ -121,6 +121,12 @@ def next_window_words(df: pd.DataFrame, as_of: Any = None) -> str:
 def duration_words(text: str) -> str:
     """``"2h"`` -> ``"2 h"``, ``"90min"`` -> ``"90 min"``: a duration as given, spaced for reading."""
     return re.sub(r"^(\d+(?:\.\d+)?)\s*(h|min|d)$", r"\1 \2", text.strip())
+
+
+def horizon_words(within: Any) -> str:
+    """An at-risk horizon as every output writes it: ``"2h"`` as ``"2 h"`` (:func:`duration_words`),
+    a Timedelta in hours and minutes (:func:`format_duration`)."""
+    return duration_words(within) if isinstance(within, str) else format_duration(within)
 
 
 def zone_label(tz: str, at: Any = None) -> str:

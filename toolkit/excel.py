@@ -28,7 +28,7 @@ from ._limits import AT_RISK_WITHIN
 from ._redact import redact
 from ._schema import SCHEMA, conform
 from ._tz import describe_tz, local_wall_clock, resolve_tz
-from .display import holds_days, trend_period
+from .display import holds_days, horizon_words, trend_period
 from .export import FORMULA_TRIGGERS
 
 __all__ = ["to_excel", "MAX_ROWS"]
@@ -338,7 +338,8 @@ def _about(attrs: Mapping[Any, Any], frame: pd.DataFrame, risky: pd.DataFrame, z
         ("written at", pd.Timestamp.now(tz="UTC")),
         ("conversations", len(frame)),
         ("data as of (latest fetched_at)", moment),
-        ("at risk", f"{len(risky):,} unread conversation(s) whose reply window closes within {within}"),
+        ("at risk", f"{len(risky):,} unread conversation(s) whose reply window closes within "
+                    f"{horizon_words(within)}"),
     ]
     pulls = attrs.get("pulls") or ({attrs["pull"].get("provider", "pull"): attrs["pull"]}
                                    if isinstance(attrs.get("pull"), Mapping) else {})

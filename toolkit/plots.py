@@ -23,6 +23,7 @@ from .display import (
     PROVIDER_LABELS,
     channel_names_of,
     format_share,
+    horizon_words,
     next_window_words,
     trend_period,
     zone_label,
@@ -306,6 +307,7 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
     ax = _axes(ax)
     every = metrics.at_risk(df, within=within, as_of=as_of)
     risky = every.head(limit)
+    horizon = horizon_words(within)
     if every.empty:
         # No bars: an axis of minutes around zero says nothing; when the next window closes does.
         ax.text(0.5, 0.5, next_window_words(df, as_of).replace("; ", ";\n"), ha="center",
@@ -313,7 +315,7 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel("minutes until the reply window closes")
-        ax.set_title(f"Unread conversations whose window closes within {within}: none")
+        ax.set_title(f"Unread conversations whose window closes within {horizon}: none")
         _tidy(ax, "x")
         return ax
     minutes = (risky["window_remaining"] / pd.Timedelta(minutes=1)).to_numpy(dtype=float)
@@ -327,7 +329,7 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
     ax.set_yticks(positions, labels, fontsize=8)
     ax.set_xlabel("minutes until the reply window closes")
     shown = f" ({len(risky):,} soonest of {len(every):,})" if len(every) > len(risky) else ""
-    ax.set_title(f"Unread conversations whose window closes within {within}{shown}")
+    ax.set_title(f"Unread conversations whose window closes within {horizon}{shown}")
     _tidy(ax, "x")
     return ax
 
