@@ -183,6 +183,15 @@ def test_a_file_in_a_missing_folder_is_refused_and_nothing_is_created(command, k
     assert not target.parent.exists() and keys.list_requests() == []
 
 
+def test_a_report_named_by_its_data_file_makes_its_folder_as_the_folder_form_does(keys, tmp_path, capsys):
+    # README: `report --out report-out` and `report --out report-out/backlog.xlsx` alike.
+    folder = tmp_path / "report-out"
+    assert cli.main(["report", "--no-progress", "--out", str(folder / "backlog.xlsx")]) == 0
+    assert sorted(path.name for path in folder.iterdir()) == ["backlog.xlsx", "report.html"]
+    code, line = fail(capsys, "report", "--out", str(tmp_path / "no" / "such" / "backlog.xlsx"))
+    assert code == cli.EXIT_USAGE and "only the last folder is created" in line
+
+
 def test_an_existing_folder_given_as_the_file_is_refused(keys, tmp_path, capsys):
     code, line = fail(capsys, "export", "--out", str(tmp_path))
     assert code == cli.EXIT_USAGE and "is a folder" in line

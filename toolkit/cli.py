@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pull conversations from the live APIs and write report.html and conversations.csv into "
                     "--out (created if missing; the folder above it must exist). Or name the data file: "
                     "--out FOLDER/conversations.xlsx (or .csv) writes it in that format, with report.html "
-                    "beside it.",
+                    "beside it (FOLDER made as --out is).",
         epilog=_PULL_EPILOG)
     _pull_flags(report)
     report.add_argument("--out", type=Path, default=Path("report-out"), metavar="DIR|FILE",
@@ -765,11 +765,11 @@ def _report(args: argparse.Namespace) -> int:
     data_path = args.out if names_file else folder / "conversations.csv"
 
     def check_output() -> None:
+        # Either way the report writes two files into one folder, made when it is missing (the
+        # last folder of the path only, as for any output folder).
+        _check_output_folder(folder, "--out")
         if names_file:
-            _check_output_file(args.out, "--out")
             _table_format(args.out, "--out")
-        else:
-            _check_output_folder(args.out, "--out")
         if args.history is not None:
             _check_history_folder(args.history)
         resolve_tz(args.tz)
