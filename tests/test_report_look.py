@@ -286,6 +286,17 @@ def test_the_at_risk_chart_writes_its_horizon_as_the_report_does(pulled, within,
     plt.close(figure)
 
 
+def test_readable_writes_dates_without_a_zone_as_dates():
+    # SQL's DATE comes back as naive midnights: days, which another zone's clock must not move.
+    days = pd.DataFrame({"date": pd.to_datetime(["2026-11-26", "2026-11-27", None]), "unread": [3, 4, 5]})
+    shown = tk.readable(days, tz="America/Los_Angeles")
+    assert list(shown.columns) == ["Date", "Unread"]
+    assert shown["Date"].tolist()[:2] == ["2026-11-26", "2026-11-27"]
+    # Moments without a zone are UTC moments, shown on the asked clock as before.
+    moments = pd.DataFrame({"at": pd.to_datetime(["2026-11-26 10:00", "2026-11-27 00:00"])})
+    assert tk.readable(moments, tz="UTC")["At (UTC)"].tolist() == ["2026-11-26 10:00", "2026-11-27 00:00"]
+
+
 def test_readable_keeps_apart_snapshots_taken_in_one_minute(pulled, tmp_path):
     moment = pulled["fetched_at"].max().floor("min")
     for seconds in (5, 40):  # a snapshot, then an incremental one half a minute later

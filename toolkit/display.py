@@ -360,6 +360,12 @@ def numeric_headers(frame: pd.DataFrame) -> set[str]:
 def _cells(name: Any, values: pd.Series, zone: str) -> tuple[str, pd.Series]:
     title = header(name)
     dtype = values.dtype
+    if pd.api.types.is_datetime64_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype):
+        known = values.dropna()
+        if len(known) and (known == known.dt.normalize()).all():
+            # Dates without a zone (SQL's DATE, a day column read back): days, not UTC midnights
+            # to be moved to another clock.
+            return title, _text(values.dt.strftime("%Y-%m-%d"))
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
         stamps = values if isinstance(dtype, pd.DatetimeTZDtype) else values.dt.tz_localize("UTC")
         local = stamps.dt.tz_convert(zone)
