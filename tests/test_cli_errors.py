@@ -265,6 +265,22 @@ def test_every_option_has_help_text(command):
         assert action.help and action.help != argparse.SUPPRESS, (command, action.option_strings)
 
 
+@pytest.mark.parametrize("command", sorted(cli.EXAMPLES))
+def test_every_help_shows_examples_that_parse(command, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # where data/ is, as the README runs them
+    text = _subcommands()[command].format_help()
+    assert "examples:" in text
+    parser = cli.build_parser()
+    for example in cli.EXAMPLES[command]:
+        assert f"  {example}" in text  # each on a line of its own, as written
+        words = shlex.split(example, comments=True)
+        assert words[0] == "wa-toolkit"
+        arguments, unknown = parser.parse_known_args(words[1:])
+        assert unknown == [] and callable(arguments.handler), example
+
+
 def test_demo_help_says_what_it_writes():
     text = _subcommands()["demo"].format_help()
     for written in ("conversations.csv", "report.html", "history/"):

@@ -259,7 +259,44 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--rate-limit", type=_request_budget, default=None, metavar="REQUESTS/SECONDS",
                          help="answer 429 beyond this many requests per key in any window, e.g. 100/60")
     sandbox.set_defaults(handler=_serve_sandbox)
+    for name, command in commands.choices.items():
+        # Examples first, each line as written; the rest of the help wrapped as usual.
+        command.formatter_class = _ExamplesKept
+        lines = "\n".join(f"  {example}" for example in EXAMPLES[name])
+        command.epilog = f"examples:\n{lines}" + (f"\n\n{command.epilog}" if command.epilog else "")
     return parser
+
+
+#: Each command's examples, as its --help shows them (the tests parse every one).
+EXAMPLES = {
+    "demo": ["wa-toolkit demo --out demo-out",
+             "wa-toolkit demo --out demo-out --tz Africa/Nairobi --fault-rate 0.1"],
+    "export": ["wa-toolkit export --out conversations.csv",
+               "wa-toolkit export --provider briq --briq-status unread --out unread.csv",
+               "wa-toolkit export --out backlog.xlsx --tz Africa/Dar_es_Salaam "
+               "--channel-names data/briq_channel_names.csv"],
+    "report": ["wa-toolkit report --out report-out",
+               "wa-toolkit report --out report-out/backlog.xlsx --history /data/wa-history --within 4h"],
+    "snapshot": ["wa-toolkit snapshot --root /data/wa-history",
+                 "wa-toolkit snapshot --root /data/wa-history --incremental"],
+    "watch": ["wa-toolkit watch --every 5m --within 2h",
+              "wa-toolkit watch --sandbox --every 10s --report live.html"],
+    "sample-history": ["wa-toolkit sample-history --root history",
+                       "wa-toolkit report --history history --out report-out   # then, against the sandbox"],
+    "sample": ["wa-toolkit sample",
+               "wa-toolkit sample --seed 11 --out other_sample.csv"],
+    "sandbox": ["wa-toolkit sandbox",
+                "wa-toolkit sandbox --port 8765 --fault-rate 0.25 --latency 0.05"],
+}
+
+
+class _ExamplesKept(argparse.HelpFormatter):
+    """argparse's help, but an epilog that starts with ``examples:`` keeps its lines as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 _EPILOG = """\
