@@ -79,6 +79,7 @@ def test_watch_the_sandbox_for_a_few_rounds(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "round 1: full pull" in out and "round 2: refresh" in out
     assert out.count("At risk:") == 2
+    assert out.count(f"wrote {report}") == 2  # a log of the screens shows the report kept current
     page = report.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
     assert "<title>WhatsApp backlog (live watch of a simulated inbox)</title>" in page  # not a real one

@@ -236,8 +236,10 @@ class Watch:
         stamp = self.frame["fetched_at"].max() if len(self.frame) else pd.Timestamp.now(tz="UTC")
         zone = resolve_tz(self.tz)
         local = stamp.tz_convert(zone)
+        # The report is rewritten before the screen is drawn: a log of the screens says so.
+        wrote = f" · wrote {self.report}" if self.report is not None else ""
         return (f"wa-toolkit watch · {self.label} · round {number}: {kind} at {local:%H:%M:%S} "
-                f"{zone_label(zone, stamp)}, requests: {spent}")
+                f"{zone_label(zone, stamp)}, requests: {spent}{wrote}")
 
     def _show(self, status: str, next_in: pd.Timedelta | None, interactive: bool) -> None:
         assert self.frame is not None
