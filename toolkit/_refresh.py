@@ -72,7 +72,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -861,14 +861,14 @@ def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.Dat
     # of each): Arrow looks them up without the interpreter lock, on the other core, while this
     # thread keeps each conversation's latest row.
     ids = pd.concat([active["conversation_id"], unread["conversation_id"]], ignore_index=True).dropna()
-    lookup = _Background(lambda: contains(previous["conversation_id"], ids, column_text=column_text))
+    lookup = _merge_helpers().submit(contains, previous["conversation_id"], ids, column_text=column_text)
     try:
         latest = keep_latest([active, unread])
         fetched = latest
         if provider.needs_unread_pass(listed):
             fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
     except Exception:
-        lookup.wait()  # a failed merge leaves nothing it started running
+        wait([lookup])  # a failed merge leaves nothing it started running
         raise
     carried = ~lookup.result() & side.listed
     listed_now = provider.still_listed(fetched, params).to_numpy(dtype=bool)
@@ -939,9 +939,11 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
     index = pa.array(chosen)
     # Arrow text is taken on threads: Arrow takes without the interpreter lock, and at the end
     # of a refresh the other core is idle (the server has sent everything but a sweep).
-    with ThreadPoolExecutor(TEXT_TAKERS, thread_name_prefix="toolkit-take") as takers:
-        texts = {name: takers.submit(_text_taken, first[name].array, second[name].array, index)
-                 for name in first.columns if isinstance(second[name].array, pd.arrays.ArrowStringArray)}
+    takers = _merge_helpers()
+    texts: dict[str, Future[pd.arrays.ArrowStringArray]] = {
+        name: takers.submit(_text_taken, first[name].array, second[name].array, index)
+        for name in first.columns if isinstance(second[name].array, pd.arrays.ArrowStringArray)}
+    try:
         columns = {}
         for name in first.columns:
             if name in texts:
@@ -955,11 +957,37 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
             values[first_places] = ours.take(first_rows)
             columns[name] = values
         columns.update({name: taken.result() for name, taken in texts.items()})
+    finally:
+        wait(texts.values())  # a failed merge leaves nothing it started running
     return pd.DataFrame({name: columns[name] for name in first.columns}, copy=False)
 
 
 #: Threads that take a merge's text columns (:func:`_taken_from_two`).
 TEXT_TAKERS = 2
+
+_helpers: ThreadPoolExecutor | None = None
+_helpers_lock = threading.Lock()
+
+
+def _merge_helpers() -> ThreadPoolExecutor:
+    """The threads a merge hands work to: the lookup of the fetched ids among the previous
+    rows, and the text columns (:data:`TEXT_TAKERS`). Kept from one refresh to the next:
+    threads started at the end of a refresh, with the interpreter busy, cost more than that
+    work (each start waits for the new thread to run)."""
+    global _helpers
+    with _helpers_lock:
+        if _helpers is None:
+            _helpers = ThreadPoolExecutor(TEXT_TAKERS + 1, thread_name_prefix="toolkit-merge")
+        return _helpers
+
+
+def _forget_helpers() -> None:
+    """In a forked child: the parent's threads are not there, so the pool is made anew."""
+    global _helpers, _helpers_lock
+    _helpers, _helpers_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_helpers)
 
 
 def _text_taken(ours: Any, theirs: Any, index: Any) -> pd.arrays.ArrowStringArray:
