@@ -254,3 +254,28 @@ def test_takeover_backlog():
     backlog = tk.takeover_backlog(df)
     assert backlog.loc["a"].tolist() == [2, 1, 1]
     assert "b" not in backlog.index
+
+
+@pytest.mark.parametrize("within", ["2", " 90 ", "1.5"])
+def test_a_duration_given_as_text_without_a_unit_is_refused(within):
+    # pandas reads the text "2" as two nanoseconds: "within 2" would silently count nothing.
+    with pytest.raises(ValueError, match="with its unit"):
+        tk.at_risk(windows(1, 3), within=within, as_of=AS_OF)
+
+
+def test_a_day_written_in_lower_case_is_read_without_pandas_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas 3 warns that pandas 4 will not read "1d"
+        assert len(tk.at_risk(windows(1, 30), within="1d", as_of=AS_OF)) == 1
+        assert len(tk.expiry_timeline(windows(1, 30), freq="1h", horizon="2d", as_of=AS_OF)) == 48
+
+
+@pytest.mark.parametrize("freq", ["1ns", "1us", "100ms"])
+def test_an_expiry_timeline_of_too_many_intervals_is_refused_at_once(freq):
+    # One Python object per interval: a nanosecond freq over 24 h ran out of memory instead.
+    with pytest.raises(ValueError, match="choose a longer freq"):
+        tk.expiry_timeline(windows(1, 3), freq=freq, as_of=AS_OF)
+    minutes = tk.expiry_timeline(windows(1, 3), freq="1min", as_of=AS_OF)
+    assert len(minutes) == 24 * 60 and minutes.sum() == 2

@@ -345,3 +345,37 @@ def test_a_trend_by_day_of_a_zone_counts_that_zones_days(three_days, zone):
     lost = tk.closed_unread_by_day(three_days, tz=zone)
     assert set(tk.unread_trend(three_days, freq="D", tz=zone).index.get_level_values(0)) <= set(lost.index)
     assert tk.readable(tk.unread_trend(three_days, freq="D", tz=zone)).index.names[0].startswith("Day (")
+
+
+@pytest.mark.parametrize("freq", ["-1D", "0h", "-6h"])
+def test_a_period_that_is_not_positive_is_refused(three_days, freq):
+    for trend in (tk.unread_trend, tk.wait_trend):
+        with pytest.raises(ValueError, match="positive period"):
+            trend(three_days, freq=freq)
+
+
+def test_days_written_in_lower_case_are_days(three_days):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lower = tk.unread_trend(three_days, freq="d")
+    pd.testing.assert_frame_equal(lower, tk.unread_trend(three_days, freq="D"))
+
+
+def test_snapshot_moments_without_a_zone_are_utc_in_every_trend(three_days):
+    naive = three_days.assign(snapshot_at=three_days["snapshot_at"].dt.tz_convert("UTC").dt.tz_localize(None))
+    pd.testing.assert_frame_equal(tk.unread_trend(naive), tk.unread_trend(three_days))
+    pd.testing.assert_frame_equal(tk.wait_trend(naive), tk.wait_trend(three_days))
+    pd.testing.assert_frame_equal(tk.closed_unread_by_day(naive), tk.closed_unread_by_day(three_days))
+    pd.testing.assert_frame_equal(tk.persistent_unread(naive), tk.persistent_unread(three_days))
+
+
+@pytest.mark.parametrize("broken, said", [("missing", "missing on"), ("text", "not moments")])
+def test_snapshot_moments_missing_or_as_text_are_named(three_days, broken, said):
+    moments = three_days["snapshot_at"]
+    history = three_days.assign(snapshot_at=moments.where(moments < moments.max()) if broken == "missing"
+                                else moments.astype(str))
+    for trend in (tk.unread_trend, tk.wait_trend, tk.closed_unread_by_day, tk.persistent_unread):
+        with pytest.raises(ValueError, match=said):
+            trend(history)

@@ -8,6 +8,7 @@ input with the same typed error.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -68,9 +69,18 @@ def duration(value: Any, name: str) -> pd.Timedelta:
     ValueError
         For a value that does not read as a duration, or a bare number; the message names ``name``.
     """
-    if isinstance(value, (int, float, np.integer, np.floating)):  # bool included
+    unitless = isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)
+    if isinstance(value, (int, float, np.integer, np.floating)) or unitless:  # bool included
         raise ValueError(f"{name} must be a duration with its unit, such as '2h' or '90min', got {value!r}")
+    if isinstance(value, str):
+        value = days_spelled(value)
     return _read(pd.Timedelta, value, name, "a duration such as '2h'")
+
+
+def days_spelled(text: str) -> str:
+    """``"1d"`` (and ``"d"``) as ``"1D"``: pandas 3 reads the lower-case day but warns that
+    pandas 4 will not."""
+    return re.sub(r"^(\s*[+-]?[\d.]*\s*)d(\s*)$", r"\1D\2", text)
 
 
 def positive_duration(value: Any, name: str) -> pd.Timedelta:

@@ -193,6 +193,10 @@ def at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = None) -
     return result.sort_values("window_remaining", kind="stable")
 
 
+#: Intervals :func:`expiry_timeline` makes at most: a week by the minute, with room.
+MAX_INTERVALS = 100_000
+
+
 def expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", horizon: Any = "24h") -> pd.Series:
     """How many open windows close in each interval after ``as_of``.
 
@@ -210,7 +214,10 @@ def expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", horiz
     if span < pd.Timedelta(0):
         raise ValueError("horizon must not be negative")
     intervals = math.ceil(span / step)
-    starts = pd.DatetimeIndex([moment + k * step for k in range(intervals)], name="interval_start")
+    if intervals > MAX_INTERVALS:
+        raise ValueError(f"freq {freq!r} cuts horizon {horizon!r} into {intervals:,} intervals, more than "
+                         f"{MAX_INTERVALS:,}: choose a longer freq (such as '1h') or a shorter horizon")
+    starts = pd.DatetimeIndex(moment + step * np.arange(intervals), name="interval_start")
     if intervals == 0:
         return pd.Series([], index=starts, dtype="int64", name="closing")
     expires = pd.to_datetime(df["window_expires_at"], utc=True)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._frames import WORKING_PERIOD, group_columns, known_true, require_columns
+from ._frames import WORKING_PERIOD, days_spelled, group_columns, known_true, require_columns
 from ._schema import PROVIDER
 from ._tz import local_wall_clock, resolve_tz
 from .history import SNAPSHOT_COLUMN
@@ -47,6 +47,24 @@ def _check_each_conversation_once(history: pd.DataFrame) -> None:
                      "the files (snapshot-*.parquet under provider=NAME/date=DAY) or write the history anew")
 
 
+def _snapshot_moments_in_utc(history: pd.DataFrame) -> pd.DataFrame:
+    """``history`` with ``snapshot_at`` as UTC moments (moments without a zone are UTC, as
+    everywhere in the toolkit); ``ValueError`` for a column that holds no moments or misses some."""
+    moments = history[SNAPSHOT_COLUMN]
+    if not pd.api.types.is_datetime64_any_dtype(moments):
+        raise ValueError(f"{SNAPSHOT_COLUMN} holds {moments.dtype} values, not moments: load a history "
+                         "with tk.load_snapshots (or make the column times: pd.to_datetime(..., utc=True))")
+    missing = int(moments.isna().sum())
+    if missing:
+        raise ValueError(f"{SNAPSHOT_COLUMN} is missing on {missing:,} row(s): every row of a history "
+                         "needs the moment its snapshot was taken (tk.load_snapshots gives it)")
+    if moments.dt.tz is None:
+        return history.assign(**{SNAPSHOT_COLUMN: moments.dt.tz_localize("UTC")})
+    if str(moments.dt.tz) != "UTC":
+        return history.assign(**{SNAPSHOT_COLUMN: moments.dt.tz_convert("UTC")})
+    return history
+
+
 def _history(history: pd.DataFrame, freq: Any = None, tz: str | None = None) -> pd.DataFrame:
     """The snapshots a trend measures, each row labelled (``_period``) with its result row.
 
@@ -58,9 +76,18 @@ def _history(history: pd.DataFrame, freq: Any = None, tz: str | None = None) -> 
     midnight would show waits hours too short).
     """
     require_columns(history, HISTORY_COLUMNS)
+    history = _snapshot_moments_in_utc(history)
     _check_each_conversation_once(history)
     if freq is None or history.empty:
         return history.assign(**{_PERIOD: history[SNAPSHOT_COLUMN]})
+    if isinstance(freq, str):
+        freq = days_spelled(freq)
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"freq: cannot use {freq!r} as a period such as 'D' or '6h'") from exc
+    if offset.n <= 0:  # floor by it would label every snapshot with a later or the same moment
+        raise ValueError(f"freq must be a positive period such as 'D' or '6h', got {freq!r}")
     try:
         if tz is None:
             period = history[SNAPSHOT_COLUMN].dt.floor(freq)
@@ -129,7 +156,8 @@ def _with_period(trend: pd.DataFrame, freq: Any) -> pd.DataFrame:
         return trend
     try:
         # As an offset's name ("D", "12h"), whatever form it was given in (a Timedelta, an offset).
-        trend.attrs["freq"] = pd.tseries.frequencies.to_offset(freq).freqstr
+        spelled = days_spelled(freq) if isinstance(freq, str) else freq
+        trend.attrs["freq"] = pd.tseries.frequencies.to_offset(spelled).freqstr
     except (ValueError, TypeError):
         trend.attrs["freq"] = str(freq)
     return trend
