@@ -100,6 +100,24 @@ def test_refresh_after_churn_equals_a_full_pull(make_sandbox, provider, seed):
     assert refreshed.attrs["pulls"][provider]["merged_beside_sweeps"] is True
 
 
+def test_a_previous_frame_holding_a_conversation_twice_is_pulled_in_full(make_sandbox):
+    # One row dropped and another doubled: the count still matches the pull's, but which row to
+    # carry cannot be known. A full pull, said in the record, and no conversation twice.
+    import copy
+
+    sandbox = make_sandbox(seed=3)
+    with stopped_clocks(sandbox):
+        previous = full_pull(sandbox, "briq")
+        doubled = pd.concat([previous.iloc[1:], previous.iloc[[5]]], ignore_index=True)
+        doubled.attrs = copy.deepcopy(previous.attrs)
+        refreshed = tk.refresh(doubled, {"briq": settings(sandbox, "briq")}, progress=False)
+        after = full_pull(sandbox, "briq")
+    info = refreshed.attrs["refresh"]["briq"]
+    assert info["full_pull"] is True and "more than once" in info["reason"]
+    assert not refreshed.duplicated(["provider", "conversation_id"]).any()
+    assert_same(refreshed, after)
+
+
 @pytest.mark.parametrize("provider", ["wassist", "briq"])
 def test_reads_without_a_new_message_are_seen(make_sandbox, provider):
     sandbox = make_sandbox(seed=4)

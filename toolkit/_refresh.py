@@ -353,6 +353,9 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
         reason = "the previous pull came from another server"
     elif missing_count(rows["conversation_id"]):
         reason = "the previous frame has rows without an id, which cannot be matched"
+    elif rows["conversation_id"].duplicated().any():
+        # Not from one pull (a pull keeps each conversation once): which row to carry is unknowable.
+        reason = "the previous frame holds a conversation more than once, which cannot be matched"
     elif started - last_full >= every:
         reason = f"the last full pull is {age_text(started - last_full)} old, full_every is {age_text(every)}"
     if reason is not None:
