@@ -212,6 +212,27 @@ def test_invalid_arguments_raise_value_error_before_any_request(sandbox, call):
     assert sandbox.list_requests() == []
 
 
+@pytest.mark.parametrize("call, said", [
+    (lambda s: briq(s, retry=5), "retry must be a tk.RetryPolicy"),  # it failed at the first retry only
+    (lambda s: briq(s, session="x"), "session must be a requests.Session"),
+    (lambda s: tk.load_briq(s.config.briq_key, base_url=5), "base_url must be text"),
+    (lambda s: tk.load_conversations({"wassist": "a key"}), "must be a dict of loader keyword arguments"),
+])
+def test_settings_of_the_wrong_type_are_type_errors_before_any_request(sandbox, call, said):
+    before = len(sandbox.list_requests())
+    with pytest.raises(TypeError, match=said):
+        call(sandbox)
+    assert len(sandbox.list_requests()) == before
+
+
+def test_refresh_settings_of_the_wrong_type_are_a_type_error_before_any_request(sandbox):
+    pulled = briq(sandbox)
+    before = len(sandbox.list_requests())
+    with pytest.raises(TypeError, match="must be a dict of loader keyword arguments"):
+        tk.refresh(pulled, {"briq": "a key"})
+    assert len(sandbox.list_requests()) == before
+
+
 def test_no_key_names_the_variable_and_sends_nothing(sandbox):
     with pytest.raises(tk.AuthenticationError, match="WASSIST_API_KEY"):
         tk.load_wassist(base_url=sandbox.base_url)

@@ -77,6 +77,10 @@ def named_options(
     """``providers`` as ``load_conversations`` takes it (names or a dict) as name -> options;
     names as tables write them ("Briq") are the providers they name."""
     if isinstance(providers, Mapping):
+        for name, options in providers.items():
+            if options is not None and not isinstance(options, Mapping):
+                raise TypeError(f"the settings of {name!r} must be a dict of loader keyword arguments, such "
+                                f"as {{'api_key': ..., 'base_url': ...}}, got {type(options).__name__}")
         return {provider_name(name): dict(options or {}) for name, options in providers.items()}
     if isinstance(providers, str):
         return {provider_name(providers): {}}

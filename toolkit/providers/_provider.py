@@ -83,6 +83,12 @@ class PullOptions:
             raise ValueError(f"max_workers must be a positive whole number, got {workers!r}")
         if not (self.rate_limit in (None, "default") or isinstance(self.rate_limit, RateLimit)):
             raise ValueError(f"rate_limit must be a tk.RateLimit, None or 'default', got {self.rate_limit!r}")
+        # Checked here, before any request: a wrong type would fail only at the first retry.
+        if self.retry is not None and not isinstance(self.retry, RetryPolicy):
+            raise TypeError(f"retry must be a tk.RetryPolicy (e.g. tk.RetryPolicy(max_attempts=5)) or None, "
+                            f"got {type(self.retry).__name__}")
+        if self.session is not None and not callable(getattr(self.session, "get", None)):
+            raise TypeError(f"session must be a requests.Session or None, got {type(self.session).__name__}")
 
     @property
     def workers(self) -> int:
@@ -192,6 +198,9 @@ class Provider(ABC):
             For anything but an http(s) server root without query or fragment.
         """
         url = explicit or os.environ.get(self.env_base_url) or self.default_base_url
+        if not isinstance(url, str):
+            raise TypeError(f"{self.name}: base_url must be text such as {self.default_base_url!r}, "
+                            f"got {type(url).__name__}")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{self.name}: base_url must be an http(s) server root such as "
