@@ -286,6 +286,19 @@ def test_the_at_risk_chart_writes_its_horizon_as_the_report_does(pulled, within,
     plt.close(figure)
 
 
+def test_a_report_of_two_loaders_frames_put_end_to_end_is_the_combined_pulls(pulled):
+    # pd.concat([tk.load_wassist(), tk.load_briq()]) repeats row labels.
+    parts = [pulled[pulled["provider"] == name].reset_index(drop=True) for name in ("wassist", "briq")]
+    joined = pd.concat(parts)
+    assert joined.index.has_duplicates
+    assert tk.build_report(joined) == tk.build_report(pd.concat(parts, ignore_index=True))
+
+
+def test_a_report_of_rows_without_fetch_times_says_so(pulled):
+    page = tk.build_report(pulled.assign(fetched_at=pd.NaT))
+    assert "unknown (the rows say no fetch time)" in page
+
+
 def test_readable_writes_dates_without_a_zone_as_dates():
     # SQL's DATE comes back as naive midnights: days, which another zone's clock must not move.
     days = pd.DataFrame({"date": pd.to_datetime(["2026-11-26", "2026-11-27", None]), "unread": [3, 4, 5]})

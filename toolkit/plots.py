@@ -257,6 +257,8 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     matplotlib.axes.Axes
     """
     ax = _axes(ax)
+    # Rows matched by position: two loaders' frames put end to end repeat their row labels.
+    df = df.reset_index(drop=True)
     hours = metrics.unread_wait(df, as_of) / pd.Timedelta(hours=1)
     known = hours.notna()
     bands = pd.cut(hours[known], WAIT_BANDS, right=False, labels=WAIT_BAND_LABELS)

@@ -206,7 +206,7 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_W
     expiry = _with_total(metrics.expiry_summary(df, as_of=moment),
                          metrics.expiry_summary(df, by=None, as_of=moment))
     fetched = pd.to_datetime(df["fetched_at"], utc=True)  # naive times are UTC
-    if len(df):
+    if fetched.notna().any():
         first, last = fetched.min().tz_convert(zone), fetched.max().tz_convert(zone)
         # The header's date is said once, in its words: the pull's own date only when it differs.
         day = "" if first.date() == local.date() else f"{first:%a %d %b %Y}, "
@@ -216,7 +216,7 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_W
             pulled = (f"{day}{first:%H:%M:%S} – {last:%H:%M:%S}" if first.date() == last.date()
                       else f"{first:%a %d %b %Y, %H:%M} – {last:%a %d %b %Y, %H:%M}") + f" {short_zone}"
     else:
-        pulled = "no rows"
+        pulled = "no rows" if not len(df) else "unknown (the rows say no fetch time)"
     origins = sorted({str(pull.get("base_url")) for pull in _pulls(df) if pull.get("base_url")})
     where = ", ".join(origins) or "unknown"
     if source and where not in source:
