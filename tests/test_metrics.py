@@ -279,3 +279,23 @@ def test_an_expiry_timeline_of_too_many_intervals_is_refused_at_once(freq):
         tk.expiry_timeline(windows(1, 3), freq=freq, as_of=AS_OF)
     minutes = tk.expiry_timeline(windows(1, 3), freq="1min", as_of=AS_OF)
     assert len(minutes) == 24 * 60 and minutes.sum() == 2
+
+
+@pytest.mark.parametrize("summary", [tk.unread_summary, tk.wait_percentiles, tk.expiry_summary,
+                                     tk.closing_share])
+def test_an_empty_by_is_refused_with_the_way_to_ask_for_no_groups(summary):
+    with pytest.raises(ValueError, match="by=None for one row"):
+        summary(windows(1, 3), by=[])
+
+
+def test_the_backlog_chart_takes_by_none_as_the_metrics_do():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    tk.plot_unread_backlog(windows(1, 3, "closed"), by=None, ax=ax)
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["all"]
+    assert ax.get_title() == "Unread backlog"
+    plt.close(figure)

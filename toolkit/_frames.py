@@ -164,6 +164,9 @@ def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
         columns = list(by)
     else:
         raise TypeError(f"by must be a column name or a list of them, got {by!r}")
+    if not columns:
+        raise ValueError("by names no column: give one or more (by='provider'), or by=None for one row "
+                         "over everything")
     require_columns(df, columns, named_by="by")
     return columns
 

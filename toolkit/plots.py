@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import metrics
+from ._frames import group_columns
 from ._limits import AT_RISK_WITHIN
 from ._tz import resolve_tz
 from .display import (
@@ -121,9 +122,10 @@ def _key_label(key: Any, columns: Sequence[str], channels: dict[str, str], width
     return " · ".join(words)
 
 
-def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider", "channel_id"),
+def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] | None = ("provider", "channel_id"),
                         ax: Any = None) -> plt.Axes:
-    """Unread and read conversations per group, as stacked horizontal bars.
+    """Unread and read conversations per group, as stacked horizontal bars (one bar, "all",
+    with ``by=None``, as the metrics take it).
 
     Channels show by name (``channel_name``), else by a short id.
 
@@ -132,14 +134,14 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
     matplotlib.axes.Axes
     """
     ax = _axes(ax)
-    columns = [by] if isinstance(by, str) else list(by)
-    summary = metrics.unread_summary(df, by=columns)
+    columns = group_columns(df, by) or []
+    summary = metrics.unread_summary(df, by=columns or None)
     if summary.empty:
         ax.text(0.5, 0.5, "No conversations", ha="center", va="center", transform=ax.transAxes)
     else:
         summary = summary.sort_values("unread_conversations")
         channels = channel_names_of(df)
-        labels = [_key_label(key, columns, channels) for key in summary.index]
+        labels = [_key_label(key, columns, channels) if columns else "all" for key in summary.index]
         positions = np.arange(len(summary))
         unread = summary["unread_conversations"].to_numpy()
         read = summary["conversations"].to_numpy() - unread
@@ -156,7 +158,8 @@ def plot_unread_backlog(df: pd.DataFrame, by: str | Sequence[str] = ("provider",
         _counts_on(ax.xaxis)
     ax.set_xlabel("conversations")
     named = [column.replace("_", " ") for column in columns if column != "provider" or len(columns) == 1]
-    ax.set_title("Unread backlog by " + " and ".join(name.replace("channel id", "channel") for name in named))
+    ax.set_title("Unread backlog" + (" by " + " and ".join(name.replace("channel id", "channel")
+                                                         for name in named) if named else ""))
     _tidy(ax, "x")
     return ax
 
