@@ -299,3 +299,16 @@ def test_the_backlog_chart_takes_by_none_as_the_metrics_do():
     assert [label.get_text() for label in ax.get_yticklabels()] == ["all"]
     assert ax.get_title() == "Unread backlog"
     plt.close(figure)
+
+
+def test_booleans_written_as_text_read_as_conform_reads_them():
+    # What pd.read_csv(path, dtype=str) gives: "True"/"False" text, as the spreadsheet wrote it.
+    typed = windows(1, 3, 30, "closed")
+    text = typed.assign(has_unread=typed["has_unread"].astype(str),
+                        window_open=typed["window_open"].astype(str))
+    pd.testing.assert_frame_equal(tk.at_risk(text, within="4h", as_of=AS_OF)[["conversation_id"]],
+                                  tk.at_risk(typed, within="4h", as_of=AS_OF)[["conversation_id"]])
+    pd.testing.assert_frame_equal(tk.unread_summary(text), tk.unread_summary(typed))
+    pd.testing.assert_frame_equal(tk.expiry_summary(text, as_of=AS_OF), tk.expiry_summary(typed, as_of=AS_OF))
+    with pytest.raises(ValueError, match="'has_unread' holds 'maybe'"):
+        tk.unread_summary(typed.assign(has_unread=["maybe", "True", "False", "True"]))

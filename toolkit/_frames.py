@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._schema import SCHEMA, SNAPSHOT_COLUMN
+from ._schema import SCHEMA, SNAPSHOT_COLUMN, cast_column
 
 
 def utc_instant(value: Any, name: str) -> pd.Timestamp:
@@ -151,7 +151,8 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str |
 
 def known_true(df: pd.DataFrame, column: str) -> pd.Series:
     """A boolean column of the unified schema with missing as False ("is it known to be true")."""
-    return df[column].astype(SCHEMA[column]).fillna(False).astype(bool)
+    # Text as conform reads it ("True", "yes": a frame read with pd.read_csv(..., dtype=str)).
+    return cast_column(df[column], SCHEMA[column], column).fillna(False).astype(bool)
 
 
 def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:

@@ -207,6 +207,13 @@ def on_fresh_index(data: pd.Series | pd.DataFrame) -> bool:
 _BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 
 
+def cast_column(column: pd.Series, dtype: object, name: str = "column") -> pd.Series:
+    """``column`` (its index kept) in ``dtype``, read as :func:`conform` reads text: ``"true"``,
+    ``"yes"`` or ``"1"`` as a boolean, ISO 8601 as a UTC moment; ``ValueError`` naming the
+    column and a value that does not read."""
+    return column if column.dtype == dtype else _cast(column, dtype, name)
+
+
 def _cast(column: pd.Series, dtype: object, name: str = "column") -> pd.Series:
     if isinstance(dtype, pd.BooleanDtype) and not pd.api.types.is_bool_dtype(column.dtype) and (
             pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):
