@@ -205,6 +205,10 @@ def test_briq_status_filter_selects_unread(sandbox):
     lambda s: wassist(s, has_unread="yes"),
     lambda s: wassist(s, contact=""),
     lambda s: tk.load_briq("k", "ftp://example.org"),
+    # A reversed range matches nothing: an empty frame would read as a quiet inbox.
+    lambda s: wassist(s, last_message_after="2030-01-01", last_message_before="2020-01-01"),
+    lambda s: wassist(s, last_message_after="2026-01-01T00:00Z",
+                      last_message_before="2026-01-01T03:00+03:00"),  # the same moment
 ])
 def test_invalid_arguments_raise_value_error_before_any_request(sandbox, call):
     with pytest.raises(ValueError):

@@ -312,3 +312,24 @@ def test_booleans_written_as_text_read_as_conform_reads_them():
     pd.testing.assert_frame_equal(tk.expiry_summary(text, as_of=AS_OF), tk.expiry_summary(typed, as_of=AS_OF))
     with pytest.raises(ValueError, match="'has_unread' holds 'maybe'"):
         tk.unread_summary(typed.assign(has_unread=["maybe", "True", "False", "True"]))
+
+
+@pytest.mark.parametrize("ax", ["x", "figure", "axes array"])
+def test_a_chart_given_something_else_than_one_axes_says_what_to_give(ax):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2)
+    given = {"x": "x", "figure": figure, "axes array": axes}[ax]
+    for chart in (tk.plot_at_risk, tk.plot_unread_backlog, tk.plot_unread_wait, tk.plot_expiry_timeline):
+        with pytest.raises(TypeError, match="ax must be one matplotlib Axes"):
+            chart(windows(1, 3), ax=given)
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("limit", ["5", 0, -1, 2.5, True])
+def test_the_at_risk_chart_refuses_a_limit_that_is_no_count_of_bars(limit):
+    with pytest.raises(ValueError, match="limit must be a whole number of bars"):
+        tk.plot_at_risk(windows(1, 3), within="4h", limit=limit)

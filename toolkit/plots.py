@@ -63,6 +63,9 @@ def _axes(ax: Any) -> plt.Axes:
         # Constrained: a legend below the axes and long labels stay inside a saved figure (as
         # the report draws them), not only in Jupyter's tightly cropped display.
         _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    elif not isinstance(ax, plt.Axes):
+        raise TypeError(f"ax must be one matplotlib Axes (figure, ax = plt.subplots()), got "
+                        f"{type(ax).__name__}")
     return ax
 
 
@@ -309,6 +312,8 @@ def plot_at_risk(df: pd.DataFrame, within: Any = AT_RISK_WITHIN, as_of: Any = No
     -------
     matplotlib.axes.Axes
     """
+    if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"limit must be a whole number of bars, 1 or more, got {limit!r}")
     ax = _axes(ax)
     every = metrics.at_risk(df, within=within, as_of=as_of)
     risky = every.head(limit)

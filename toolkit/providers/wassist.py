@@ -211,11 +211,15 @@ class Wassist(Provider):
             raise ValueError(f"has_unread must be True, False or None; got {has_unread!r}")
         check_text("agent", agent)
         check_text("contact", contact)
+        after = _moment(last_message_after, "last_message_after")
+        before = _moment(last_message_before, "last_message_before")
+        if after is not None and before is not None and pd.Timestamp(after) >= pd.Timestamp(before):
+            # It would match nothing, and the empty frame would read as a quiet inbox.
+            raise ValueError(f"last_message_after ({after}) must be earlier than last_message_before "
+                             f"({before}): the range is empty")
         return present({"agent": agent, "contact": contact,
                         "hasUnread": None if has_unread is None else str(has_unread).lower(),
-                        "lastMessageAfter": _moment(last_message_after, "last_message_after"),
-                        "lastMessageBefore": _moment(last_message_before, "last_message_before"),
-                        "status": status})
+                        "lastMessageAfter": after, "lastMessageBefore": before, "status": status})
 
     def changed_since(self, params: Params, since: pd.Timestamp) -> ListQuery | None:
         """The same filters with ``lastMessageAfter`` moved up to ``since``."""
