@@ -333,3 +333,15 @@ def test_a_chart_given_something_else_than_one_axes_says_what_to_give(ax):
 def test_the_at_risk_chart_refuses_a_limit_that_is_no_count_of_bars(limit):
     with pytest.raises(ValueError, match="limit must be a whole number of bars"):
         tk.plot_at_risk(windows(1, 3), within="4h", limit=limit)
+
+
+def test_a_column_twice_or_a_column_also_an_index_level_is_named():
+    typed = windows(1, 3, "closed")
+    doubled = pd.concat([typed, typed[["has_unread"]]], axis=1)
+    for metric in (tk.unread_summary, tk.at_risk):
+        with pytest.raises(ValueError, match=r"more than one column named \['has_unread'\]"):
+            metric(doubled)
+    indexed = typed.set_index(["provider", "conversation_id"], drop=False)
+    for summary in (tk.unread_summary, tk.expiry_summary, tk.wait_percentiles):
+        with pytest.raises(ValueError, match="drop the index first"):
+            summary(indexed)

@@ -147,6 +147,10 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str |
         how = ("a history of snapshots: load it with tk.load_snapshots" if SNAPSHOT_COLUMN in missing
                else "load it with a toolkit loader or tk.read_csv")
         raise KeyError(f"the frame lacks unified column(s) {missing}; {how}")
+    doubled = [column for column in dict.fromkeys(columns) if (df.columns == column).sum() > 1]
+    if doubled:
+        raise ValueError(f"the frame has more than one column named {doubled}: keep one of each "
+                         "(frames put side by side with pd.concat(..., axis=1) repeat their columns)")
 
 
 def known_true(df: pd.DataFrame, column: str) -> pd.Series:
@@ -169,6 +173,10 @@ def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:
         raise ValueError("by names no column: give one or more (by='provider'), or by=None for one row "
                          "over everything")
     require_columns(df, columns, named_by="by")
+    shared = [column for column in columns if column in df.index.names]
+    if shared:
+        raise ValueError(f"{shared} name both columns and index levels, so grouping by them is ambiguous: "
+                         "drop the index first (df.reset_index(drop=True))")
     return columns
 
 
