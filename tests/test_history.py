@@ -244,3 +244,18 @@ def test_files_carry_the_pull_record(history_root):
     metadata = pq.read_schema(path).metadata
     assert b"simulated history" in metadata[b"wa_toolkit.pull"]
     assert os.path.getsize(path) > 0 and Path(path).suffix == ".parquet"
+
+
+@pytest.mark.parametrize("sql", ["", "   \n"])
+def test_an_empty_query_says_what_to_give(history_root, sql):
+    with pytest.raises(ValueError, match="sql is empty: give a query over the view snapshots"):
+        tk.query_snapshots(sql, history_root)
+
+
+def test_a_folder_two_levels_above_the_snapshots_says_where_they_are(history_root, tmp_path):
+    import shutil
+
+    deeper = tmp_path / "exports" / "history"
+    shutil.copytree(history_root, deeper)
+    with pytest.raises(tk.SnapshotError, match=f"but {deeper} does: pass that folder"):
+        tk.load_snapshots(tmp_path)

@@ -341,6 +341,9 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
     """
     import duckdb
 
+    if not isinstance(sql, str) or not sql.strip():
+        raise ValueError("sql is empty: give a query over the view snapshots, such as "
+                         "'SELECT provider, count(*) FROM snapshots GROUP BY ALL'")
     if not snapshot_files(root):
         raise FileNotFoundError(f"{root}: no snapshots there yet (write some with tk.save_snapshot)")
     pattern = str(Path(root) / "provider=*" / "date=*" / "snapshot-*.parquet").replace("'", "''")
@@ -360,7 +363,10 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
         except duckdb.Error as error:
             raise SnapshotError(f"{root}: the snapshot files could not be read: {error}") from error
         try:
-            return connection.sql(sql).df()
+            relation = connection.sql(sql)
+            if relation is None:  # a statement with no result (CREATE, SET, ...)
+                raise ValueError("the query returns no rows: give a SELECT (or another query with a result)")
+            return relation.df()
         except duckdb.InterruptException:
             raise
         except query_at_fault as error:
@@ -423,7 +429,9 @@ def _existing_root(root: str | os.PathLike) -> Path:
     if not _holds_partitions(path):
         # A folder one level too high (the demo's output rather than its history, say) would
         # read as an empty history: say where the snapshots are instead.
-        below = sorted(child for child in path.iterdir() if child.is_dir() and _holds_partitions(child))
+        # Two levels down too: the folder above the demo's output, say.
+        below = sorted(child for child in (*path.glob("*/"), *path.glob("*/*/"))
+                       if child.is_dir() and _holds_partitions(child))
         if below:
             raise SnapshotError(f"{path} holds no snapshots itself, but {below[0]} does: pass that folder")
     return path
