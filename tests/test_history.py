@@ -145,7 +145,9 @@ def test_bad_arguments_are_clear_errors(history_root, tmp_path):
         tk.load_snapshots(history_root, since="2026-11-05", until="2026-11-01")
     with pytest.raises(ValueError, match="since"):
         tk.load_snapshots(history_root, since="last tuesday")
-    assert tk.load_snapshots(tmp_path).empty  # an existing folder with no snapshots yet
+    # Two levels above (tmp_path holds out/history) names it too, rather than reading as empty.
+    with pytest.raises(tk.SnapshotError, match="but .*out/history does: pass that folder"):
+        tk.load_snapshots(tmp_path)
 
 
 def test_pyarrow_reads_the_folder_with_the_right_types(history_root):
