@@ -341,6 +341,15 @@ def test_a_mistyped_option_is_named_with_the_option_meant(argv, mistyped, meant,
     assert "required" not in line
 
 
+@pytest.mark.parametrize("argv, said", [
+    (["export", "--out", "x.csv", "--bogus"], "unrecognized arguments: --bogus ("),  # nothing like it
+    (["--outt"], "required: COMMAND"),  # no command: that is what is missing
+])
+def test_an_unknown_option_gets_no_far_fetched_suggestion(argv, said, capsys):
+    code, line = fail(capsys, *argv)
+    assert code == 2 and said in line and "did you mean" not in line
+
+
 def test_an_abbreviated_option_is_still_taken(keys, tmp_path):
     # argparse takes a unique prefix of an option; the mistyped-option check must not refuse it.
     assert cli.main(["export", "--ou", str(tmp_path / "x.csv")]) == 0

@@ -305,9 +305,19 @@ def test_readable_writes_dates_without_a_zone_as_dates():
     shown = tk.readable(days, tz="America/Los_Angeles")
     assert list(shown.columns) == ["Date", "Unread"]
     assert shown["Date"].tolist()[:2] == ["2026-11-26", "2026-11-27"]
-    # Moments without a zone are UTC moments, shown on the asked clock as before.
+    # Moments without a zone are UTC moments, shown on the asked clock as before, midnights too.
     moments = pd.DataFrame({"at": pd.to_datetime(["2026-11-26 10:00", "2026-11-27 00:00"])})
     assert tk.readable(moments, tz="UTC")["At (UTC)"].tolist() == ["2026-11-26 10:00", "2026-11-27 00:00"]
+    midnight = pd.DataFrame({"last_message_at": pd.to_datetime(["2026-11-26 00:00"])})
+    shown = tk.readable(midnight, tz="America/Los_Angeles")
+    assert shown["Last message (PST)"].tolist() == ["2026-11-25 16:00"]
+
+
+def test_readable_shows_snapshots_in_the_hour_a_clock_change_repeats():
+    moments = pd.DatetimeIndex(["2024-10-27 00:30Z", "2024-10-27 01:30Z"], name="snapshot_at")
+    trend = pd.DataFrame({"conversations": [1, 2]}, index=moments)
+    shown = tk.readable(trend, tz="Europe/Berlin")  # 02:30 twice on Berlin's clock that night
+    assert shown["Conversations"].tolist() == ["1", "2"]
 
 
 def test_readable_keeps_apart_snapshots_taken_in_one_minute(pulled, tmp_path):
@@ -532,6 +542,9 @@ def test_a_simulated_history_claims_to_end_with_the_pull_only_when_it_does(pulle
     tk.save_snapshot(simulated, tmp_path, snapshot_at=moment)  # as the demo's history ends
     ending = tk.build_report(pulled, history=tk.load_snapshots(tmp_path))
     assert "the latest one is the pull above" in ending and "these trends end with" not in ending
+    tk.save_snapshot(simulated, tmp_path, snapshot_at=moment + pd.Timedelta(days=1))  # past the pull
+    later = tk.build_report(pulled, history=tk.load_snapshots(tmp_path))
+    assert "the latest one is the pull above" not in later
 
 
 def test_a_report_given_a_frame_without_snapshots_as_history_says_what_to_pass(pulled, tmp_path):

@@ -371,11 +371,19 @@ def test_snapshot_moments_without_a_zone_are_utc_in_every_trend(three_days):
     pd.testing.assert_frame_equal(tk.persistent_unread(naive), tk.persistent_unread(three_days))
 
 
-@pytest.mark.parametrize("broken, said", [("missing", "missing on"), ("text", "not moments")])
-def test_snapshot_moments_missing_or_as_text_are_named(three_days, broken, said):
+@pytest.mark.parametrize("broken, said", [("missing", "missing on"),
+                                          ("text", "'soon', which is not a moment")])
+def test_snapshot_moments_missing_or_unreadable_are_named(three_days, broken, said):
     moments = three_days["snapshot_at"]
     history = three_days.assign(snapshot_at=moments.where(moments < moments.max()) if broken == "missing"
-                                else moments.astype(str))
+                                else moments.astype(str).where(moments < moments.max(), "soon"))
     for trend in (tk.unread_trend, tk.wait_trend, tk.closed_unread_by_day, tk.persistent_unread):
         with pytest.raises(ValueError, match=said):
             trend(history)
+
+
+def test_snapshot_moments_as_iso_text_read_as_moments(three_days):
+    # A history read back from CSV: the moments are text, as conform reads times.
+    text = three_days.assign(snapshot_at=three_days["snapshot_at"].map(lambda moment: moment.isoformat()))
+    pd.testing.assert_frame_equal(tk.unread_trend(text), tk.unread_trend(three_days))
+    pd.testing.assert_frame_equal(tk.persistent_unread(text), tk.persistent_unread(three_days))

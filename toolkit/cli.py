@@ -50,7 +50,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         mistyped = self.unknown_options(self._arguments_given)
-        if mistyped and message.startswith("the following arguments are required"):
+        required = message.removeprefix("the following arguments are required: ")
+        options_missing = required != message and all(name.strip().startswith("-")
+                                                      for name in required.split(","))
+        if mistyped and options_missing:
             # argparse checks the required options first: `--outt x.csv` would be told that
             # --out is missing, not that --outt is not an option.
             message = self.unrecognized(mistyped)
@@ -74,12 +77,14 @@ class _Parser(argparse.ArgumentParser):
 
     def unrecognized(self, arguments: Sequence[str]) -> str:
         """argparse's message for ``arguments``, with the option each one probably meant."""
-        options = [name for name in self._option_string_actions if name.startswith("--")]
+        # Compared without their dashes, which would make any two options look alike.
+        options = {name[2:]: name for name in self._option_string_actions if name.startswith("--")}
         meant = []
         for argument in arguments:
-            close = difflib.get_close_matches(argument.split("=", 1)[0], options, n=1)
-            if close and close[0] not in meant:
-                meant.append(close[0])
+            name = argument.split("=", 1)[0].lstrip("-")
+            close = difflib.get_close_matches(name, options, n=1, cutoff=0.75)
+            if close and options[close[0]] not in meant:
+                meant.append(options[close[0]])
         hint = f"; did you mean {' or '.join(meant)}?" if meant else ""
         return f"unrecognized arguments: {' '.join(arguments)}{hint}"
 

@@ -342,11 +342,19 @@ def _readable_index(index: pd.Index, zone: str, known: Mapping[str, str],
     return pd.Index(values, name=title)
 
 
+def _names_days(name: Any) -> bool:
+    """Whether a column's name says it holds days (``date``, ``day``, ``closing_date``): only
+    there are midnights without a zone dates; elsewhere they are UTC moments."""
+    return isinstance(name, str) and re.search(r"(^|_)(date|day)$", name.lower()) is not None
+
+
 def _moment_format(moments: pd.DatetimeIndex) -> str:
     """How rows labelled by moments show them: to the minute, or to the second where two of
     them fall in one minute (two snapshots a minute apart would read as one otherwise)."""
     distinct = moments.dropna().unique()
-    return "%Y-%m-%d %H:%M" if distinct.floor("min").nunique() == len(distinct) else "%Y-%m-%d %H:%M:%S"
+    # Counted as labels: flooring local times fails in the hour a clock change repeats.
+    minutes = pd.Index(distinct.strftime("%Y-%m-%d %H:%M")).nunique()
+    return "%Y-%m-%d %H:%M" if minutes == len(distinct) else "%Y-%m-%d %H:%M:%S"
 
 
 def numeric_headers(frame: pd.DataFrame) -> set[str]:
@@ -360,7 +368,8 @@ def numeric_headers(frame: pd.DataFrame) -> set[str]:
 def _cells(name: Any, values: pd.Series, zone: str) -> tuple[str, pd.Series]:
     title = header(name)
     dtype = values.dtype
-    if pd.api.types.is_datetime64_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype):
+    if (pd.api.types.is_datetime64_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype)
+            and _names_days(name)):
         known = values.dropna()
         if len(known) and (known == known.dt.normalize()).all():
             # Dates without a zone (SQL's DATE, a day column read back): days, not UTC midnights

@@ -358,7 +358,7 @@ def _trends_section(history: pd.DataFrame, zone: str, as_of: pd.Timestamp) -> st
     first, last = moments.min().tz_convert(zone), moments.max().tz_convert(zone)
     # Whether the last snapshot is the pull the numbers above come from (the demo's history
     # ends with it); otherwise its last points are another moment's numbers.
-    ends_with_this_pull = as_of - moments.max() <= SAME_PULL_SLACK
+    ends_with_this_pull = abs(as_of - moments.max()) <= SAME_PULL_SLACK
     note = ('<p class="note"><strong>Simulated history:</strong> these snapshots come from a model of an '
             "inbox, not from past pulls" + ("; the latest one is the pull above.</p>" if ends_with_this_pull
                                             else ".</p>")) if simulated else ""

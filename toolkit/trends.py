@@ -52,8 +52,14 @@ def _snapshot_moments_in_utc(history: pd.DataFrame) -> pd.DataFrame:
     everywhere in the toolkit); ``ValueError`` for a column that holds no moments or misses some."""
     moments = history[SNAPSHOT_COLUMN]
     if not pd.api.types.is_datetime64_any_dtype(moments):
-        raise ValueError(f"{SNAPSHOT_COLUMN} holds {moments.dtype} values, not moments: load a history "
-                         "with tk.load_snapshots (or make the column times: pd.to_datetime(..., utc=True))")
+        # ISO 8601 text (a history read back from CSV) reads as conform reads times.
+        read = pd.to_datetime(moments, utc=True, errors="coerce", format="ISO8601")
+        unreadable = moments[read.isna() & moments.notna()]
+        if len(unreadable):
+            raise ValueError(f"{SNAPSHOT_COLUMN} holds {unreadable.iloc[0]!r}, which is not a moment: load a "
+                             "history with tk.load_snapshots")
+        moments = read
+        history = history.assign(**{SNAPSHOT_COLUMN: moments})
     missing = int(moments.isna().sum())
     if missing:
         raise ValueError(f"{SNAPSHOT_COLUMN} is missing on {missing:,} row(s): every row of a history "
