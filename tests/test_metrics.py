@@ -270,6 +270,19 @@ def test_a_day_written_in_lower_case_is_read_without_pandas_warning():
         warnings.simplefilter("error")  # pandas 3 warns that pandas 4 will not read "1d"
         assert len(tk.at_risk(windows(1, 30), within="1d", as_of=AS_OF)) == 1
         assert len(tk.expiry_timeline(windows(1, 30), freq="1h", horizon="2d", as_of=AS_OF)) == 48
+        assert len(tk.at_risk(windows(1, 30, 40), within="1d12h", as_of=AS_OF)) == 2
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        figure, ax = plt.subplots()
+        tk.plot_expiry_timeline(windows(1, 30), horizon="2d", as_of=AS_OF, ax=ax)
+        assert "next 48 hours" in ax.get_title()
+        plt.close(figure)
+        from toolkit import cli
+
+        assert cli.build_parser().parse_args(["watch", "--every", "1d"]).every == pd.Timedelta(days=1)
 
 
 @pytest.mark.parametrize("freq", ["1ns", "1us", "100ms"])

@@ -61,26 +61,31 @@ def utc_instant(value: Any, name: str) -> pd.Timestamp:
 def duration(value: Any, name: str) -> pd.Timedelta:
     """A duration such as ``"2h"`` or a ``Timedelta``.
 
-    A bare number is refused: pandas would read ``2`` as two nanoseconds, where a caller
-    meant hours or seconds.
+    A bare number is refused, written as text too: pandas would read ``2`` as two
+    nanoseconds, where a caller meant hours or seconds.
 
     Raises
     ------
     ValueError
         For a value that does not read as a duration, or a bare number; the message names ``name``.
     """
-    unitless = isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)
-    if isinstance(value, (int, float, np.integer, np.floating)) or unitless:  # bool included
+    if isinstance(value, (int, float, np.integer, np.floating)) or unitless(value):  # bool included
         raise ValueError(f"{name} must be a duration with its unit, such as '2h' or '90min', got {value!r}")
-    if isinstance(value, str):
-        value = days_spelled(value)
-    return _read(pd.Timedelta, value, name, "a duration such as '2h'")
+    return _read(lambda given: pd.Timedelta(days_spelled(given) if isinstance(given, str) else given),
+                 value, name, "a duration such as '2h'")
+
+
+def unitless(value: Any) -> bool:
+    """Whether ``value`` is text holding a bare number (``"2"``, ``" 1.5 "``)."""
+    return isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value) is not None
 
 
 def days_spelled(text: str) -> str:
-    """``"1d"`` (and ``"d"``) as ``"1D"``: pandas 3 reads the lower-case day but warns that
-    pandas 4 will not."""
-    return re.sub(r"^(\s*[+-]?[\d.]*\s*)d(\s*)$", r"\1D\2", text)
+    """``"1d"``, ``"1d12h"`` and ``"d"`` with an upper-case day: pandas 3 reads the lower-case
+    one but warns that pandas 4 will not."""
+    if text.strip() == "d":
+        return text.replace("d", "D")
+    return re.sub(r"(\d\s*)d(?![a-z])", r"\1D", text)
 
 
 def positive_duration(value: Any, name: str) -> pd.Timedelta:

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import metrics
-from ._frames import group_columns
+from ._frames import duration, group_columns
 from ._limits import AT_RISK_WITHIN
 from ._tz import resolve_tz
 from .display import (
@@ -242,7 +242,8 @@ def plot_expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", 
         ax.set_xlabel("hours ahead")
     _counts_on(ax.yaxis)
     ax.set_ylabel("windows closing")
-    ax.set_title(f"Reply windows closing in the next {pd.Timedelta(horizon) / pd.Timedelta(hours=1):g} hours")
+    hours = duration(horizon, "horizon") / pd.Timedelta(hours=1)
+    ax.set_title(f"Reply windows closing in the next {hours:g} hours")
     _tidy(ax, "y")
     return ax
 
