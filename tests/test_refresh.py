@@ -900,23 +900,3 @@ def test_a_refresh_without_a_key_says_how_to_give_it_one(make_sandbox, monkeypat
         tk.refresh(previous, {"wassist": {"base_url": sandbox.base_url, "rate_limit": None,
                                           "progress": False}})
 
-
-def _merge_helper_answers() -> None:
-    """In a forked child: the merge's helper threads answer (they are the child's own)."""
-    from toolkit._refresh import _merge_helpers
-
-    assert _merge_helpers().submit(lambda: 2).result(timeout=20) == 2
-
-
-def test_the_merges_helper_threads_work_in_a_forked_child():
-    # The helpers are kept from one refresh to the next; a forked child (multiprocessing's
-    # default here) has none of its parent's threads, and must not wait on them forever.
-    import multiprocessing
-
-    from toolkit._refresh import _merge_helpers
-
-    assert _merge_helpers().submit(lambda: 1).result(timeout=20) == 1  # the parent's threads exist
-    child = multiprocessing.get_context("fork").Process(target=_merge_helper_answers)
-    child.start()
-    child.join(60)
-    assert child.exitcode == 0

@@ -72,7 +72,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -353,9 +353,6 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
         reason = "the previous pull came from another server"
     elif missing_count(rows["conversation_id"]):
         reason = "the previous frame has rows without an id, which cannot be matched"
-    elif rows["conversation_id"].duplicated().any():
-        # Not from one pull (a pull keeps each conversation once): which row to carry is unknowable.
-        reason = "the previous frame holds a conversation more than once, which cannot be matched"
     elif started - last_full >= every:
         reason = f"the last full pull is {age_text(started - last_full)} old, full_every is {age_text(every)}"
     if reason is not None:
@@ -363,7 +360,11 @@ def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any],
     since, clock = activity_since(record)
     reader = _Reader(provider, provider.client(provider.api_key(api_key), base, settings), settings)
     with reader:
-        merge, total = _read_changes(reader, rows, params, since)
+        try:
+            merge, total = _read_changes(reader, rows, params, since)
+        except _Unmatchable as unmatchable:
+            return _full_pull(provider, params, api_key, base_url, settings, str(unmatchable),
+                              requests_before=reader.client.stats.requests)
         if total is not None and len(merge.frame) != total:
             # The count and the sweeps are served moments apart, so a thread new in between
             # can be in one and not the other: counted once more, now that everything is read
@@ -626,12 +627,22 @@ def _read_changes(reader: _Reader, rows: pd.DataFrame, params: Params, since: pd
     reader.absorb(unread_reader)
     ask_count()  # awaited after the merge (if not asked already)
     as_of = utc_now()
-    if len(early) == 2:
-        merge = early[1].result().confirmed(as_of, {"activity": active, "unread": unread})
-        if merge is not None:
-            return merge, server_total()
-    side = _CarriedSide.of(provider, rows, params, as_of)
+    try:
+        if len(early) == 2:
+            merge = early[1].result().confirmed(as_of, {"activity": active, "unread": unread})
+            if merge is not None:
+                return merge, server_total()
+        side = _CarriedSide.of(provider, rows, params, as_of)
+    except _Unmatchable:
+        for started in counting:  # the count asked beside the merge is not left talking
+            started.wait()
+        raise
     return _merge_of(provider, params, listed, active, unread, side), server_total()
+
+
+class _Unmatchable(ValueError):
+    """Previous rows a merge cannot match (a conversation held twice, which a pull never
+    returns): found while the first requests are out, it turns the refresh into a full pull."""
 
 
 @dataclass(frozen=True)
@@ -846,6 +857,10 @@ class _CarriedSide:
 
     @classmethod
     def of(cls, provider: Provider, rows: pd.DataFrame, params: Params, as_of: pd.Timestamp) -> _CarriedSide:
+        if not rows["conversation_id"].is_unique:
+            # Checked here, off the requests' way: which of two rows to carry is unknowable.
+            raise _Unmatchable("the previous frame holds a conversation more than once, which cannot be "
+                               "matched")
         previous = _as_carried(rows, as_of, active_is_window=provider.active_is_window)[list(COLUMNS)]
         return cls(previous, provider.still_listed(previous, params).to_numpy(dtype=bool),
                    RecencyKeys.of(previous["last_message_at"], previous["conversation_id"]), as_of)
@@ -864,14 +879,14 @@ def _merge_of(provider: Provider, params: Params, listed: Params, active: pd.Dat
     # of each): Arrow looks them up without the interpreter lock, on the other core, while this
     # thread keeps each conversation's latest row.
     ids = pd.concat([active["conversation_id"], unread["conversation_id"]], ignore_index=True).dropna()
-    lookup = _merge_helpers().submit(contains, previous["conversation_id"], ids, column_text=column_text)
+    lookup = _Background(lambda: contains(previous["conversation_id"], ids, column_text=column_text))
     try:
         latest = keep_latest([active, unread])
         fetched = latest
         if provider.needs_unread_pass(listed):
             fetched = provider.mark_unread(fetched, listed, unread["conversation_id"].dropna())
     except Exception:
-        wait([lookup])  # a failed merge leaves nothing it started running
+        lookup.wait()  # a failed merge leaves nothing it started running
         raise
     carried = ~lookup.result() & side.listed
     listed_now = provider.still_listed(fetched, params).to_numpy(dtype=bool)
@@ -942,11 +957,9 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
     index = pa.array(chosen)
     # Arrow text is taken on threads: Arrow takes without the interpreter lock, and at the end
     # of a refresh the other core is idle (the server has sent everything but a sweep).
-    takers = _merge_helpers()
-    texts: dict[str, Future[pd.arrays.ArrowStringArray]] = {
-        name: takers.submit(_text_taken, first[name].array, second[name].array, index)
-        for name in first.columns if isinstance(second[name].array, pd.arrays.ArrowStringArray)}
-    try:
+    with ThreadPoolExecutor(TEXT_TAKERS, thread_name_prefix="toolkit-take") as takers:
+        texts = {name: takers.submit(_text_taken, first[name].array, second[name].array, index)
+                 for name in first.columns if isinstance(second[name].array, pd.arrays.ArrowStringArray)}
         columns = {}
         for name in first.columns:
             if name in texts:
@@ -960,37 +973,11 @@ def _taken_from_two(first: pd.DataFrame, second: pd.DataFrame, chosen: np.ndarra
             values[first_places] = ours.take(first_rows)
             columns[name] = values
         columns.update({name: taken.result() for name, taken in texts.items()})
-    finally:
-        wait(texts.values())  # a failed merge leaves nothing it started running
     return pd.DataFrame({name: columns[name] for name in first.columns}, copy=False)
 
 
 #: Threads that take a merge's text columns (:func:`_taken_from_two`).
 TEXT_TAKERS = 2
-
-_helpers: ThreadPoolExecutor | None = None
-_helpers_lock = threading.Lock()
-
-
-def _merge_helpers() -> ThreadPoolExecutor:
-    """The threads a merge hands work to: the lookup of the fetched ids among the previous
-    rows, and the text columns (:data:`TEXT_TAKERS`). Kept from one refresh to the next:
-    threads started at the end of a refresh, with the interpreter busy, cost more than that
-    work (each start waits for the new thread to run)."""
-    global _helpers
-    with _helpers_lock:
-        if _helpers is None:
-            _helpers = ThreadPoolExecutor(TEXT_TAKERS + 1, thread_name_prefix="toolkit-merge")
-        return _helpers
-
-
-def _forget_helpers() -> None:
-    """In a forked child: the parent's threads are not there, so the pool is made anew."""
-    global _helpers, _helpers_lock
-    _helpers, _helpers_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_helpers)
 
 
 def _text_taken(ours: Any, theirs: Any, index: Any) -> pd.arrays.ArrowStringArray:
