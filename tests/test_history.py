@@ -252,6 +252,8 @@ def test_files_carry_the_pull_record(history_root):
 def test_an_empty_query_says_what_to_give(history_root, sql):
     with pytest.raises(ValueError, match="sql is empty: give a query over the view snapshots"):
         tk.query_snapshots(sql, history_root)
+    with pytest.raises(TypeError, match="sql must be the query's text, got NoneType"):
+        tk.query_snapshots(None, history_root)
 
 
 def test_a_folder_two_levels_above_the_snapshots_says_where_they_are(history_root, tmp_path):

@@ -463,7 +463,10 @@ def test_providers_are_named_in_any_case_as_tables_write_them(sandbox, monkeypat
     assert set(tk.load_snapshots(tmp_path, providers="BRIQ")["provider"]) == {"briq"}
     from toolkit import cli
 
-    assert cli.main(["export", "--provider", "Briq", "--no-progress", "--out", str(tmp_path / "x.csv")]) == 0
+    assert cli.main(["export", "--provider", " Briq", "--no-progress", "--out", str(tmp_path / "x.csv")]) == 0
+    # Two spellings of one provider: which settings were meant cannot be told.
+    with pytest.raises(ValueError, match="name a provider more than once"):
+        tk.load_conversations({"briq": {"progress": False}, "Briq": {"progress": True}})
 
 
 def test_progress_bar_shows_pages_and_never_the_key(sandbox, capsys):

@@ -296,12 +296,15 @@ EXAMPLES = {
 
 
 class _ExamplesKept(argparse.HelpFormatter):
-    """argparse's help, but an epilog that starts with ``examples:`` keeps its lines as written."""
+    """argparse's help, but the examples an epilog starts with keep their lines as written (the
+    paragraphs after them are wrapped as usual)."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith("examples:"):
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
+        if not text.startswith("examples:"):
+            return super()._fill_text(text, width, indent)
+        examples, _, rest = text.partition("\n\n")
+        kept = "".join(indent + line for line in examples.splitlines(keepends=True))
+        return kept + ("\n\n" + super()._fill_text(rest, width, indent) if rest.strip() else "")
 
 
 _EPILOG = """\
@@ -531,7 +534,8 @@ _LABELS = {"wassist": "Wassist", "briq": "Briq"}
 def _pull_flags(parser: argparse.ArgumentParser) -> None:
     from ._limits import RECIPIENT_LENGTH, SEARCH_MAX_LENGTH
 
-    parser.add_argument("--provider", choices=["wassist", "briq", "all"], default="all", type=str.lower,
+    parser.add_argument("--provider", choices=["wassist", "briq", "all"], default="all",
+                        type=lambda text: text.strip().lower(),
                         help="which provider to pull (default: all, meaning every provider whose key is set)")
     wassist = parser.add_argument_group("Wassist filters (only with Wassist pulled)")
     wassist.add_argument("--agent", type=_text_of_length(1, 200, "an agent id"), metavar="ID",

@@ -341,7 +341,9 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
     """
     import duckdb
 
-    if not isinstance(sql, str) or not sql.strip():
+    if not isinstance(sql, str):
+        raise TypeError(f"sql must be the query's text, got {type(sql).__name__}")
+    if not sql.strip():
         raise ValueError("sql is empty: give a query over the view snapshots, such as "
                          "'SELECT provider, count(*) FROM snapshots GROUP BY ALL'")
     if not snapshot_files(root):
@@ -365,7 +367,8 @@ def query_snapshots(sql: str, root: str | os.PathLike) -> pd.DataFrame:
         try:
             relation = connection.sql(sql)
             if relation is None:  # a statement with no result (CREATE, SET, ...)
-                raise ValueError("the query returns no rows: give a SELECT (or another query with a result)")
+                raise ValueError("the statement ran but returns no rows: give a SELECT (or another query "
+                                 "with a result)")
             return relation.df()
         except duckdb.InterruptException:
             raise

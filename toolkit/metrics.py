@@ -207,6 +207,13 @@ def expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", horiz
         ``int64`` counts indexed by interval start ``as_of + k*freq`` (``DatetimeIndex``,
         UTC), one entry per interval ``[as_of + k*freq, as_of + (k+1)*freq)`` that starts
         before ``as_of + horizon``, zeros included.
+
+    Raises
+    ------
+    ValueError
+        A ``freq`` or ``horizon`` that is no duration (a bare number such as ``"2"``
+        included), a ``freq`` that is not positive, a negative ``horizon``, or more than
+        :data:`MAX_INTERVALS` intervals.
     """
     require_columns(df, ["window_open", "window_expires_at"])
     moment = resolve_as_of(df, as_of)

@@ -39,7 +39,10 @@ def load_conversations(
     Raises
     ------
     ValueError
-        An unknown provider name or a bad argument for one.
+        An unknown provider name, one named twice ("briq" and "Briq"), or a bad argument for one.
+    TypeError
+        A provider's settings that are not a dict, or a setting of the wrong type (``retry``,
+        ``session``, ``base_url``).
     AuthenticationError
         ``providers=None`` and no key is set at all, or a key is missing or refused.
 
@@ -81,7 +84,10 @@ def named_options(
             if options is not None and not isinstance(options, Mapping):
                 raise TypeError(f"the settings of {name!r} must be a dict of loader keyword arguments, such "
                                 f"as {{'api_key': ..., 'base_url': ...}}, got {type(options).__name__}")
-        return {provider_name(name): dict(options or {}) for name, options in providers.items()}
+        named = {provider_name(name): dict(options or {}) for name, options in providers.items()}
+        if len(named) < len(providers):  # "briq" and "Briq": one provider, which settings?
+            raise ValueError(f"{list(providers)} name a provider more than once")
+        return named
     if isinstance(providers, str):
         return {provider_name(providers): {}}
     return {provider_name(name): {} for name in providers}

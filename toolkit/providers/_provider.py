@@ -61,7 +61,9 @@ class PullOptions:
     Raises
     ------
     ValueError
-        For a page size outside 1..100 or a worker count below 1.
+        For a page size outside 1..100, a worker count below 1 or an unknown ``rate_limit``.
+    TypeError
+        For a ``retry`` that is not a :class:`RetryPolicy` or a ``session`` without ``get``.
     """
 
     page_size: int = MAX_PAGE_SIZE
@@ -195,7 +197,10 @@ class Provider(ABC):
         Raises
         ------
         ValueError
-            For anything but an http(s) server root without query or fragment.
+            For anything but an http(s) server root without query or fragment, and for a root
+            given with the API's own path (``.../v1/whatsapp/conversations``).
+        TypeError
+            For a value that is not text.
         """
         url = explicit or os.environ.get(self.env_base_url) or self.default_base_url
         if not isinstance(url, str):
