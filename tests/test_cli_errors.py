@@ -311,6 +311,15 @@ def test_a_server_variable_with_the_apis_path_says_to_leave_it_out(provider, pat
     assert f"use {sandbox.base_url!r}" in line and sandbox.list_requests() == []
 
 
+def test_a_refused_key_names_the_variable_to_fix_and_never_the_key(sandbox, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BRIQ_API_KEY", "wrong-secret-KEY123")
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url)
+    code, line = fail(capsys, "export", "--provider", "briq", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_FAILED and "the API key was refused" in line
+    assert line.endswith("(check BRIQ_API_KEY)")
+    assert "wrong-secret-KEY123" not in line
+
+
 def test_a_server_without_the_list_says_to_check_the_base_url(sandbox, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("BRIQ_API_KEY", sandbox.config.briq_key)
     monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url + "/proxy")

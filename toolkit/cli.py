@@ -287,7 +287,8 @@ EXAMPLES = {
     "watch": ["wa-toolkit watch --every 5m --within 2h",
               "wa-toolkit watch --sandbox --every 10s --report live.html"],
     "sample-history": ["wa-toolkit sample-history --root history",
-                       "wa-toolkit report --history history --out report-out   # then, against the sandbox"],
+                       "wa-toolkit report --history history --out report-out "
+                       "--channel-names data/briq_channel_names.csv   # then, against the sandbox"],
     "sample": ["wa-toolkit sample",
                "wa-toolkit sample --seed 11 --out other_sample.csv"],
     "sandbox": ["wa-toolkit sandbox",
@@ -1022,6 +1023,17 @@ def _warnings_in_one_line() -> Iterator[None]:
         warnings.formatwarning = formatted
 
 
+def _key_to_check(exc: BaseException) -> str:
+    """For a refused key, the variable the command read it from: the one to fix."""
+    from ._errors import AuthenticationError
+    from .providers import PROVIDERS
+
+    provider = PROVIDERS.get(getattr(exc, "provider", None) or "")
+    if isinstance(exc, AuthenticationError) and getattr(exc, "status", None) in (401, 403) and provider:
+        return f" (check {provider.env_key})"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wa-toolkit`` and ``python -m toolkit``; returns the exit code."""
     # A closed stdout or stderr never stops a command, and a stop signal ends it at once
@@ -1042,7 +1054,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
             return EXIT_USAGE
         except ToolkitError as exc:
-            print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)
+            print(f"wa-toolkit: error: {redact(exc)}{_key_to_check(exc)}", file=sys.stderr)
             return EXIT_FAILED
         except OSError as exc:
             print(f"wa-toolkit: error: {redact(exc)}", file=sys.stderr)

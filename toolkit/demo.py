@@ -185,9 +185,9 @@ def _save_history(inbox: SimulatedInbox, root: str | os.PathLike[str], names: di
 class SandboxTraffic:
     """Live traffic for a watched sandbox (``watch --sandbox``), called before each round.
 
-    Customers write at a steady pace in time, not per round: about 0.1% of the inbox a
-    minute (new messages, reads, new threads), so 0.5% in the watch's default five-minute
-    pause, and a few events a minute when rounds come back to back. Agents answer half of
+    Customers write at a steady pace in time, not per round: about 0.5% of the inbox a
+    minute (new messages, reads, new threads; some ten events a minute in the sandbox's
+    inbox), whether rounds come back to back or five minutes apart. Agents answer half of
     the backlog grown since the watch began, so that it moves both ways around where it
     was instead of climbing round after round.
 
@@ -200,7 +200,7 @@ class SandboxTraffic:
     """
 
     #: Events a minute, as a share of the conversations.
-    SHARE_PER_MINUTE = 0.001
+    SHARE_PER_MINUTE = 0.005
     #: Share of the backlog grown since the start that agents answer each round.
     ANSWERED_SHARE = 0.5
 
