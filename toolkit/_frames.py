@@ -158,10 +158,15 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, named_by: str |
                          "(frames put side by side with pd.concat(..., axis=1) repeat their columns)")
 
 
+def schema_column(df: pd.DataFrame, column: str) -> pd.Series:
+    """A column of the unified schema in its dtype, text read as conform reads it ("True",
+    "yes": a frame read with ``pd.read_csv(..., dtype=str)``)."""
+    return cast_column(df[column], SCHEMA[column], column)
+
+
 def known_true(df: pd.DataFrame, column: str) -> pd.Series:
     """A boolean column of the unified schema with missing as False ("is it known to be true")."""
-    # Text as conform reads it ("True", "yes": a frame read with pd.read_csv(..., dtype=str)).
-    return cast_column(df[column], SCHEMA[column], column).fillna(False).astype(bool)
+    return schema_column(df, column).fillna(False).astype(bool)
 
 
 def group_columns(df: pd.DataFrame, by: Any) -> list[str] | None:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._frames import duration, known_true, require_columns
-from ._schema import SCHEMA, cast_column
+from ._frames import duration, known_true, require_columns, schema_column
+from ._schema import SCHEMA
 
 __all__ = ["check_conversations", "CHECKS"]
 
@@ -42,7 +42,7 @@ def _window_beyond_24h(df: pd.DataFrame, slack: pd.Timedelta) -> pd.Series:
 
 
 def _open_disagrees_with_expiry(df: pd.DataFrame, slack: pd.Timedelta) -> pd.Series:
-    is_open = cast_column(df["window_open"], SCHEMA["window_open"], "window_open")
+    is_open = schema_column(df, "window_open")
     expires, fetched = _times(df, "window_expires_at"), _times(df, "fetched_at")
     open_but_expired = is_open.fillna(False).astype(bool) & (expires <= fetched - slack)
     closed_but_running = (~is_open).fillna(False).astype(bool) & (expires > fetched + slack)
@@ -50,7 +50,7 @@ def _open_disagrees_with_expiry(df: pd.DataFrame, slack: pd.Timedelta) -> pd.Ser
 
 
 def _unread_disagrees_with_count(df: pd.DataFrame, slack: pd.Timedelta) -> pd.Series:
-    flag = cast_column(df["has_unread"], SCHEMA["has_unread"], "has_unread")
+    flag = schema_column(df, "has_unread")
     count = df["unread_count"].astype("Int64")
     return ((count > 0) != flag).fillna(False).astype(bool) | (count < 0).fillna(False).astype(bool)
 

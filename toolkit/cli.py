@@ -1028,9 +1028,8 @@ def _key_to_check(exc: BaseException) -> str:
     from ._errors import AuthenticationError
     from .providers import PROVIDERS
 
-    provider = PROVIDERS.get(getattr(exc, "provider", None) or "")
-    if isinstance(exc, AuthenticationError) and getattr(exc, "status", None) in (401, 403) and provider:
-        return f" (check {provider.env_key})"
+    if isinstance(exc, AuthenticationError) and exc.status in (401, 403) and exc.provider in PROVIDERS:
+        return f" (check {PROVIDERS[exc.provider].env_key})"
     return ""
 
 

@@ -14,9 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._frames import duration, group_columns, known_true, positive_duration, require_columns, resolve_as_of
+from ._frames import (
+    duration,
+    group_columns,
+    known_true,
+    positive_duration,
+    require_columns,
+    resolve_as_of,
+    schema_column,
+)
 from ._limits import AT_RISK_WITHIN
-from ._schema import SCHEMA, cast_column
 
 #: Categories of :func:`window_bucket`, in order.
 BUCKETS = ["closed", "<1h", "1-4h", "4-12h", "12-24h"]
@@ -47,7 +54,7 @@ def window_remaining(df: pd.DataFrame, as_of: Any = None) -> pd.Series:
     """
     require_columns(df, ["window_open", "window_expires_at"])
     moment = resolve_as_of(df, as_of)
-    is_open = cast_column(df["window_open"], SCHEMA["window_open"], "window_open")
+    is_open = schema_column(df, "window_open")
     expires = pd.to_datetime(df["window_expires_at"], utc=True)
     left = (expires - moment).clip(lower=pd.Timedelta(0))
     zero = pd.Series(pd.Timedelta(0), index=df.index, dtype=left.dtype)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import WORKING_PERIOD, days_spelled, group_columns, known_true, require_columns
-from ._schema import PROVIDER
+from ._schema import PROVIDER, TIMESTAMP, cast_column
 from ._tz import local_wall_clock, resolve_tz
 from .history import SNAPSHOT_COLUMN
 from .metrics import _wait_table, _waited, unread_summary, wait_percentiles
@@ -53,7 +53,7 @@ def _snapshot_moments_in_utc(history: pd.DataFrame) -> pd.DataFrame:
     moments = history[SNAPSHOT_COLUMN]
     if not pd.api.types.is_datetime64_any_dtype(moments):
         # ISO 8601 text (a history read back from CSV) reads as conform reads times.
-        read = pd.to_datetime(moments, utc=True, errors="coerce", format="ISO8601")
+        read = cast_column(moments, TIMESTAMP, SNAPSHOT_COLUMN)
         unreadable = moments[read.isna() & moments.notna()]
         if len(unreadable):
             raise ValueError(f"{SNAPSHOT_COLUMN} holds {unreadable.iloc[0]!r}, which is not a moment: load a "
