@@ -166,10 +166,13 @@ def test_wassist_filters_reach_the_server_with_documented_names(sandbox):
 
 def test_wassist_filters_select_the_right_rows(sandbox):
     agent = sandbox.conversations["wassist"][0].channel_id
+    started = datetime.now(UTC)
     frame = wassist(sandbox, agent=agent, status="closed")
     now = datetime.now(UTC)
     expected = expected_ids(sandbox, "wassist", lambda c: c.channel_id == agent and not c.window_open(now))
-    assert set(frame["conversation_id"]) == expected
+    # A window that reached its 24 hours during the pull may be on either side of it.
+    closing = expected_ids(sandbox, "wassist", lambda c: c.window_open(started) and not c.window_open(now))
+    assert set(frame["conversation_id"]) - closing == expected - closing
     assert (frame["channel_id"] == agent).all()
 
 
