@@ -51,6 +51,10 @@ def test_demo_writes_csv_and_report_with_charts(tmp_path):
     stuck = tk.persistent_unread(history, min_snapshots=2)
     still = int(stuck["still_unread"].sum())
     assert still > 15 and f"The 15 longest runs of {still:,}." in page
+    # Each shown with its phone: contacts of one name are told apart.
+    section = page.split("Still unread across consecutive snapshots", 1)[1]
+    shown = stuck[stuck["still_unread"]].head(15)
+    assert all(phone in section for phone in shown["contact_phone"])
     waits = tk.wait_trend(history, by=None, freq="D").iloc[-1]
     assert waits["p50"] == pytest.approx(tk.wait_percentiles(df, by=None).iloc[0]["p50"])
     assert "Data checks: all 8 passed on this pull and the history." in page

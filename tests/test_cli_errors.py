@@ -359,6 +359,17 @@ def test_an_unknown_option_gets_no_far_fetched_suggestion(argv, said, capsys):
     assert code == 2 and said in line and "did you mean" not in line
 
 
+@pytest.mark.parametrize("mistyped, meant", [("reprot", "report"), ("Export", "export"), ("wach", "watch")])
+def test_a_mistyped_command_is_named_with_the_command_meant(mistyped, meant, capsys):
+    code, line = fail(capsys, mistyped, "--out", "x.csv")
+    assert code == 2 and f"invalid choice: '{mistyped}'" in line and f"did you mean {meant}?" in line
+
+
+def test_an_unknown_command_gets_no_far_fetched_suggestion(capsys):
+    code, line = fail(capsys, "xyz")
+    assert code == 2 and "invalid choice: 'xyz'" in line and "did you mean" not in line
+
+
 def test_an_abbreviated_option_is_still_taken(keys, tmp_path):
     # argparse takes a unique prefix of an option; the mistyped-option check must not refuse it.
     assert cli.main(["export", "--ou", str(tmp_path / "x.csv")]) == 0

@@ -205,6 +205,25 @@ def test_a_missing_snapshot_breaks_a_run():
     assert runs["first_unread_at"].tolist() == [T2]
 
 
+def test_persistent_unread_names_each_contact_by_name_and_phone():
+    # Two contacts of one name stay unread: only their phones tell them apart in the report.
+    rows = [row(moment, name, unread=True, open_until=moment + HOUR) for moment in (T1, T2) for name in "KL"]
+    for item in rows:
+        item["contact_name"] = "Asha"
+        item["contact_phone"] = "255700000011" if item["conversation_id"] == "K" else "255700000022"
+    runs = tk.persistent_unread(history(rows)).set_index("conversation_id")
+    assert runs["contact_phone"].to_dict() == {"K": "255700000011", "L": "255700000022"}
+
+
+def test_persistent_unread_needs_only_the_columns_that_find_a_run():
+    # A history of just the four columns a run is found from: the rest come back missing.
+    bare = history([row(moment, "K", unread=True, count=3) for moment in (T1, T2)])[
+        ["snapshot_at", "provider", "conversation_id", "has_unread"]]
+    runs = tk.persistent_unread(bare)
+    assert runs["snapshots"].tolist() == [2]
+    assert runs[["channel_id", "contact_name", "contact_phone", "unread_count"]].isna().all().all()
+
+
 def test_wait_trend_measures_each_snapshot_as_of_its_own_time():
     rows = [row(T1, "A", unread=True, open_until=T1 + HOUR, last_message_at=T1 - 1 * HOUR),
             row(T1, "B", unread=True, open_until=T1 + HOUR, last_message_at=T1 - 3 * HOUR),

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import difflib
 import errno
+import re
 import signal
 import sys
 import time
@@ -57,6 +58,7 @@ class _Parser(argparse.ArgumentParser):
             # argparse checks the required options first: `--outt x.csv` would be told that
             # --out is missing, not that --outt is not an option.
             message = self.unrecognized(mistyped)
+        message += self.command_meant(message)
         self.exit(EXIT_USAGE, f"wa-toolkit: error: {message} (see `{self.prog} --help`)\n")
 
     def unknown_options(self, arguments: Sequence[str]) -> list[str]:
@@ -74,6 +76,16 @@ class _Parser(argparse.ArgumentParser):
                 continue  # an abbreviation argparse takes
             unknown.append(argument)
         return unknown
+
+    def command_meant(self, message: str) -> str:
+        """"; did you mean report?" for argparse's message on a mistyped command, else ""."""
+        chosen = re.match(r"argument COMMAND: invalid choice: '(.*)' \(choose from", message)
+        commands = next((action.choices for action in self._actions
+                         if isinstance(action, argparse._SubParsersAction)), None)
+        if chosen is None or not commands:
+            return ""
+        close = difflib.get_close_matches(chosen.group(1).lower(), list(commands), n=1, cutoff=0.6)
+        return f"; did you mean {close[0]}?" if close else ""
 
     def unrecognized(self, arguments: Sequence[str]) -> str:
         """argparse's message for ``arguments``, with the option each one probably meant."""

@@ -347,6 +347,7 @@ def _trends_section(history: pd.DataFrame, zone: str, as_of: pd.Timestamp) -> st
     table = pd.DataFrame({
         "provider": stuck["provider"],
         "contact_name": stuck["contact_name"],
+        "contact_phone": stuck["contact_phone"],  # as in the at-risk table: names can be shared
         "channel_id": stuck["channel_id"],
         "channel_name": stuck["channel_id"].astype(object).map(names).astype("string"),
         "first_seen_unread": stuck["first_unread_at"],  # the first snapshot of the run, not the message

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import WORKING_PERIOD, days_spelled, group_columns, known_true, require_columns
-from ._schema import PROVIDER, TIMESTAMP, cast_column
+from ._schema import PROVIDER, SCHEMA, TIMESTAMP, cast_column
 from ._tz import local_wall_clock, resolve_tz
 from .history import SNAPSHOT_COLUMN
 from .metrics import _wait_table, _waited, unread_summary, wait_percentiles
@@ -325,16 +325,25 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
     -------
     pandas.DataFrame
         One row per conversation with a run of at least ``min_snapshots``: ``provider``,
-        ``conversation_id``, ``channel_id``, ``contact_name``, ``snapshots`` (run length),
+        ``conversation_id``, ``channel_id``, ``contact_name``, ``contact_phone`` (the two
+        tell apart contacts of one name), ``snapshots`` (run length),
         ``first_unread_at`` and ``last_unread_at`` (the run's first and last
         ``snapshot_at``), ``still_unread`` (the run reaches the provider's latest
-        snapshot) and ``unread_count`` at the run's end; longest runs first.
+        snapshot) and ``unread_count`` at the run's end; longest runs first. Of these, the
+        columns ``history`` lacks (only ``snapshot_at``, ``provider``, ``conversation_id``
+        and ``has_unread`` are needed) are missing values.
     """
     if (not isinstance(min_snapshots, (int, np.integer)) or isinstance(min_snapshots, bool)
             or min_snapshots < 1):
         raise ValueError(f"min_snapshots must be a whole number of at least 1, got {min_snapshots!r}")
     frame = _history(history)
-    columns = ["provider", "conversation_id", "channel_id", "contact_name", "snapshots", "first_unread_at",
+    # The columns that describe a run, not find it: a history without them (made by hand, or
+    # a selection of columns) gets them back empty rather than a KeyError from pandas.
+    described = ["channel_id", "contact_name", "contact_phone", "unread_count"]
+    frame = frame.assign(**{name: pd.Series(pd.NA, index=frame.index, dtype=SCHEMA[name])
+                            for name in described if name not in frame.columns})
+    columns = ["provider", "conversation_id", "channel_id", "contact_name", "contact_phone", "snapshots",
+               "first_unread_at",
                "last_unread_at", "still_unread", "unread_count"]
     if frame.empty:
         return pd.DataFrame({name: pd.Series(dtype=frame[name].dtype if name in frame else "object")
@@ -354,6 +363,7 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
     runs = rows.groupby("_run").agg(
         provider=("provider", "first"), conversation_id=("conversation_id", "first"),
         channel_id=("channel_id", "last"), contact_name=("contact_name", "last"),
+        contact_phone=("contact_phone", "last"),
         snapshots=("_position", "size"), first_unread_at=(SNAPSHOT_COLUMN, "min"),
         last_unread_at=(SNAPSHOT_COLUMN, "max"), last_position=("_position", "max"),
         unread_count=("unread_count", "last"))
