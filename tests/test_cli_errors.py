@@ -317,6 +317,31 @@ def test_a_refused_key_names_the_variable_to_fix_and_never_the_key(sandbox, monk
     code, line = fail(capsys, "export", "--provider", "briq", "--out", str(tmp_path / "x.csv"))
     assert code == cli.EXIT_FAILED and "the API key was refused" in line
     assert line.endswith("(check BRIQ_API_KEY)")
+
+
+def test_two_refused_keys_are_named_together(sandbox, monkeypatch, tmp_path, capsys):
+    # Fixing Wassist's key only to meet Briq's refusal on the next run: both are said at once.
+    monkeypatch.setenv("WASSIST_API_KEY", "wrong-wassist-KEY1")
+    monkeypatch.setenv("BRIQ_API_KEY", "wrong-briq-KEY2")
+    monkeypatch.setenv("WASSIST_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url)
+    code, line = fail(capsys, "export", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_FAILED and line.startswith("wa-toolkit: error: wassist: the API key was refused")
+    assert line.endswith("(check WASSIST_API_KEY); briq: its API key is refused too (HTTP 401) "
+                         "(check BRIQ_API_KEY)")
+    assert "KEY1" not in line and "KEY2" not in line
+    # Briq's key was checked with one request of one row, not a pull.
+    assert [record.params for record in sandbox.list_requests("briq")] == [{"limit": "1", "offset": "0"}]
+
+
+def test_a_good_second_key_is_not_named_with_a_refused_first(sandbox, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WASSIST_API_KEY", "wrong-wassist-KEY1")
+    monkeypatch.setenv("BRIQ_API_KEY", sandbox.config.briq_key)
+    monkeypatch.setenv("WASSIST_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url)
+    code, line = fail(capsys, "export", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_FAILED and line.endswith("(check WASSIST_API_KEY)") and "briq" not in line
+    assert not (tmp_path / "x.csv").exists()
     assert "wrong-secret-KEY123" not in line
 
 

@@ -273,6 +273,33 @@ def test_refused_key_is_an_authentication_error_without_the_key(sandbox):
     assert caught.value.request_id in str(caught.value)
 
 
+def test_a_refused_key_names_the_other_providers_refused_or_missing_keys(sandbox):
+    # Several providers in one call: a refused key checks the keys of those not yet pulled.
+    refused_wassist = {"api_key": SECRET, "base_url": sandbox.base_url, "progress": False}
+    with pytest.raises(tk.AuthenticationError) as caught:
+        tk.load_conversations({"wassist": refused_wassist,
+                               "briq": {"api_key": SECRET + "-briq", "base_url": sandbox.base_url}})
+    error = caught.value
+    assert error.provider == "wassist" and list(error.also_refused) == ["briq"]
+    assert error.also_refused["briq"].status == 401
+    assert error.__notes__ == ["briq: its API key is refused too (HTTP 401): check BRIQ_API_KEY or "
+                               "its api_key"]
+    assert not any(SECRET in text for text in [str(error), *error.__notes__, repr(error.also_refused)])
+    # A key that is not there at all is named as missing, with no request.
+    before = len(sandbox.list_requests("briq"))
+    with pytest.raises(tk.AuthenticationError) as caught:
+        tk.load_conversations({"wassist": refused_wassist,
+                               "briq": {"base_url": sandbox.base_url}})
+    assert caught.value.also_refused["briq"].status is None
+    assert caught.value.__notes__ == ["briq: its API key is missing too: check BRIQ_API_KEY or its api_key"]
+    assert len(sandbox.list_requests("briq")) == before
+    # A good key after a refused one is not named, and a loader of one provider checks none.
+    with pytest.raises(tk.AuthenticationError) as caught:
+        tk.load_conversations({"wassist": refused_wassist,
+                               "briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url}})
+    assert caught.value.also_refused == {} and not hasattr(caught.value, "__notes__")
+
+
 def test_key_not_linked_to_a_workspace_is_403(sandbox):
     with pytest.raises(tk.AuthenticationError) as caught:
         tk.load_briq("sandbox-briq-unlinked", sandbox.base_url, progress=False)

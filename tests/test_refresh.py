@@ -510,6 +510,16 @@ def test_a_failing_refresh_leaves_no_request_in_flight(make_sandbox):
     assert in_flight[0] == 0
 
 
+def test_a_refresh_with_two_refused_keys_names_both(make_sandbox):
+    sandbox = make_sandbox(seed=4, wassist_conversations=60, briq_conversations=60)
+    previous = tk.load_conversations({name: settings(sandbox, name) for name in BOTH})
+    wrong = {name: {**settings(sandbox, name), "api_key": f"wrong-{name}"} for name in BOTH}
+    with pytest.raises(tk.AuthenticationError) as caught:
+        tk.refresh(previous, wrong, progress=False)
+    assert caught.value.provider == "wassist" and caught.value.status == 401
+    assert list(caught.value.also_refused) == ["briq"] and "BRIQ_API_KEY" in caught.value.__notes__[0]
+
+
 # -- the merge made while the sweeps are on the wire ----------------------------------------
 
 

@@ -20,6 +20,7 @@ from outside passes through :func:`toolkit._redact.redact` on the way in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "ToolkitError",
@@ -86,7 +87,18 @@ class ApiError(ToolkitError):
 
 
 class AuthenticationError(ApiError):
-    """Missing, invalid or unauthorised API key (HTTP 401 or 403, or no key at all)."""
+    """Missing, invalid or unauthorised API key (HTTP 401 or 403, or no key at all).
+
+    Attributes
+    ----------
+    also_refused : dict of str to AuthenticationError
+        In a pull of several providers, the others whose keys are missing or refused too
+        (checked once this one was, with a request of one row each); empty otherwise.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.also_refused: dict[str, AuthenticationError] = {}
 
 
 class ResponseFormatError(ToolkitError):

@@ -95,7 +95,7 @@ from ._frames import (
 )
 from ._paging import Page, SlotPool
 from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, SNAPSHOT_COLUMN, conform, empty_frame, utc_column
-from .providers import PROVIDERS, named_options
+from .providers import PROVIDERS, name_other_refused_keys, named_options
 from .providers._load import ListReader, RowsOf, keep_latest, load, warn_unreadable
 from .providers._provider import ListQuery, Params, Provider, PullOptions
 
@@ -188,7 +188,8 @@ def refresh(
         the frame the pull returned, then filter), a provider it did not pull, a filter in
         ``providers``, or a bad ``full_every``.
     AuthenticationError, ApiError, ResponseFormatError, PaginationError
-        As the loaders raise them.
+        As the loaders raise them; a missing or refused key names the other providers'
+        keys missing or refused too, as :func:`toolkit.load_conversations` does.
 
     Examples
     --------
@@ -208,8 +209,13 @@ def refresh(
     # selected some.
     _check_whole(list(chosen), rows, records, more_allowed=SNAPSHOT_COLUMN in previous.columns)
     results = {}
-    for name, options in chosen.items():
-        result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
+    order = list(chosen)
+    for position, (name, options) in enumerate(chosen.items()):
+        try:
+            result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
+        except Exception as error:
+            name_other_refused_keys(error, {other: chosen[other] for other in order[position + 1:]})
+            raise
         result.frame = _names_kept(result.frame, rows[name])
         results[name] = result
     return _combined(results)

@@ -1036,13 +1036,20 @@ def _warnings_in_one_line() -> Iterator[None]:
 
 
 def _key_to_check(exc: BaseException) -> str:
-    """For a refused key, the variable the command read it from: the one to fix."""
+    """For a refused key, the variable the command read it from: the one to fix; and the other
+    providers' keys found missing or refused with it."""
     from ._errors import AuthenticationError
     from .providers import PROVIDERS
 
-    if isinstance(exc, AuthenticationError) and exc.status in (401, 403) and exc.provider in PROVIDERS:
-        return f" (check {PROVIDERS[exc.provider].env_key})"
-    return ""
+    if not isinstance(exc, AuthenticationError):
+        return ""
+    check = (f" (check {PROVIDERS[exc.provider].env_key})"
+             if exc.status in (401, 403) and exc.provider in PROVIDERS else "")
+    # The other providers' keys, checked as this one failed: both to fix in one go.
+    for name, refused in exc.also_refused.items():
+        how = f"refused too (HTTP {refused.status})" if refused.status else "missing too"
+        check += f"; {name}: its API key is {how} (check {PROVIDERS[name].env_key})"
+    return check
 
 
 def main(argv: Sequence[str] | None = None) -> int:

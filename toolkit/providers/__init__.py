@@ -44,7 +44,10 @@ def load_conversations(
         A provider's settings that are not a dict, or a setting of the wrong type (``retry``,
         ``session``, ``base_url``).
     AuthenticationError
-        ``providers=None`` and no key is set at all, or a key is missing or refused.
+        ``providers=None`` and no key is set at all, or a key is missing or refused. The
+        keys of the providers after it are then checked with a request of one row each, and
+        those missing or refused too are named in the error's note and in its
+        ``also_refused`` (name -> error).
 
     Examples
     --------
@@ -65,14 +68,41 @@ def load_conversations(
         raise ValueError(f"unknown provider(s) {unknown}; known: {', '.join(LOADERS)}")
     frames = []
     pulls = {}
-    for name, options in chosen.items():
-        frame = LOADERS[name](**options)
+    order = list(chosen)
+    for position, (name, options) in enumerate(chosen.items()):
+        try:
+            frame = LOADERS[name](**options)
+        except Exception as error:
+            name_other_refused_keys(error, {other: chosen[other] for other in order[position + 1:]})
+            raise
         pulls[name] = frame.attrs.get("pull", {})
         frames.append(frame)
     nonempty = [frame for frame in frames if len(frame)]
     combined = conform(pd.concat(nonempty, ignore_index=True)) if nonempty else empty_frame()
     combined.attrs = {"pulls": pulls}
     return combined
+
+
+def name_other_refused_keys(error: BaseException, others: Mapping[str, Mapping[str, Any]]) -> None:
+    """When ``error`` is a missing or refused key, check the keys of the providers in ``others``
+    (name -> loader settings) not yet pulled, and name those missing or refused too.
+
+    They are kept in ``error.also_refused`` (name -> :class:`AuthenticationError`) and said in
+    a note on ``error``: with two wrong keys, the person fixing the first learns of the second
+    now, not on the next run. The refresh and :func:`load_conversations` call it as ``error``
+    leaves them.
+    """
+    from .._errors import AuthenticationError
+    from ._load import refused_key
+
+    if not isinstance(error, AuthenticationError) or error.status not in (None, 401, 403):
+        return
+    found = {name: refused for name, settings in others.items()
+             if (refused := refused_key(PROVIDERS[name], settings)) is not None}
+    error.also_refused = found
+    for name, refused in found.items():
+        how = f"refused too (HTTP {refused.status})" if refused.status else "missing too"
+        error.add_note(f"{name}: its API key is {how}: check {PROVIDERS[name].env_key} or its api_key")
 
 
 def named_options(
@@ -99,5 +129,6 @@ def keyed_providers() -> list[str]:
     return [name for name, provider in PROVIDERS.items() if provider.environment_key() is not None]
 
 
-__all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "named_options", "LOADERS",
+__all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "named_options",
+           "name_other_refused_keys", "LOADERS",
            "PROVIDERS", "Provider", "PullOptions"]

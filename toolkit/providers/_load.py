@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
@@ -19,9 +19,9 @@ import pandas as pd
 
 from .. import _collector
 from .._clock import utc_now
-from .._errors import DataQualityWarning
+from .._errors import AuthenticationError, DataQualityWarning
 from .._frames import recency_order
-from .._http import HttpClient
+from .._http import HttpClient, RetryPolicy
 from .._paging import OffsetPuller, Page, PullReport, SlotPool, records_of
 from .._progress import Progress
 from .._schema import conform, empty_frame
@@ -60,6 +60,37 @@ def load(provider: Provider, params: Params, *, api_key: str | None, base_url: s
     warn_unreadable(provider, reader.tally, stacklevel=3)  # the loader's caller
     frame.attrs["pull"] = reader.provenance(params, started, len(frame))
     return frame
+
+
+#: Seconds a check of another provider's key may take, after one key was refused.
+KEY_CHECK_SECONDS = 20.0
+
+
+def refused_key(provider: Provider, settings: Mapping[str, Any]) -> AuthenticationError | None:
+    """Whether ``provider``'s key, as its loader's ``settings`` give it, is missing or refused.
+
+    Sent once a pull of several providers met a refused key, so that the person fixing one
+    key learns about the other at the same time, not on the next run: one request for one
+    row (the key, the server root and the HTTP settings as the loader would use them), no
+    retries beyond two attempts, no budget wait. Anything but a refusal, an unreachable
+    server included, is ``None``: the pull itself would say more.
+    """
+    try:
+        key = provider.api_key(settings.get("api_key"))
+        base = provider.base_url(settings.get("base_url"))
+        options = PullOptions(progress=False, rate_limit=None, deadline=KEY_CHECK_SECONDS,
+                              timeout=settings.get("timeout", PullOptions.timeout),
+                              session=settings.get("session"), retry=RetryPolicy(max_attempts=2))
+        client = provider.client(key, base, options)
+        try:
+            client.get_json(provider.path, {"limit": 1, "offset": 0})
+        finally:
+            client.close()
+    except AuthenticationError as refused:
+        return refused
+    except Exception:  # the probe only adds to an error already on its way: it never replaces it
+        return None
+    return None
 
 
 #: A pass's rows once parsed: waits for the parsing; callable from any thread, more than once.
