@@ -263,6 +263,17 @@ def test_a_duration_given_as_text_without_a_unit_is_refused(within):
         tk.at_risk(windows(1, 3), within=within, as_of=AS_OF)
 
 
+@pytest.mark.parametrize("within, hours", [("4H", 4), ("2H30min", 2.5), ("7200S", 2), ("1w", 168),
+                                           ("P1DT2H", 26)])
+def test_a_unit_in_the_case_pandas_4_drops_is_read_without_its_warning(within, hours):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas 3 warns that pandas 4 will not read "4H" or "1w"
+        risky = tk.at_risk(windows(hours - 0.1, hours + 0.1), within=within, as_of=AS_OF)
+    assert len(risky) == 1
+
+
 def test_a_day_written_in_lower_case_is_read_without_pandas_warning():
     import warnings
 

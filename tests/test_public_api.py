@@ -122,6 +122,9 @@ def test_conform_reads_text_as_each_column_reads_and_names_what_it_cannot():
     assert frame["has_unread"].tolist() == [True, False, True, pd.NA]
     assert frame["unread_count"].tolist() == [3, pd.NA, 0, 12]
     assert frame["provider"].tolist()[:2] == ["briq", "wassist"] and frame["provider"].isna().sum() == 2
+    # A provider named in another case is that provider, as in the loaders and the CLI.
+    typed = tk.conform(pd.DataFrame({"provider": ["Briq", " WASSIST", "BriQ x"]}))["provider"]
+    assert typed.tolist()[:2] == ["briq", "wassist"] and pd.isna(typed.iloc[2])
     for column, value in [("has_unread", "maybe"), ("unread_count", 1.5), ("unread_count", "three"),
                           ("is_active", 2)]:
         with pytest.raises(ValueError, match=f"column '{column}' holds {value!r}"):

@@ -459,6 +459,22 @@ def test_the_24_hour_mark_of_the_wait_trend_stays_readable_over_its_lines(pulled
     plt.close(figure)
 
 
+def test_the_24_hour_mark_is_inside_the_chart_when_every_wait_is_shorter(pulled, tmp_path):
+    # Waits of 15 to 16 hours: the axis stopped just above the 24 h line, its words cut in half.
+    import matplotlib.pyplot as plt
+
+    moment = pulled["fetched_at"].max()
+    recent = pulled.assign(last_message_at=moment - pd.Timedelta(hours=15))
+    for days in (0, 1):
+        tk.save_snapshot(recent, tmp_path, snapshot_at=moment + pd.Timedelta(hours=days))
+    figure, ax = plt.subplots(figsize=(6.6, 4.1), layout="constrained")  # as in the report
+    tk.plot_wait_trend(tk.load_snapshots(tmp_path), ax=ax)
+    figure.canvas.draw()
+    mark = next(text for text in ax.texts if text.get_text().startswith("24 h"))
+    assert mark.get_window_extent().y1 <= ax.get_window_extent().y1
+    plt.close(figure)
+
+
 def test_more_groups_than_colours_still_look_different(pulled, tmp_path):
     """Eight channels, six colours: the lines of the second round of colours have their own
     markers and line styles, so no two channels look alike in the chart or its legend."""
@@ -525,6 +541,10 @@ def test_trends_ending_before_the_reports_own_pull_say_so(pulled, tmp_path):
     tk.save_snapshot(pulled, tmp_path, snapshot_at=moment)  # the pull itself, saved
     assert "these trends end with the last snapshot" not in tk.build_report(
         pulled, history=tk.load_snapshots(tmp_path))
+    # The folder itself, as report --history takes it, is the same history.
+    for folder in (tmp_path, str(tmp_path)):
+        assert tk.build_report(pulled, history=folder, as_of=moment) == tk.build_report(
+            pulled, history=tk.load_snapshots(tmp_path), as_of=moment)
 
 
 def test_a_simulated_history_claims_to_end_with_the_pull_only_when_it_does(pulled, tmp_path):
@@ -651,6 +671,20 @@ def test_an_empty_at_risk_chart_says_when_the_next_window_closes_instead_of_an_a
     assert "The next unread conversation's window closes in" in said
     assert f"{len(later):,} close within 24 h" in said
     assert not len(ax.get_xticks()) and not ax.patches and ax.get_title().endswith(": none")
+    plt.close(figure)
+
+
+def test_an_empty_closing_timeline_says_so(pulled):
+    import matplotlib.pyplot as plt
+
+    for frame in (tk.empty_frame(), pulled.assign(window_open=False, window_expires_at=pd.NaT)):
+        figure, ax = plt.subplots()
+        tk.plot_expiry_timeline(frame, horizon="12H", ax=ax)
+        assert [text.get_text() for text in ax.texts] == ["No reply window closes in the next 12 hours"]
+        plt.close(figure)
+    figure, ax = plt.subplots()
+    tk.plot_expiry_timeline(pulled, ax=ax)  # windows do close: bars, no words over them
+    assert not ax.texts and any(patch.get_height() > 0 for patch in ax.patches)
     plt.close(figure)
 
 

@@ -71,7 +71,7 @@ def duration(value: Any, name: str) -> pd.Timedelta:
     """
     if isinstance(value, (int, float, np.integer, np.floating)) or unitless(value):  # bool included
         raise ValueError(f"{name} must be a duration with its unit, such as '2h' or '90min', got {value!r}")
-    return _read(lambda given: pd.Timedelta(days_spelled(given) if isinstance(given, str) else given),
+    return _read(lambda given: pd.Timedelta(units_spelled(given) if isinstance(given, str) else given),
                  value, name, "a duration such as '2h'")
 
 
@@ -80,12 +80,20 @@ def unitless(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value) is not None
 
 
-def days_spelled(text: str) -> str:
-    """``"1d"``, ``"1d12h"`` and ``"d"`` with an upper-case day: pandas 3 reads the lower-case
-    one but warns that pandas 4 will not."""
-    if text.strip() == "d":
-        return text.replace("d", "D")
-    return re.sub(r"(\d\s*)d(?![a-z])", r"\1D", text)
+#: Units pandas 3 reads in one case but warns that pandas 4 will not: the case it keeps.
+_UNITS_RESPELLED = {"d": "D", "w": "W", "H": "h", "S": "s"}
+
+
+def units_spelled(text: str) -> str:
+    """``text`` with each unit in the case pandas 4 keeps: ``"1d"``, ``"4H"``, ``"1d12h"``,
+    ``"d"`` read by pandas 3 with a warning that pandas 4 will not (ISO 8601, ``"P1DT2H"``, as given)."""
+    bare = text.strip()
+    if bare in _UNITS_RESPELLED:
+        return text.replace(bare, _UNITS_RESPELLED[bare])
+    if bare.lstrip("+-").upper().startswith("P"):
+        return text
+    return re.sub(r"(\d\s*)([dwHS])(?![A-Za-z])",
+                  lambda unit: unit.group(1) + _UNITS_RESPELLED[unit.group(2)], text)
 
 
 def positive_duration(value: Any, name: str) -> pd.Timedelta:

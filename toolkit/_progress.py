@@ -103,6 +103,13 @@ def _bar_class() -> tuple[Any, bool]:
     return type("PageBar", (base,), {"monitor_interval": 0}), notebook
 
 
+def _is_widget_bar(kind: Any) -> bool:
+    """Whether ``kind`` is tqdm's notebook bar, which this module shows in an output of its own."""
+    from tqdm.notebook import tqdm as notebook_bar
+
+    return isinstance(kind, type) and issubclass(kind, notebook_bar)
+
+
 class _Bar:
     """One pass's bar; every call into tqdm goes through :meth:`_guard`."""
 
@@ -112,6 +119,8 @@ class _Bar:
         self.bar: Any = None
         self.total: int | None = None
         self._drawn_at = 0.0
+        #: The notebook output the widget is shown in (IPython's ``DisplayHandle``), else ``None``.
+        self.shown_in: Any = None
         self._guard(self._open, description)
 
     def _open(self, description: str) -> None:
@@ -119,8 +128,15 @@ class _Bar:
         # A text bar as wide as the terminal; a notebook bar sizes itself.
         width = None if notebook else _width(self.owner.stream)
         # smoothing=0: the rate and the time left come from the average rate since the start.
+        widget = notebook and _is_widget_bar(kind)
+        options = {"display": False} if widget else {}
         self.bar = kind(total=None, desc=description, unit="page", leave=False, file=self.stream, ncols=width,
-                        mininterval=REDRAW_INTERVAL, smoothing=0, disable=False)
+                        mininterval=REDRAW_INTERVAL, smoothing=0, disable=False, **options)
+        if widget:
+            from IPython.display import display
+
+            # Shown under an id, so that closing can empty the output (see close).
+            self.shown_in = display(self.bar.container, display_id=True)
 
     def update(self, done: int, planned: int | None) -> None:
         """``done`` pages of ``planned`` (``None``: not known); the total never goes down."""
@@ -161,6 +177,13 @@ class _Bar:
         # screen (a failed display raising again here is not reported twice).
         if self.bar is not None:
             self._guard(self.bar.close)
+        if self.shown_in is not None:
+            # The widget hides itself, but a saved notebook keeps its output, and every viewer
+            # without the widget (GitHub, an HTML export) showed "0page [00:00, ?page/s]": the
+            # text it had when shown. Emptied, as a text bar clears its line.
+            shown_in = self.shown_in
+            self._guard(lambda: shown_in.update({"text/plain": ""}, raw=True))
+            self.shown_in = None
         self.bar = None
 
     def _guard(self, action: Any, *args: Any) -> None:

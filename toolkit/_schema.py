@@ -159,8 +159,9 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     Notes
     -----
     Text reads as the column's type: ``"true"``/``"false"`` (also ``yes``/``no``, ``1``/``0``,
-    any case) as booleans, whole numbers as counts, ISO 8601 as UTC moments. A time that does
-    not read as one becomes missing, as does a provider other than ``wassist`` or ``briq``.
+    any case) as booleans, whole numbers as counts, ISO 8601 as UTC moments, a provider's name
+    in any case (``"Briq"``) as the provider. A time that does not read as one becomes
+    missing, as does a provider other than ``wassist`` or ``briq``.
 
     Raises
     ------
@@ -225,7 +226,16 @@ def _cast(column: pd.Series, dtype: object, name: str = "column") -> pd.Series:
             return column.dt.tz_convert("UTC").astype(dtype)
         return pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601").astype(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
-        return column.astype("object").where(column.isin(dtype.categories)).astype(dtype)
+        values = column.astype("object")
+        known = values.isin(dtype.categories)
+        if not known.all():
+            # "Briq" and " WASSIST" are the providers they name, as everywhere in the toolkit
+            # (an export of one's own, typed by hand, would otherwise lose every provider).
+            spelled = values[~known].map(lambda value: value.strip().lower()
+                                         if isinstance(value, str) else value)
+            values = values.where(known, spelled)
+            known = values.isin(dtype.categories)
+        return values.where(known).astype(dtype)
     return _checked_cast(column, dtype, name)
 
 

@@ -384,12 +384,12 @@ def _timedelta(text: str, examples: str) -> Any:
     """``text`` as a Timedelta; a bare number is refused, since pandas would read it as nanoseconds."""
     import pandas as pd
 
-    from ._frames import days_spelled, unitless
+    from ._frames import unitless, units_spelled
 
     if unitless(text):
         raise argparse.ArgumentTypeError(f"a duration needs a unit, such as {examples}, got {text!r}")
     try:
-        span = pd.Timedelta(days_spelled(text))
+        span = pd.Timedelta(units_spelled(text))
     except ValueError:
         span = pd.NaT
     if span is pd.NaT:

@@ -225,7 +225,7 @@ def plot_expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", 
     zone = resolve_tz(tz)
     timeline = metrics.expiry_timeline(df, as_of=as_of, freq=freq, horizon=horizon)
     hours_ahead = (timeline.index - timeline.index[0]) / pd.Timedelta(hours=1) if len(timeline) else []
-    width = pd.Timedelta(freq) / pd.Timedelta(hours=1)
+    width = duration(freq, "freq") / pd.Timedelta(hours=1)
     # One neutral colour: these are all providers together, not one of them.
     ax.bar(hours_ahead, timeline.to_numpy(), width=width * 0.85, align="edge", color=NEUTRAL)
     if len(timeline):
@@ -243,6 +243,9 @@ def plot_expiry_timeline(df: pd.DataFrame, as_of: Any = None, freq: Any = "1h", 
     _counts_on(ax.yaxis)
     ax.set_ylabel("windows closing")
     hours = duration(horizon, "horizon") / pd.Timedelta(hours=1)
+    if not timeline.to_numpy().any():  # said, as the other charts say they are empty
+        ax.text(0.5, 0.5, f"No reply window closes in the next {hours:g} hours", ha="center", va="center",
+                transform=ax.transAxes, color="#555555")
     ax.set_title(f"Reply windows closing in the next {hours:g} hours")
     _tidy(ax, "y")
     return ax
@@ -597,10 +600,16 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
         _date_axis(ax, zone, trend.index.get_level_values(0).max(), days)
     ax.set_ylabel("hours waited (unread conversations)")
     ax.set_ylim(bottom=0)
+    if not trend.empty and ax.get_ylim()[1] < WINDOW_LINE_ROOM:
+        ax.set_ylim(top=WINDOW_LINE_ROOM)  # waits under a day: the 24 h line and its words still inside
     # Without groups the lines pool every provider: said, as the other charts name their groups.
     ax.set_title("Waiting time of unread conversations" + _by_words(columns, " (all providers)"))
     _tidy(ax, "y")
     return ax
+
+
+#: Hours the wait chart's axis reaches at least: the 24 h line with its words above it.
+WINDOW_LINE_ROOM = 28
 
 
 def _percentile_words(name: str) -> str:

@@ -134,7 +134,7 @@ def headline(df: pd.DataFrame, as_of: Any = None, within: str = AT_RISK_WITHIN) 
 
 def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_WITHIN,
                  title: str = "WhatsApp backlog report", source: str | None = None,
-                 history: pd.DataFrame | None = None, tz: str | None = None) -> str:
+                 history: pd.DataFrame | str | os.PathLike[str] | None = None, tz: str | None = None) -> str:
     """The report as one HTML string with every chart embedded.
 
     Parameters
@@ -149,9 +149,10 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_W
     source : str, optional
         Where the data came from (e.g. "built-in sandbox"); base URLs from
         ``df.attrs`` are listed too.
-    history : pandas.DataFrame, optional
-        Snapshots (:func:`toolkit.load_snapshots`); adds a section on how the backlog
-        moved: unread over time, windows lost per day, waiting times, threads left unread.
+    history : pandas.DataFrame, str or path, optional
+        Snapshots (:func:`toolkit.load_snapshots`), or the folder they are saved in, as
+        ``report --history`` takes it; adds a section on how the backlog moved: unread over
+        time, windows lost per day, waiting times, threads left unread.
     tz : str, optional
         IANA zone every time is shown in (``"Africa/Dar_es_Salaam"``); default the
         ``WA_TOOLKIT_TZ`` environment variable, else UTC. The report says which zone it uses.
@@ -161,6 +162,10 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_W
     str
     """
     zone = resolve_tz(tz)
+    if isinstance(history, (str, os.PathLike)):
+        from .history import load_snapshots
+
+        history = load_snapshots(history)
     if history is not None:
         from .trends import HISTORY_COLUMNS
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._frames import WORKING_PERIOD, days_spelled, group_columns, known_true, require_columns
+from ._frames import WORKING_PERIOD, group_columns, known_true, require_columns, units_spelled
 from ._schema import PROVIDER, SCHEMA, TIMESTAMP, cast_column
 from ._tz import local_wall_clock, resolve_tz
 from .history import SNAPSHOT_COLUMN
@@ -87,7 +87,7 @@ def _history(history: pd.DataFrame, freq: Any = None, tz: str | None = None) -> 
     if freq is None or history.empty:
         return history.assign(**{_PERIOD: history[SNAPSHOT_COLUMN]})
     if isinstance(freq, str):
-        freq = days_spelled(freq)
+        freq = units_spelled(freq)
     try:
         offset = pd.tseries.frequencies.to_offset(freq)
     except (ValueError, TypeError) as exc:
@@ -162,7 +162,7 @@ def _with_period(trend: pd.DataFrame, freq: Any) -> pd.DataFrame:
         return trend
     try:
         # As an offset's name ("D", "12h"), whatever form it was given in (a Timedelta, an offset).
-        spelled = days_spelled(freq) if isinstance(freq, str) else freq
+        spelled = units_spelled(freq) if isinstance(freq, str) else freq
         trend.attrs["freq"] = pd.tseries.frequencies.to_offset(spelled).freqstr
     except (ValueError, TypeError):
         trend.attrs["freq"] = str(freq)
