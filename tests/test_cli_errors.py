@@ -317,6 +317,7 @@ def test_a_refused_key_names_the_variable_to_fix_and_never_the_key(sandbox, monk
     code, line = fail(capsys, "export", "--provider", "briq", "--out", str(tmp_path / "x.csv"))
     assert code == cli.EXIT_FAILED and "the API key was refused" in line
     assert line.endswith("(check BRIQ_API_KEY)")
+    assert "wrong-secret-KEY123" not in line
 
 
 def test_two_refused_keys_are_named_together(sandbox, monkeypatch, tmp_path, capsys):
@@ -342,7 +343,29 @@ def test_a_good_second_key_is_not_named_with_a_refused_first(sandbox, monkeypatc
     code, line = fail(capsys, "export", "--out", str(tmp_path / "x.csv"))
     assert code == cli.EXIT_FAILED and line.endswith("(check WASSIST_API_KEY)") and "briq" not in line
     assert not (tmp_path / "x.csv").exists()
-    assert "wrong-secret-KEY123" not in line
+
+
+def test_two_refused_keys_are_named_together_by_an_incremental_snapshot(sandbox, monkeypatch, tmp_path,
+                                                                        capsys):
+    monkeypatch.setenv("WASSIST_API_KEY", "wrong-wassist-KEY1")
+    monkeypatch.setenv("BRIQ_API_KEY", "wrong-briq-KEY2")
+    monkeypatch.setenv("WASSIST_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url)
+    code, line = fail(capsys, "snapshot", "--root", str(tmp_path / "history"), "--incremental",
+                      "--no-progress")
+    assert code == cli.EXIT_FAILED and line.endswith("briq: its API key is refused too (HTTP 401) "
+                                                     "(check BRIQ_API_KEY)")
+
+
+def test_a_badly_copied_second_key_is_named_as_unusable_not_missing(sandbox, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WASSIST_API_KEY", "wrong-wassist-KEY1")
+    monkeypatch.setenv("BRIQ_API_KEY", "sandbox\u2019key")  # a typographic apostrophe, pasted
+    monkeypatch.setenv("WASSIST_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("BRIQ_BASE_URL", sandbox.base_url)
+    code, line = fail(capsys, "export", "--out", str(tmp_path / "x.csv"))
+    assert code == cli.EXIT_FAILED and "briq: its API key is unusable too" in line
+    assert "missing too" not in line
+    assert sandbox.list_requests("briq") == []  # no header carries it: nothing was sent
 
 
 def test_a_server_without_the_list_says_to_check_the_base_url(sandbox, monkeypatch, tmp_path, capsys):

@@ -293,11 +293,48 @@ def test_a_refused_key_names_the_other_providers_refused_or_missing_keys(sandbox
     assert caught.value.also_refused["briq"].status is None
     assert caught.value.__notes__ == ["briq: its API key is missing too: check BRIQ_API_KEY or its api_key"]
     assert len(sandbox.list_requests("briq")) == before
-    # A good key after a refused one is not named, and a loader of one provider checks none.
+    # A good key after a refused one is not named.
     with pytest.raises(tk.AuthenticationError) as caught:
         tk.load_conversations({"wassist": refused_wassist,
                                "briq": {"api_key": sandbox.config.briq_key, "base_url": sandbox.base_url}})
     assert caught.value.also_refused == {} and not hasattr(caught.value, "__notes__")
+    # Settings the Briq loader would refuse before any request: its key is not sent to check it.
+    before = len(sandbox.list_requests("briq"))
+    briq_settings = {"api_key": SECRET, "base_url": sandbox.base_url}
+    for refused_settings in ({"page_size": 500}, {"status": "closed"}, {"retry": 5}):
+        with pytest.raises(tk.AuthenticationError) as caught:
+            tk.load_conversations({"wassist": refused_wassist,
+                                   "briq": {**briq_settings, **refused_settings}})
+        assert caught.value.also_refused == {}
+    assert len(sandbox.list_requests("briq")) == before
+
+
+def test_a_pull_that_fails_for_another_reason_checks_no_other_key(sandbox):
+    # Only a key's refusal is worth a word about the other keys: a server error is not.
+    sandbox.force("500", "500", "500", "500")
+    with pytest.raises(tk.ApiError) as caught:
+        tk.load_conversations({"wassist": {"api_key": sandbox.config.wassist_key, "progress": False,
+                                           "base_url": sandbox.base_url, "max_workers": 1,
+                                           "retry": tk.RetryPolicy(max_attempts=1), "rate_limit": None},
+                               "briq": {"api_key": SECRET, "base_url": sandbox.base_url}})
+    assert caught.value.status == 500 and not isinstance(caught.value, tk.AuthenticationError)
+    assert sandbox.list_requests("briq") == []
+
+
+def test_a_key_check_is_one_attempt_bounded_by_its_own_deadline_and_timeout(sandbox, monkeypatch):
+    from toolkit.providers import PROVIDERS
+    from toolkit.providers._load import KEY_CHECK_SECONDS, refused_key
+
+    briq = PROVIDERS["briq"]
+    asked = []
+    client_of = briq.client
+    monkeypatch.setattr(type(briq), "client", lambda self, key, base, options: asked.append(options)
+                        or client_of(key, base, options))
+    settings = {"api_key": SECRET, "base_url": sandbox.base_url}
+    assert refused_key(briq, {**settings, "deadline": 2, "timeout": 60}).status == 401
+    assert refused_key(briq, {**settings, "deadline": None}).status == 401
+    assert [(options.deadline, options.timeout, options.retry.max_attempts) for options in asked] == [
+        (2, 2, 1), (KEY_CHECK_SECONDS, KEY_CHECK_SECONDS, 1)]
 
 
 def test_key_not_linked_to_a_workspace_is_403(sandbox):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 
@@ -116,6 +118,11 @@ def test_a_trend_by_day_reads_as_days_and_one_by_snapshot_as_moments(three_days)
     halves = tk.readable(tk.unread_trend(gap, by="provider", freq="12h"))
     # "12H", which pandas 3 refuses as a period, is the same 12 hours.
     pd.testing.assert_frame_equal(tk.readable(tk.unread_trend(gap, by="provider", freq="12H")), halves)
+    # Weeks from a weekday are no fixed period: refused in our words, not with pandas 4's warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas 3 reads "w-mon" with a warning that pandas 4 will not
+        with pytest.raises(ValueError, match="freq: cannot use 'W-MON' as a period"):
+            tk.unread_trend(three_days, by="provider", freq="w-mon")
     assert halves.index.names[0] == "Period from (UTC)"
     assert all(label.endswith("00:00") for label in halves.index.get_level_values(0))
     each = tk.readable(tk.unread_trend(three_days, by="provider"))

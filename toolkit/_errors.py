@@ -19,8 +19,8 @@ from outside passes through :func:`toolkit._redact.redact` on the way in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 __all__ = [
     "ToolkitError",
@@ -91,14 +91,14 @@ class AuthenticationError(ApiError):
 
     Attributes
     ----------
-    also_refused : dict of str to AuthenticationError
-        In a pull of several providers, the others whose keys are missing or refused too
-        (checked once this one was, with a request of one row each); empty otherwise.
+    also_refused : mapping of str to AuthenticationError
+        In a pull of several providers, those after this one whose keys are missing or
+        refused too (checked once this one was, with a request of one row each); empty
+        otherwise.
     """
 
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message, **details)
-        self.also_refused: dict[str, AuthenticationError] = {}
+    #: Empty until a pull of several providers fills it (an instance's own dict then).
+    also_refused: Mapping[str, AuthenticationError] = MappingProxyType({})
 
 
 class ResponseFormatError(ToolkitError):

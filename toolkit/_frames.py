@@ -86,13 +86,17 @@ _UNITS_RESPELLED = {"d": "D", "w": "W", "H": "h", "S": "s"}
 
 def units_spelled(text: str) -> str:
     """``text`` with each unit in the case pandas 4 keeps: ``"1d"``, ``"4H"``, ``"1d12h"``,
-    ``"d"`` read by pandas 3 with a warning that pandas 4 will not (ISO 8601, ``"P1DT2H"``, as given)."""
+    ``"d"``, ``"w-mon"`` read by pandas 3 with a warning that pandas 4 will not (ISO 8601,
+    ``"P1DT2H"``, as given)."""
     bare = text.strip()
     if bare in _UNITS_RESPELLED:
         return text.replace(bare, _UNITS_RESPELLED[bare])
     if bare.lstrip("+-").upper().startswith("P"):
         return text
-    return re.sub(r"(\d\s*)([dwHS])(?![A-Za-z])",
+    # A week anchored on a day ("w-mon") is read only as "W-MON" by pandas 4.
+    text = re.sub(r"(^\s*|\d\s*)[wW]-([A-Za-z]{3})\b",
+                  lambda week: f"{week.group(1)}W-{week.group(2).upper()}", text)
+    return re.sub(r"(^\s*|\d\s*)([dwHS])(?![A-Za-z])",
                   lambda unit: unit.group(1) + _UNITS_RESPELLED[unit.group(2)], text)
 
 

@@ -1116,33 +1116,13 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
         latest = load_snapshots(root, providers=list(wanted))
     stored = latest.attrs.get("pulls", {}) if latest is not None else {}
     results = {}
-    for name, options in wanted.items():
-        settings = {key: value for key, value in options.items() if key in LOADER_SETTINGS}
-        settings.pop("progress", None)
-        filters = recorded_filters(name, options)
-        record: Any = stored.get(name)
-        one = None
-        held = 0
-        if latest is not None and _is_record(record) and record["filters"] == filters:
-            moment = latest.attrs["snapshots"][name]
-            one = latest[latest["provider"].astype("object") == name].copy()
-            one.attrs = {"pulls": {name: record}, "snapshots": {name: moment}}
-            # The latest snapshot's own rows: the history holds the earlier ones as well.
-            held = int(_of_snapshot(one, moment).sum())
-        if one is not None and _held_whole(record, held, more_allowed=True):
-            frame = refresh(one, {name: settings}, progress=progress, full_every=full_every)
-            results[name] = _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])
-        else:
-            # A snapshot that holds fewer rows than its pull returned (a frame filtered, then
-            # saved) cannot be refreshed; the folder's next snapshot is a whole pull again.
-            why = ("no snapshot of it yet" if record is None else
-                   "its latest snapshot has no record of its pull" if not _is_record(record) else
-                   _other_filters(record["filters"], filters) if one is None else
-                   f"its latest snapshot holds {held:,} rows where its pull returned {record['rows']:,}: "
-                   "it was filtered before it was saved")
-            api_key, base_url = settings.pop("api_key", None), settings.pop("base_url", None)
-            results[name] = _full_pull(PROVIDERS[name], filters, api_key, base_url,
-                                       PullOptions(progress=progress, **settings), why, requests_before=0)
+    order = list(wanted)
+    for position, name in enumerate(order):
+        try:
+            results[name] = _refresh_or_pull(name, wanted[name], latest, stored, progress, full_every)
+        except Exception as error:
+            name_other_refused_keys(error, {other: wanted[other] for other in order[position + 1:]})
+            raise
     combined = _combined(results)
     if channel_names is not None:
         from .channels import name_channels
@@ -1150,6 +1130,37 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
         combined = name_channels(combined, channel_names)
     files = save_snapshot(combined, root, providers=list(wanted))
     return combined, files
+
+
+def _refresh_or_pull(name: str, options: Mapping[str, Any], latest: pd.DataFrame | None,
+                     stored: Mapping[str, Any], progress: bool | None, full_every: Any) -> _Result:
+    """One provider of :func:`refresh_snapshot`: refreshed from ``latest`` where its snapshot
+    serves, else pulled in full, with the reason."""
+    settings = {key: value for key, value in options.items() if key in LOADER_SETTINGS}
+    settings.pop("progress", None)
+    filters = recorded_filters(name, options)
+    record: Any = stored.get(name)
+    one = None
+    held = 0
+    if latest is not None and _is_record(record) and record["filters"] == filters:
+        moment = latest.attrs["snapshots"][name]
+        one = latest[latest["provider"].astype("object") == name].copy()
+        one.attrs = {"pulls": {name: record}, "snapshots": {name: moment}}
+        # The latest snapshot's own rows: the history holds the earlier ones as well.
+        held = int(_of_snapshot(one, moment).sum())
+    if one is not None and _held_whole(record, held, more_allowed=True):
+        frame = refresh(one, {name: settings}, progress=progress, full_every=full_every)
+        return _Result(frame, frame.attrs["pulls"][name], frame.attrs["refresh"][name])
+    # A snapshot that holds fewer rows than its pull returned (a frame filtered, then
+    # saved) cannot be refreshed; the folder's next snapshot is a whole pull again.
+    why = ("no snapshot of it yet" if record is None else
+           "its latest snapshot has no record of its pull" if not _is_record(record) else
+           _other_filters(record["filters"], filters) if one is None else
+           f"its latest snapshot holds {held:,} rows where its pull returned {record['rows']:,}: "
+           "it was filtered before it was saved")
+    api_key, base_url = settings.pop("api_key", None), settings.pop("base_url", None)
+    return _full_pull(PROVIDERS[name], filters, api_key, base_url, PullOptions(progress=progress, **settings),
+                      why, requests_before=0)
 
 
 def _other_filters(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:

@@ -227,14 +227,11 @@ def _cast(column: pd.Series, dtype: object, name: str = "column") -> pd.Series:
         return pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601").astype(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
         values = column.astype("object")
-        known = values.isin(dtype.categories)
-        if not known.all():
+        if not values.isin(dtype.categories).all():
             # "Briq" and " WASSIST" are the providers they name, as everywhere in the toolkit
             # (an export of one's own, typed by hand, would otherwise lose every provider).
-            spelled = values[~known].map(lambda value: value.strip().lower()
-                                         if isinstance(value, str) else value)
-            values = values.where(known, spelled)
-            known = values.isin(dtype.categories)
+            values = values.map(provider_name)
+        known = values.isin(dtype.categories)
         return values.where(known).astype(dtype)
     return _checked_cast(column, dtype, name)
 

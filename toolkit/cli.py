@@ -1040,6 +1040,7 @@ def _key_to_check(exc: BaseException) -> str:
     providers' keys found missing or refused with it."""
     from ._errors import AuthenticationError
     from .providers import PROVIDERS
+    from .providers._load import key_problem_words
 
     if not isinstance(exc, AuthenticationError):
         return ""
@@ -1047,8 +1048,7 @@ def _key_to_check(exc: BaseException) -> str:
              if exc.status in (401, 403) and exc.provider in PROVIDERS else "")
     # The other providers' keys, checked as this one failed: both to fix in one go.
     for name, refused in exc.also_refused.items():
-        how = f"refused too (HTTP {refused.status})" if refused.status else "missing too"
-        check += f"; {name}: its API key is {how} (check {PROVIDERS[name].env_key})"
+        check += f"; {name}: its API key is {key_problem_words(refused)} (check {PROVIDERS[name].env_key})"
     return check
 
 

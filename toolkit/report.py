@@ -151,8 +151,10 @@ def build_report(df: pd.DataFrame, *, as_of: Any = None, within: str = AT_RISK_W
         ``df.attrs`` are listed too.
     history : pandas.DataFrame, str or path, optional
         Snapshots (:func:`toolkit.load_snapshots`), or the folder they are saved in, as
-        ``report --history`` takes it; adds a section on how the backlog moved: unread over
-        time, windows lost per day, waiting times, threads left unread.
+        ``report --history`` takes it (read by :func:`toolkit.load_snapshots`, which
+        raises for a folder that is not there; one without snapshots gives a section that
+        says so); adds a section on how the backlog moved: unread over time, windows lost
+        per day, waiting times, threads left unread.
     tz : str, optional
         IANA zone every time is shown in (``"Africa/Dar_es_Salaam"``); default the
         ``WA_TOOLKIT_TZ`` environment variable, else UTC. The report says which zone it uses.

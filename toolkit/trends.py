@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import WORKING_PERIOD, group_columns, known_true, require_columns, units_spelled
-from ._schema import PROVIDER, SCHEMA, TIMESTAMP, cast_column
+from ._schema import PROVIDER, SCHEMA, TIMESTAMP, cast_column, missing_column
 from ._tz import local_wall_clock, resolve_tz
 from .history import SNAPSHOT_COLUMN
 from .metrics import _wait_table, _waited, unread_summary, wait_percentiles
@@ -340,7 +340,7 @@ def persistent_unread(history: pd.DataFrame, min_snapshots: int = 2) -> pd.DataF
     # The columns that describe a run, not find it: a history without them (made by hand, or
     # a selection of columns) gets them back empty rather than a KeyError from pandas.
     described = ["channel_id", "contact_name", "contact_phone", "unread_count"]
-    frame = frame.assign(**{name: pd.Series(pd.NA, index=frame.index, dtype=SCHEMA[name])
+    frame = frame.assign(**{name: pd.Series(missing_column(SCHEMA[name], len(frame)), index=frame.index)
                             for name in described if name not in frame.columns})
     columns = ["provider", "conversation_id", "channel_id", "contact_name", "contact_phone", "snapshots",
                "first_unread_at",

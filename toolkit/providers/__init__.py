@@ -84,16 +84,24 @@ def load_conversations(
 
 
 def name_other_refused_keys(error: BaseException, others: Mapping[str, Mapping[str, Any]]) -> None:
-    """When ``error`` is a missing or refused key, check the keys of the providers in ``others``
-    (name -> loader settings) not yet pulled, and name those missing or refused too.
+    """When ``error`` is a missing or refused key, check the keys of the providers not yet
+    pulled, and name those missing or refused too.
 
-    They are kept in ``error.also_refused`` (name -> :class:`AuthenticationError`) and said in
-    a note on ``error``: with two wrong keys, the person fixing the first learns of the second
-    now, not on the next run. The refresh and :func:`load_conversations` call it as ``error``
-    leaves them.
+    They are kept in ``error.also_refused`` and said in a note on ``error``: with two wrong
+    keys, the person fixing the first learns of the second now, not on the next run.
+    :func:`load_conversations`, :func:`toolkit.refresh` and ``snapshot --incremental`` call
+    it as ``error`` leaves them.
+
+    Parameters
+    ----------
+    error : BaseException
+        What stopped the pull; anything but an :class:`AuthenticationError` for a missing
+        or refused key (401/403) is left alone, and no key is checked.
+    others : mapping of str to mapping
+        The providers the pull had yet to read, each with its loader's keyword arguments.
     """
     from .._errors import AuthenticationError
-    from ._load import refused_key
+    from ._load import key_problem_words, refused_key
 
     if not isinstance(error, AuthenticationError) or error.status not in (None, 401, 403):
         return
@@ -101,8 +109,8 @@ def name_other_refused_keys(error: BaseException, others: Mapping[str, Mapping[s
              if (refused := refused_key(PROVIDERS[name], settings)) is not None}
     error.also_refused = found
     for name, refused in found.items():
-        how = f"refused too (HTTP {refused.status})" if refused.status else "missing too"
-        error.add_note(f"{name}: its API key is {how}: check {PROVIDERS[name].env_key} or its api_key")
+        error.add_note(f"{name}: its API key is {key_problem_words(refused)}: check "
+                       f"{PROVIDERS[name].env_key} or its api_key")
 
 
 def named_options(

@@ -62,8 +62,11 @@ def load(provider: Provider, params: Params, *, api_key: str | None, base_url: s
     return frame
 
 
-#: Seconds a check of another provider's key may take, after one key was refused.
-KEY_CHECK_SECONDS = 20.0
+#: Seconds at most that a check of another provider's key may take, after one was refused:
+#: the error it adds to is already on its way to the person.
+KEY_CHECK_SECONDS = 5.0
+#: A loader's settings that are not filters.
+_NOT_FILTERS = frozenset({"api_key", "base_url", "progress", *PullOptions.__dataclass_fields__})
 
 
 def refused_key(provider: Provider, settings: Mapping[str, Any]) -> AuthenticationError | None:
@@ -71,26 +74,60 @@ def refused_key(provider: Provider, settings: Mapping[str, Any]) -> Authenticati
 
     Sent once a pull of several providers met a refused key, so that the person fixing one
     key learns about the other at the same time, not on the next run: one request for one
-    row (the key, the server root and the HTTP settings as the loader would use them), no
-    retries beyond two attempts, no budget wait. Anything but a refusal, an unreachable
-    server included, is ``None``: the pull itself would say more.
+    row, with the key, server root and HTTP settings the loader would use, one attempt, no
+    budget wait, at most :data:`KEY_CHECK_SECONDS` (or the provider's own ``deadline`` and
+    ``timeout`` when shorter).
+
+    Parameters
+    ----------
+    provider : Provider
+    settings : mapping
+        The keyword arguments of the provider's loader: key, server root, HTTP settings, filters.
+
+    Returns
+    -------
+    AuthenticationError or None
+        The key's error: missing or unusable (no request is sent) or refused (401/403).
+        ``None`` for a key that is accepted, for settings or filters the loader would refuse
+        before any request (none is sent then either), and for anything else that goes
+        wrong, an unreachable server included: the check only adds to an error already
+        raised, never replaces it.
     """
     try:
         key = provider.api_key(settings.get("api_key"))
+    except AuthenticationError as missing:
+        return missing
+    try:
         base = provider.base_url(settings.get("base_url"))
-        options = PullOptions(progress=False, rate_limit=None, deadline=KEY_CHECK_SECONDS,
-                              timeout=settings.get("timeout", PullOptions.timeout),
-                              session=settings.get("session"), retry=RetryPolicy(max_attempts=2))
-        client = provider.client(key, base, options)
+        asked = PullOptions(**{name: value for name, value in settings.items()
+                               if name in PullOptions.__dataclass_fields__ and name != "progress"})
+        provider.params(**{name: value for name, value in settings.items() if name not in _NOT_FILTERS})
+    except (TypeError, ValueError):  # the loader would refuse these before any request
+        return None
+    limit = min(KEY_CHECK_SECONDS, asked.deadline if asked.deadline is not None else KEY_CHECK_SECONDS)
+    check = PullOptions(progress=False, rate_limit=None, deadline=limit, timeout=min(asked.timeout, limit),
+                        session=asked.session, retry=RetryPolicy(max_attempts=1))
+    try:
+        client = provider.client(key, base, check)
         try:
             client.get_json(provider.path, {"limit": 1, "offset": 0})
         finally:
             client.close()
     except AuthenticationError as refused:
         return refused
-    except Exception:  # the probe only adds to an error already on its way: it never replaces it
+    except Exception:
         return None
     return None
+
+
+def key_problem_words(error: AuthenticationError) -> str:
+    """How another provider's key failed, as the refused key's error and the CLI say it:
+    "refused too (HTTP 401)", "missing too" or "unusable too (...)"."""
+    if error.status is not None:
+        return f"refused too (HTTP {error.status})"
+    if "no API key" in str(error):
+        return "missing too"
+    return "unusable too (a line break or a character other than printable ASCII)"
 
 
 #: A pass's rows once parsed: waits for the parsing; callable from any thread, more than once.

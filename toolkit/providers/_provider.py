@@ -158,6 +158,8 @@ class Provider(ABC):
     default_rate_limit: RateLimit | None
     active_is_window: bool = False
     moved_by_activity: tuple[str, ...] = ()
+    #: The loader's filters, as keywords, checked (``ValueError``) and made the query.
+    params: Callable[..., Params]
 
     def __repr__(self) -> str:
         return f"<provider {self.name}>"
