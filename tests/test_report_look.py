@@ -475,6 +475,38 @@ def test_the_24_hour_mark_is_inside_the_chart_when_every_wait_is_shorter(pulled,
     plt.close(figure)
 
 
+def test_a_channel_wears_a_shade_of_its_providers_colour_and_keeps_it_from_chart_to_chart(pulled, tmp_path):
+    """Channels by provider: Wassist's in blues, Briq's in oranges, each channel alike in every
+    chart (the trend ordered by backlog, the wait trend by group, the bars stacked)."""
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    moment = pulled["fetched_at"].max()
+    for days in (0, 1):
+        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(days=days))
+    history = tk.load_snapshots(tmp_path)
+    by = ["provider", "channel_id"]
+    blues = {"#0072b2", "#56b4e9", "#003f63", "#7fa7c9"}  # Wassist's colour, lighter and darker
+    oranges = {"#e69f00", "#d55e00", "#8c5a00", "#c9a35b"}  # Briq's
+    looks_in = {}
+    for plot in (tk.plot_unread_trend, tk.plot_wait_trend, tk.plot_closed_unread):
+        figure, ax = plt.subplots()
+        plot(history, by=by, ax=ax)
+        handles, labels = ax.get_legend_handles_labels()
+        looks = {}
+        for handle, label in zip(handles, labels, strict=True):
+            colour = handle.get_color() if hasattr(handle, "get_color") else handle.patches[0].get_facecolor()
+            looks[label.split(",")[0]] = mcolors.to_hex(colour)
+        looks_in[plot.__name__] = looks
+        plt.close(figure)
+    trend = looks_in["plot_unread_trend"]
+    channels = pulled.groupby(["provider", "channel_id"], observed=True).size()
+    assert len(trend) == len(channels) == len(set(trend.values()))  # one look a channel
+    for label, colour in trend.items():
+        assert colour in (blues if label.endswith("Wassist") else oranges), label
+    assert looks_in["plot_wait_trend"] == trend and looks_in["plot_closed_unread"] == trend
+
+
 def test_more_groups_than_colours_still_look_different(pulled, tmp_path):
     """Eight channels, six colours: the lines of the second round of colours have their own
     markers and line styles, so no two channels look alike in the chart or its legend."""

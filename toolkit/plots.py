@@ -82,12 +82,11 @@ def _tidy(ax: plt.Axes, grid: Literal["x", "y"] = "x") -> None:
     ax.title.set_fontweight("bold")
 
 
-def _colour(by: Any, key: Any, number: int) -> str:
-    """A provider's own colour when grouping by provider, else the palette in turn, without the
-    providers' colours (a Briq channel in Wassist's blue would read as Wassist's)."""
-    if _columns(by) == ["provider"]:
-        return PROVIDER_COLOURS.get(key[0] if isinstance(key, tuple) else key, PALETTE[number % len(PALETTE)])
-    return _GROUP_PALETTE[number % len(_GROUP_PALETTE)]
+#: Shades of each provider's colour, for groups within a provider (its channels): a Briq
+#: channel is orange, a Wassist channel blue, whichever charts they are in. Light and dark
+#: shades tell channels of one provider apart, also to colour-blind readers.
+PROVIDER_SHADES = {"wassist": ["#0072B2", "#56B4E9", "#003F63", "#7FA7C9"],
+                   "briq": ["#E69F00", "#D55E00", "#8C5A00", "#C9A35B"]}
 
 
 #: Once the colours run out (more groups than the palette's six), each further round of them
@@ -97,11 +96,38 @@ _LINE_STYLES = ("-", "--", "-.", ":")
 _HATCHES = ("", "//", "..", "xx")
 
 
-def _round_of_colours(by: Any, number: int) -> int:
-    """How many times the colours have gone round before group ``number``."""
-    if _columns(by) == ["provider"]:
-        return 0  # providers keep their own colours
-    return (number // len(_GROUP_PALETTE)) % len(_MARKERS)
+def _looks(by: Any, keys: Sequence[Any]) -> dict[Any, tuple[str, int]]:
+    """Each group's colour and round of colours (which marker, line style or hatching).
+
+    By provider: the provider's own colour. By provider and more (its channels): a shade of
+    the provider's colour. By anything else: the palette without the providers' colours (a
+    Briq channel in Wassist's blue would read as Wassist's). Shades and colours go to the
+    groups in the order of their names, not of the chart, so that a channel keeps its look
+    from one chart to the next.
+    """
+    columns = _columns(by)
+    if columns == ["provider"]:
+        return {key: (PROVIDER_COLOURS.get(_provider_of(key, 0), NEUTRAL), 0) for key in keys}
+    ranked = sorted(keys, key=lambda key: tuple(map(str, key)) if isinstance(key, tuple) else (str(key),))
+    looks: dict[Any, tuple[str, int]] = {}
+    if "provider" in columns:
+        place = columns.index("provider")
+        within: dict[Any, int] = {}
+        for key in ranked:
+            provider = _provider_of(key, place)
+            rank = within[provider] = within.get(provider, -1) + 1
+            shades = PROVIDER_SHADES.get(provider, [NEUTRAL])
+            looks[key] = (shades[rank % len(shades)], (rank // len(shades)) % len(_MARKERS))
+        return looks
+    colours = len(_GROUP_PALETTE)
+    for rank, key in enumerate(ranked):
+        looks[key] = (_GROUP_PALETTE[rank % colours], (rank // colours) % len(_MARKERS))
+    return looks
+
+
+def _provider_of(key: Any, place: int) -> Any:
+    """The provider in a group's key, the column ``provider`` being at ``place`` of ``by``."""
+    return key[place] if isinstance(key, tuple) else key
 
 
 def _short(label: Any, width: int = 14) -> str:
@@ -282,9 +308,10 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     if counts.shape[1]:
         width = 0.8 / counts.shape[1]
         channels = channel_names_of(df)
+        looks = _looks(by, list(counts.columns))
         for number, (name, column) in enumerate(counts.items()):
             offset = (number - (counts.shape[1] - 1) / 2) * width
-            colour = _colour(by, name, number)
+            colour, _ = looks[name]
             label = f"{_key_label(name, [by], channels)} ({int(column.sum()):,} unread)"
             ax.bar(positions + offset, column.to_numpy(), width=width * 0.95, color=colour, label=label)
             for position, value in zip(positions + offset, column.to_numpy(), strict=False):
@@ -489,10 +516,11 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
         # Largest backlog first, so the legend reads from the biggest worry down.
         wide = wide[wide.iloc[-1].sort_values(ascending=False).index]
         times, days = _trend_times(_with_attrs(wide, table.attrs), zone)
-        for number, (key, series) in enumerate(wide.items()):
-            round_ = _round_of_colours(by, number)
+        looks = _looks(by, list(wide.columns))
+        for key, series in wide.items():
+            colour, round_ = looks[key]
             ax.plot(times, series.to_numpy(), marker=_MARKERS[round_], markersize=3 if round_ == 0 else 4,
-                    linestyle=_LINE_STYLES[round_], linewidth=1.6, color=_colour(by, key, number),
+                    linestyle=_LINE_STYLES[round_], linewidth=1.6, color=colour,
                     label=_key_label(key, columns, channels) if columns else "all")
         _legend_beside(ax, wide.shape[1])
         _date_axis(ax, zone, trend.index.get_level_values(0).max(), days)
@@ -530,9 +558,11 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
         channels = channel_names_of(history)
         bottom = np.zeros(len(table))
         days = table.index.tz_localize(None).normalize()  # a day a clock change starts at 01:00
-        for number, (key, counts) in enumerate(table.items()):
-            ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=_colour(by, key, number),
-                   hatch=_HATCHES[_round_of_colours(by, number)], edgecolor="white", linewidth=0.4,
+        looks = _looks(by, list(table.columns))
+        for key, counts in table.items():
+            colour, round_ = looks[key]
+            ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=colour,
+                   hatch=_HATCHES[round_], edgecolor="white", linewidth=0.4,
                    label=_key_label(key, columns, channels) if columns else str(key))
             bottom += counts.to_numpy()
         _legend_beside(ax, table.shape[1])
@@ -577,9 +607,11 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
         ax.text(0.5, 0.5, "No snapshots", ha="center", va="center", transform=ax.transAxes)
     else:
         channels = channel_names_of(history)
-        number = 0
         days = None
-        for key, rows in trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False):
+        groups = list(trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False))
+        looks = _looks(by, [key for key, _ in groups])
+        for key, rows in groups:
+            colour, round_ = looks[key]
             times, days = _trend_times(_with_attrs(rows, trend.attrs), zone)
             for style, name in zip(("-", "--", ":", "-."), names, strict=False):
                 words = _percentile_words(name)
@@ -587,16 +619,15 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
                 # Markers: a lone snapshot shows as a dot, not as an invisible line.
                 # The line style tells the percentile here: a further round of colours has its marker.
                 ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6,
-                        marker=_MARKERS[_round_of_colours(by, number)], markersize=3,
-                        color=NEUTRAL if by is None else _colour(by, key, number), label=label)
-            number += 1
+                        marker=_MARKERS[round_], markersize=3, color=NEUTRAL if by is None else colour,
+                        label=label)
         ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
         # Above the lines, on a white ground: the lines cross the 24 h mark.
         # At the right end: the legend holds the upper left.
         ax.text(0.99, 24, "24 h: window closes", transform=ax.get_yaxis_transform(), fontsize=8, va="bottom",
                 ha="right", color="#555555", zorder=5,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
-        _legend_beside(ax, number * len(names))
+        _legend_beside(ax, len(groups) * len(names))
         _date_axis(ax, zone, trend.index.get_level_values(0).max(), days)
     ax.set_ylabel("hours waited (unread conversations)")
     ax.set_ylim(bottom=0)
