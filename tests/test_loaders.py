@@ -332,9 +332,13 @@ def test_a_key_check_is_one_attempt_bounded_by_its_own_deadline_and_timeout(sand
                         or client_of(key, base, options))
     settings = {"api_key": SECRET, "base_url": sandbox.base_url}
     assert refused_key(briq, {**settings, "deadline": 2, "timeout": 60}).status == 401
+    # A timeout the loader takes as text ("30") is read as it reads it, never raised over the
+    # error the check adds to.
+    assert refused_key(briq, {**settings, "timeout": "30"}).status == 401
+    assert refused_key(briq, {**settings, "timeout": None}) is None
     assert refused_key(briq, {**settings, "deadline": None}).status == 401
     assert [(options.deadline, options.timeout, options.retry.max_attempts) for options in asked] == [
-        (2, 2, 1), (KEY_CHECK_SECONDS, KEY_CHECK_SECONDS, 1)]
+        (2, 2, 1), (KEY_CHECK_SECONDS, KEY_CHECK_SECONDS, 1), (KEY_CHECK_SECONDS, KEY_CHECK_SECONDS, 1)]
 
 
 def test_key_not_linked_to_a_workspace_is_403(sandbox):

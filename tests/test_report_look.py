@@ -427,22 +427,6 @@ def test_the_wait_chart_leaves_room_for_its_counts_and_the_closed_band_words(pul
     plt.close(figure)
 
 
-def test_groups_other_than_providers_never_wear_a_providers_colour(pulled):
-    import matplotlib.colors as mcolors
-    import matplotlib.pyplot as plt
-
-    provider_colours = {mcolors.to_hex(colour) for colour in ("#0072B2", "#E69F00")}  # Wassist, Briq
-    figure, ax = plt.subplots()
-    tk.plot_unread_wait(pulled, by="channel_id", ax=ax)
-    worn = {mcolors.to_hex(patch.get_facecolor()) for patch in ax.patches if patch.get_width() < 0.5}
-    assert len(worn) > 1 and not worn & provider_colours
-    ax.clear()
-    tk.plot_unread_wait(pulled, by="provider", ax=ax)
-    worn = {mcolors.to_hex(patch.get_facecolor()) for patch in ax.patches if patch.get_width() < 0.5}
-    assert worn == provider_colours
-    plt.close(figure)
-
-
 def test_the_24_hour_mark_of_the_wait_trend_stays_readable_over_its_lines(pulled, tmp_path):
     import matplotlib.pyplot as plt
 
@@ -475,41 +459,95 @@ def test_the_24_hour_mark_is_inside_the_chart_when_every_wait_is_shorter(pulled,
     plt.close(figure)
 
 
+def legend_looks(ax) -> dict[str, tuple[str, str]]:
+    """Each legend entry's group (the label before a comma) and its colour and round of colours."""
+    import matplotlib.colors as mcolors
+
+    looks = {}
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        # A further round of colours: the second marker of lines, the second hatching of bars.
+        if hasattr(handle, "get_color"):
+            look = (mcolors.to_hex(handle.get_color()), "first" if handle.get_marker() == "o" else "further")
+        else:
+            hatch = handle.patches[0].get_hatch()
+            look = (mcolors.to_hex(handle.patches[0].get_facecolor()), "further" if hatch else "first")
+        looks[label.split(",")[0].split(" (")[0]] = look
+    return looks
+
+
+# Wassist's colour and its lighter and darker shades; Briq's. Okabe-Ito's blue, sky blue and
+# orange, vermillion, with a darker one of each: independent of the code's own table.
+BLUES = {"#0072b2", "#56b4e9", "#003f63"}
+ORANGES = {"#e69f00", "#d55e00", "#7a4a00"}
+
+
 def test_a_channel_wears_a_shade_of_its_providers_colour_and_keeps_it_from_chart_to_chart(pulled, tmp_path):
     """Channels by provider: Wassist's in blues, Briq's in oranges, each channel alike in every
-    chart (the trend ordered by backlog, the wait trend by group, the bars stacked)."""
-    import matplotlib.colors as mcolors
+    chart (the trend ordered by backlog, the wait trend by group, the bars stacked), also when
+    a chart leaves out a channel another one keeps."""
     import matplotlib.pyplot as plt
 
     moment = pulled["fetched_at"].max()
-    for days in (0, 1):
-        tk.save_snapshot(pulled, tmp_path, snapshot_at=moment + pd.Timedelta(days=days))
+    channels = pulled.groupby(["provider", "channel_id"], observed=True).size()
+    # The first Wassist channel (in the order of names) is in the day's first snapshot only:
+    # the daily trends keep each day's last snapshot and leave it out; the closings keep it.
+    retired = sorted(pulled.loc[pulled["provider"] == "wassist", "channel_id"].unique())[0]
+    tk.save_snapshot(pulled, tmp_path, snapshot_at=moment)
+    later = moment + pd.Timedelta(hours=1)
+    tk.save_snapshot(pulled[pulled["channel_id"] != retired], tmp_path, snapshot_at=later)
     history = tk.load_snapshots(tmp_path)
     by = ["provider", "channel_id"]
-    blues = {"#0072b2", "#56b4e9", "#003f63", "#7fa7c9"}  # Wassist's colour, lighter and darker
-    oranges = {"#e69f00", "#d55e00", "#8c5a00", "#c9a35b"}  # Briq's
     looks_in = {}
     for plot in (tk.plot_unread_trend, tk.plot_wait_trend, tk.plot_closed_unread):
         figure, ax = plt.subplots()
-        plot(history, by=by, ax=ax)
-        handles, labels = ax.get_legend_handles_labels()
-        looks = {}
-        for handle, label in zip(handles, labels, strict=True):
-            colour = handle.get_color() if hasattr(handle, "get_color") else handle.patches[0].get_facecolor()
-            looks[label.split(",")[0]] = mcolors.to_hex(colour)
-        looks_in[plot.__name__] = looks
+        plot(history, by=by, ax=ax, **({} if plot is tk.plot_closed_unread else {"freq": "D"}))
+        looks_in[plot.__name__] = legend_looks(ax)
         plt.close(figure)
-    trend = looks_in["plot_unread_trend"]
-    channels = pulled.groupby(["provider", "channel_id"], observed=True).size()
-    assert len(trend) == len(channels) == len(set(trend.values()))  # one look a channel
-    for label, colour in trend.items():
-        assert colour in (blues if label.endswith("Wassist") else oranges), label
-    assert looks_in["plot_wait_trend"] == trend and looks_in["plot_closed_unread"] == trend
+    closings, trend = looks_in["plot_closed_unread"], looks_in["plot_unread_trend"]
+    assert len(closings) == len(channels) and len(trend) == len(channels) - 1  # the retired one left out
+    assert len(set(closings.values())) == len(closings)  # one look a channel
+    for label, (colour, _) in closings.items():
+        assert colour in (BLUES if label.endswith("Wassist") else ORANGES), label
+    for name in ("plot_unread_trend", "plot_wait_trend"):
+        assert looks_in[name] == {label: closings[label] for label in looks_in[name]}, name
+
+
+def test_a_channel_keeps_its_providers_shade_when_grouped_by_channel_alone(pulled):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    unnamed = pulled.assign(channel_name=pd.Series(pd.NA, index=pulled.index, dtype="string"))  # ids shown
+    tk.plot_unread_wait(unnamed, by="channel_id", ax=ax)
+    provider_of = pulled.drop_duplicates("channel_id").set_index("channel_id")["provider"]
+    looks = legend_looks(ax)
+    assert len(looks) == provider_of.size
+    for channel, provider in provider_of.items():
+        colour, _ = next(look for label, look in looks.items() if label.startswith(str(channel)[:8]))
+        assert colour in (BLUES if provider == "wassist" else ORANGES), channel
+    plt.close(figure)
+
+
+def test_groups_other_than_providers_never_wear_a_providers_colour(pulled):
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    # Channels made to span both providers: they belong to neither, so wear neither's colours.
+    mixed = pulled.assign(channel_id=[f"channel-{number % 3}" for number in range(len(pulled))])
+    figure, ax = plt.subplots()
+    tk.plot_unread_wait(mixed, by="channel_id", ax=ax)
+    worn = {mcolors.to_hex(patch.get_facecolor()) for patch in ax.patches if patch.get_width() < 0.5}
+    assert len(worn) == 3 and not worn & (BLUES | ORANGES)
+    ax.clear()
+    tk.plot_unread_wait(pulled, by="provider", ax=ax)
+    worn = {mcolors.to_hex(patch.get_facecolor()) for patch in ax.patches if patch.get_width() < 0.5}
+    assert worn == {"#0072b2", "#e69f00"}
+    plt.close(figure)
 
 
 def test_more_groups_than_colours_still_look_different(pulled, tmp_path):
-    """Eight channels, six colours: the lines of the second round of colours have their own
-    markers and line styles, so no two channels look alike in the chart or its legend."""
+    """Eight channels of both providers, four colours (Okabe-Ito's eight without the
+    providers' four): the lines of the second round of colours have their own markers and
+    line styles, so no two channels look alike in the chart or its legend."""
     import matplotlib.pyplot as plt
 
     eight = pulled.assign(channel_id=[f"channel-{number % 8}" for number in range(len(pulled))],
@@ -521,7 +559,7 @@ def test_more_groups_than_colours_still_look_different(pulled, tmp_path):
     tk.plot_unread_trend(tk.load_snapshots(tmp_path), by="channel_id", ax=ax)
     looks = [(line.get_color(), line.get_marker(), line.get_linestyle()) for line in ax.get_lines()]
     assert len(looks) == 8 and len(set(looks)) == 8
-    assert len({colour for colour, _, _ in looks}) == 6
+    assert len({colour for colour, _, _ in looks}) == 4
     plt.close(figure)
 
 

@@ -181,8 +181,12 @@ class _Bar:
             # The widget hides itself, but a saved notebook keeps its output, and every viewer
             # without the widget (GitHub, an HTML export) showed "0page [00:00, ?page/s]": the
             # text it had when shown. Emptied, as a text bar clears its line.
-            shown_in = self.shown_in
+            shown_in, container = self.shown_in, getattr(self.bar, "container", None)
             self._guard(lambda: shown_in.update({"text/plain": ""}, raw=True))
+            if container is not None:
+                # tqdm keeps the widget of a pass that failed (its red bar); emptied, it is
+                # closed too, or the kernel would hold one for every failed pull.
+                self._guard(container.close)
             self.shown_in = None
         self.bar = None
 

@@ -41,8 +41,6 @@ _THOUSANDS = FuncFormatter(lambda value, _: f"{round(value) + 0:,}")  # + 0: nev
 NEUTRAL = "#5B6B7F"
 #: Each provider keeps its colour in every chart.
 PROVIDER_COLOURS = {"wassist": PALETTE[0], "briq": PALETTE[1]}
-#: Colours of groups other than providers.
-_GROUP_PALETTE = [colour for colour in PALETTE if colour not in PROVIDER_COLOURS.values()]
 #: Buckets from calm to urgent: closed is grey, the soonest closings the warmest.
 BUCKET_COLOURS = {"closed": "#999999", "<1h": "#D55E00", "1-4h": "#E69F00", "4-12h": "#56B4E9",
                   "12-24h": "#0072B2"}
@@ -83,51 +81,74 @@ def _tidy(ax: plt.Axes, grid: Literal["x", "y"] = "x") -> None:
 
 
 #: Shades of each provider's colour, for groups within a provider (its channels): a Briq
-#: channel is orange, a Wassist channel blue, whichever charts they are in. Light and dark
-#: shades tell channels of one provider apart, also to colour-blind readers.
-PROVIDER_SHADES = {"wassist": ["#0072B2", "#56B4E9", "#003F63", "#7FA7C9"],
-                   "briq": ["#E69F00", "#D55E00", "#8C5A00", "#C9A35B"]}
+#: channel is orange, a Wassist channel blue, whichever chart it is in. Each family's shades
+#: are about 20 points of lightness (CIELAB L*) apart, so that they differ to colour-blind
+#: readers too; a fourth channel goes round again with its own marker and line style.
+PROVIDER_SHADES = {"wassist": ["#0072B2", "#56B4E9", "#003F63"],  # L* 46, 70, 25
+                   "briq": ["#E69F00", "#7A4A00", "#D55E00"]}  # L* 71, 36, 54
+#: Colours of groups that belong to no one provider: none of the providers' shades.
+_GROUP_PALETTE = [colour for colour in PALETTE
+                  if all(colour not in shades for shades in PROVIDER_SHADES.values())]
+#: Where missing group values sort: after every name.
+_LAST = "\uffff"
 
 
-#: Once the colours run out (more groups than the palette's six), each further round of them
-#: comes with its own marker and line style (lines) or hatching (bars), so no two groups look alike.
+#: Once the colours run out, each further round of them comes with its own marker and line
+#: style (lines) or hatching (bars), so no two groups look alike.
 _MARKERS = ("o", "s", "^", "D")
 _LINE_STYLES = ("-", "--", "-.", ":")
 _HATCHES = ("", "//", "..", "xx")
 
 
-def _looks(by: Any, keys: Sequence[Any]) -> dict[Any, tuple[str, int]]:
-    """Each group's colour and round of colours (which marker, line style or hatching).
+def _looks(by: Any, keys: Sequence[Any], frame: pd.DataFrame) -> dict[Any, tuple[str, int]]:
+    """Each of a chart's groups ``keys`` by ``by``: its colour and round of colours (which
+    marker, line style or hatching).
 
-    By provider: the provider's own colour. By provider and more (its channels): a shade of
-    the provider's colour. By anything else: the palette without the providers' colours (a
-    Briq channel in Wassist's blue would read as Wassist's). Shades and colours go to the
-    groups in the order of their names, not of the chart, so that a channel keeps its look
-    from one chart to the next.
+    By provider: the provider's own colour. A group within one provider (a channel, grouped
+    by provider and channel or by channel alone): a shade of that provider's colour. Any
+    other group: the palette without the providers' shades (a Briq channel in Wassist's blue
+    would read as Wassist's). Shades go round every group of ``frame`` (the chart's data
+    before any period thinned it) in the order of their names, so that a group looks alike
+    in every chart drawn from one frame, whichever groups each chart keeps.
     """
     columns = _columns(by)
     if columns == ["provider"]:
-        return {key: (PROVIDER_COLOURS.get(_provider_of(key, 0), NEUTRAL), 0) for key in keys}
-    ranked = sorted(keys, key=lambda key: tuple(map(str, key)) if isinstance(key, tuple) else (str(key),))
-    looks: dict[Any, tuple[str, int]] = {}
-    if "provider" in columns:
-        place = columns.index("provider")
-        within: dict[Any, int] = {}
-        for key in ranked:
-            provider = _provider_of(key, place)
-            rank = within[provider] = within.get(provider, -1) + 1
-            shades = PROVIDER_SHADES.get(provider, [NEUTRAL])
-            looks[key] = (shades[rank % len(shades)], (rank // len(shades)) % len(_MARKERS))
-        return looks
-    colours = len(_GROUP_PALETTE)
-    for rank, key in enumerate(ranked):
-        looks[key] = (_GROUP_PALETTE[rank % colours], (rank // colours) % len(_MARKERS))
-    return looks
+        return {key: (PROVIDER_COLOURS.get(_key_texts(key)[0], NEUTRAL), 0) for key in keys}
+    family = _families(columns, frame)
+    every = sorted(set(family) | {_key_texts(key) for key in keys})
+    place = {}
+    rank_in: dict[Any, int] = {}
+    for texts in every:
+        provider = texts[columns.index("provider")] if "provider" in columns else family.get(texts)
+        shades = PROVIDER_SHADES.get(provider, _GROUP_PALETTE)  # type: ignore[arg-type]
+        rank = rank_in[provider] = rank_in.get(provider, -1) + 1
+        place[texts] = (shades[rank % len(shades)], (rank // len(shades)) % len(_MARKERS))
+    return {key: place[_key_texts(key)] for key in keys}
 
 
-def _provider_of(key: Any, place: int) -> Any:
-    """The provider in a group's key, the column ``provider`` being at ``place`` of ``by``."""
-    return key[place] if isinstance(key, tuple) else key
+def _key_texts(key: Any) -> tuple[str, ...]:
+    """A group's key as text to sort and match by: the same group whether a chart holds it as
+    a tuple or a value, missing values ("—", NaN, <NA>) after every name."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return tuple(_LAST if _missing(part) else str(part) for part in parts)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value == "—" or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _families(columns: list[str], frame: pd.DataFrame) -> dict[tuple[str, ...], Any]:
+    """Every group of ``frame`` by ``columns`` (as :func:`_key_texts`), with the one provider
+    its rows belong to, ``None`` for a group of several providers."""
+    if not columns or any(name not in frame.columns for name in columns) or "provider" not in frame.columns:
+        return {}
+    pairs = frame[[*columns, "provider"]].astype(object).drop_duplicates()
+    family: dict[tuple[str, ...], Any] = {}
+    for row in pairs.itertuples(index=False):
+        texts = _key_texts(tuple(row[:len(columns)]))
+        provider = row[len(columns)]
+        family[texts] = provider if family.get(texts, provider) == provider else None
+    return family
 
 
 def _short(label: Any, width: int = 14) -> str:
@@ -308,12 +329,13 @@ def plot_unread_wait(df: pd.DataFrame, by: str = "provider", as_of: Any = None, 
     if counts.shape[1]:
         width = 0.8 / counts.shape[1]
         channels = channel_names_of(df)
-        looks = _looks(by, list(counts.columns))
+        looks = _looks(by, list(counts.columns), df)
         for number, (name, column) in enumerate(counts.items()):
             offset = (number - (counts.shape[1] - 1) / 2) * width
-            colour, _ = looks[name]
+            colour, round_ = looks[name]
             label = f"{_key_label(name, [by], channels)} ({int(column.sum()):,} unread)"
-            ax.bar(positions + offset, column.to_numpy(), width=width * 0.95, color=colour, label=label)
+            ax.bar(positions + offset, column.to_numpy(), width=width * 0.95, color=colour, label=label,
+                   hatch=_HATCHES[round_], edgecolor="white", linewidth=0.4)
             for position, value in zip(positions + offset, column.to_numpy(), strict=False):
                 if value:
                     ax.text(position, value, f"{value:,}", ha="center", va="bottom", fontsize=7,
@@ -516,7 +538,7 @@ def plot_unread_trend(history: pd.DataFrame, by: str | Sequence[str] | None = "p
         # Largest backlog first, so the legend reads from the biggest worry down.
         wide = wide[wide.iloc[-1].sort_values(ascending=False).index]
         times, days = _trend_times(_with_attrs(wide, table.attrs), zone)
-        looks = _looks(by, list(wide.columns))
+        looks = _looks(by, list(wide.columns), history)
         for key, series in wide.items():
             colour, round_ = looks[key]
             ax.plot(times, series.to_numpy(), marker=_MARKERS[round_], markersize=3 if round_ == 0 else 4,
@@ -558,7 +580,7 @@ def plot_closed_unread(history: pd.DataFrame, by: str | Sequence[str] | None = "
         channels = channel_names_of(history)
         bottom = np.zeros(len(table))
         days = table.index.tz_localize(None).normalize()  # a day a clock change starts at 01:00
-        looks = _looks(by, list(table.columns))
+        looks = _looks(by, list(table.columns), history)
         for key, counts in table.items():
             colour, round_ = looks[key]
             ax.bar(days, counts.to_numpy(), bottom=bottom, width=0.8, color=colour,
@@ -609,7 +631,7 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
         channels = channel_names_of(history)
         days = None
         groups = list(trend.groupby(level=list(range(1, trend.index.nlevels)), sort=False))
-        looks = _looks(by, [key for key, _ in groups])
+        looks = _looks(by, [key for key, _ in groups], history)
         for key, rows in groups:
             colour, round_ = looks[key]
             times, days = _trend_times(_with_attrs(rows, trend.attrs), zone)
@@ -619,7 +641,8 @@ def plot_wait_trend(history: pd.DataFrame, by: str | Sequence[str] | None = None
                 # Markers: a lone snapshot shows as a dot, not as an invisible line.
                 # The line style tells the percentile here: a further round of colours has its marker.
                 ax.plot(times, rows[name].to_numpy(), linestyle=style, linewidth=1.6,
-                        marker=_MARKERS[round_], markersize=3, color=NEUTRAL if by is None else colour,
+                        marker=_MARKERS[round_], markersize=3 if round_ == 0 else 5,
+                        color=NEUTRAL if by is None else colour,
                         label=label)
         ax.axhline(24, color="#888888", linewidth=0.8, linestyle=":")
         # Above the lines, on a white ground: the lines cross the 24 h mark.

@@ -106,7 +106,7 @@ def name_other_refused_keys(error: BaseException, others: Mapping[str, Mapping[s
     if not isinstance(error, AuthenticationError) or error.status not in (None, 401, 403):
         return
     found = {name: refused for name, settings in others.items()
-             if (refused := refused_key(PROVIDERS[name], settings)) is not None}
+             if name in PROVIDERS and (refused := refused_key(PROVIDERS[name], settings)) is not None}
     error.also_refused = found
     for name, refused in found.items():
         error.add_note(f"{name}: its API key is {key_problem_words(refused)}: check "

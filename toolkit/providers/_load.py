@@ -102,11 +102,12 @@ def refused_key(provider: Provider, settings: Mapping[str, Any]) -> Authenticati
         asked = PullOptions(**{name: value for name, value in settings.items()
                                if name in PullOptions.__dataclass_fields__ and name != "progress"})
         provider.params(**{name: value for name, value in settings.items() if name not in _NOT_FILTERS})
-    except (TypeError, ValueError):  # the loader would refuse these before any request
+        limit = min(KEY_CHECK_SECONDS, asked.deadline if asked.deadline is not None else KEY_CHECK_SECONDS)
+        timeout = min(float(asked.timeout), limit)
+        check = PullOptions(progress=False, rate_limit=None, deadline=limit, timeout=timeout,
+                            session=asked.session, retry=RetryPolicy(max_attempts=1))
+    except Exception:  # settings the loader would refuse before any request: nothing is sent
         return None
-    limit = min(KEY_CHECK_SECONDS, asked.deadline if asked.deadline is not None else KEY_CHECK_SECONDS)
-    check = PullOptions(progress=False, rate_limit=None, deadline=limit, timeout=min(asked.timeout, limit),
-                        session=asked.session, retry=RetryPolicy(max_attempts=1))
     try:
         client = provider.client(key, base, check)
         try:
