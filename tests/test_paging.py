@@ -208,6 +208,9 @@ def test_a_reader_opens_a_list_with_an_end_test_wide_only_when_it_foresees_a_lon
     options = PullOptions(max_workers=8, progress=False)
     listed = tk.load_briq(sandbox.config.briq_key, sandbox.base_url, progress=False)
     oldest_wanted = listed["last_message_at"].iloc[1500]
+    # Answers slow enough that eight requests are out before the first one comes back, also
+    # when starting eight threads takes a busy machine longer than 50 ms.
+    sandbox.configure(latency=0.3)
     peaks.clear()
     with ListReader(provider, client, options) as reader:
         reader.read(ListQuery(provider.params(), is_last=OlderThan(oldest_wanted)), "activity",

@@ -401,7 +401,10 @@ def test_an_urgent_request_takes_the_next_free_slot_before_others_waiting():
     time.sleep(0.05)  # the other request waits first
     urgent = threading.Thread(target=wait_for_slot, args=("urgent", True))
     urgent.start()
-    time.sleep(0.05)
+    # Released once the urgent request waits too (a fixed pause lost the race on a busy machine).
+    give_up = time.monotonic() + 5
+    while pool._urgent_waiting == 0 and time.monotonic() < give_up:
+        time.sleep(0.005)
     pool.release()
     waiting.join(timeout=5)
     urgent.join(timeout=5)

@@ -216,13 +216,29 @@ class _Terminal(io.StringIO):
         return True
 
 
+class _Clock:
+    """The watch's clock in a test: seconds that pass only by its sleeps (and a slow redraw),
+    so that a countdown's ticks do not depend on how busy the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
 def test_the_countdown_shows_every_second_even_when_a_redraw_is_slow(sandbox_env, monkeypatch):
     import toolkit.watch as watch_module
 
+    clock = _Clock()
+    monkeypatch.setattr(watch_module, "time", clock)
     drawn = watch_module.render
 
     def slow_render(*args, **kwargs):
-        time.sleep(0.3)  # a large inbox's screen takes a while to draw
+        clock.sleep(0.3)  # a large inbox's screen takes a while to draw
         return drawn(*args, **kwargs)
 
     monkeypatch.setattr(watch_module, "render", slow_render)
@@ -233,7 +249,10 @@ def test_the_countdown_shows_every_second_even_when_a_redraw_is_slow(sandbox_env
     assert shown == ["0:00:04", "0:00:03", "0:00:02", "0:00:01"]
 
 
-def test_a_pause_of_a_fraction_of_a_second_more_counts_down_each_second_once(sandbox_env):
+def test_a_pause_of_a_fraction_of_a_second_more_counts_down_each_second_once(sandbox_env, monkeypatch):
+    import toolkit.watch as watch_module
+
+    monkeypatch.setattr(watch_module, "time", _Clock())
     options = watched_briq(sandbox_env)
     terminal = _Terminal()
     assert Watch(options, pd.Timedelta(seconds=2.5), rounds=2, out=terminal).run() == 0
