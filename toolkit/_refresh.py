@@ -95,9 +95,9 @@ from ._frames import (
 )
 from ._paging import Page, SlotPool
 from ._schema import BOOLEAN, COLUMNS, INT, NAIVE_TIMESTAMP, SNAPSHOT_COLUMN, conform, empty_frame, utc_column
-from .providers import PROVIDERS, name_other_refused_keys, named_options
+from .providers import PROVIDERS, each_provider, named_options
 from .providers._load import ListReader, RowsOf, keep_latest, load, warn_unreadable
-from .providers._provider import ListQuery, Params, Provider, PullOptions
+from .providers._provider import LOADER_SETTINGS, ListQuery, Params, Provider, PullOptions
 
 __all__ = ["refresh", "refresh_snapshot", "activity_since", "SERVER_CLOCK_LAG", "SAFETY_LAG",
            "DEFAULT_FULL_EVERY", "LOADER_SETTINGS"]
@@ -117,10 +117,6 @@ ACTIVITY_SHARE = 0.25
 #: A refresh pulls in full once the last full pull is older than this.
 DEFAULT_FULL_EVERY = pd.Timedelta(hours=24)
 
-# Loader arguments a refresh takes from ``providers``: keys, servers and HTTP settings.
-# Filters come from the previous pull's record, never from here.
-LOADER_SETTINGS = frozenset({"api_key", "base_url", "page_size", "max_workers", "progress", "timeout",
-                             "session", "retry", "rate_limit", "deadline"})
 _NOT_FROM_A_PULL = (
     "tk.refresh needs a frame that comes from a pull: what tk.load_wassist, tk.load_briq, "
     "tk.load_conversations or tk.refresh returned, or tk.load_snapshots(root) (its latest snapshot "
@@ -208,17 +204,13 @@ def refresh(
     # moment: the refresh then pulls that provider in full), but fewer only when the user
     # selected some.
     _check_whole(list(chosen), rows, records, more_allowed=SNAPSHOT_COLUMN in previous.columns)
-    results = {}
-    order = list(chosen)
-    for position, (name, options) in enumerate(chosen.items()):
-        try:
-            result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
-        except Exception as error:
-            name_other_refused_keys(error, {other: chosen[other] for other in order[position + 1:]})
-            raise
+
+    def refreshed(name: str, options: Mapping[str, Any]) -> _Result:
+        result = _refresh_one(PROVIDERS[name], rows[name], records[name], options, progress, every)
         result.frame = _names_kept(result.frame, rows[name])
-        results[name] = result
-    return _combined(results)
+        return result
+
+    return _combined(each_provider(chosen, refreshed))
 
 
 def _combined(results: Mapping[str, _Result]) -> pd.DataFrame:
@@ -333,6 +325,7 @@ def _chosen(providers: Sequence[str] | Mapping[str, Mapping[str, Any]] | None,
         if name not in records:
             raise ValueError(f"the previous frame holds no {name} pull to refresh; pull it with "
                              f"tk.load_conversations([{name!r}])")
+        # Keys, servers and HTTP settings only: filters come from the previous pull's record.
         foreign = sorted(set(options) - LOADER_SETTINGS)
         if foreign:
             allowed = ", ".join(sorted(LOADER_SETTINGS))
@@ -344,7 +337,7 @@ def _chosen(providers: Sequence[str] | Mapping[str, Mapping[str, Any]] | None,
 # -- one provider --------------------------------------------------------------------------
 
 
-def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any], options: dict[str, Any],
+def _refresh_one(provider: Provider, rows: pd.DataFrame, record: dict[str, Any], options: Mapping[str, Any],
                  progress: bool | None, every: pd.Timedelta) -> _Result:
     options = dict(options)
     progress = options.pop("progress", progress)
@@ -1115,15 +1108,8 @@ def refresh_snapshot(root: str | os.PathLike[str], providers: Mapping[str, Mappi
     if Path(root).is_dir() and snapshot_files(root, providers=list(wanted)):
         latest = load_snapshots(root, providers=list(wanted))
     stored = latest.attrs.get("pulls", {}) if latest is not None else {}
-    results = {}
-    order = list(wanted)
-    for position, name in enumerate(order):
-        try:
-            results[name] = _refresh_or_pull(name, wanted[name], latest, stored, progress, full_every)
-        except Exception as error:
-            name_other_refused_keys(error, {other: wanted[other] for other in order[position + 1:]})
-            raise
-    combined = _combined(results)
+    combined = _combined(each_provider(
+        wanted, lambda name, options: _refresh_or_pull(name, options, latest, stored, progress, full_every)))
     if channel_names is not None:
         from .channels import name_channels
 
@@ -1175,6 +1161,4 @@ def _other_filters(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
 
 def recorded_filters(name: str, options: Mapping[str, Any]) -> Params:
     """The filters a pull with these loader arguments records (the provider's query)."""
-    filters = {key: value for key, value in options.items() if key not in LOADER_SETTINGS}
-    provider: Any = PROVIDERS[name]  # each provider's params() takes its own loader's filters
-    return provider.params(**filters)
+    return PROVIDERS[name].query_of(options)

@@ -6,7 +6,7 @@ The flow all loaders share lives in :mod:`._load`; what a provider is, in :mod:`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -66,21 +66,34 @@ def load_conversations(
     unknown = [name for name in chosen if name not in LOADERS]
     if unknown:
         raise ValueError(f"unknown provider(s) {unknown}; known: {', '.join(LOADERS)}")
-    frames = []
-    pulls = {}
-    order = list(chosen)
-    for position, (name, options) in enumerate(chosen.items()):
-        try:
-            frame = LOADERS[name](**options)
-        except Exception as error:
-            name_other_refused_keys(error, {other: chosen[other] for other in order[position + 1:]})
-            raise
-        pulls[name] = frame.attrs.get("pull", {})
-        frames.append(frame)
-    nonempty = [frame for frame in frames if len(frame)]
+    pulled = each_provider(chosen, lambda name, options: LOADERS[name](**options))
+    pulls = {name: frame.attrs.get("pull", {}) for name, frame in pulled.items()}
+    nonempty = [frame for frame in pulled.values() if len(frame)]
     combined = conform(pd.concat(nonempty, ignore_index=True)) if nonempty else empty_frame()
     combined.attrs = {"pulls": pulls}
     return combined
+
+
+Pulled = TypeVar("Pulled")
+
+
+def each_provider(chosen: Mapping[str, Mapping[str, Any]],
+                  pull: Callable[[str, Mapping[str, Any]], Pulled]) -> dict[str, Pulled]:
+    """``pull(name, settings)`` for each provider of ``chosen`` in turn, by name; an error
+    leaves with the keys of the providers after it checked (:func:`name_other_refused_keys`).
+
+    The loop of :func:`load_conversations`, :func:`toolkit.refresh` and ``snapshot
+    --incremental``.
+    """
+    results = {}
+    order = list(chosen)
+    for position, name in enumerate(order):
+        try:
+            results[name] = pull(name, chosen[name])
+        except Exception as error:
+            name_other_refused_keys(error, {other: chosen[other] for other in order[position + 1:]})
+            raise
+    return results
 
 
 def name_other_refused_keys(error: BaseException, others: Mapping[str, Mapping[str, Any]]) -> None:
@@ -89,8 +102,7 @@ def name_other_refused_keys(error: BaseException, others: Mapping[str, Mapping[s
 
     They are kept in ``error.also_refused`` and said in a note on ``error``: with two wrong
     keys, the person fixing the first learns of the second now, not on the next run.
-    :func:`load_conversations`, :func:`toolkit.refresh` and ``snapshot --incremental`` call
-    it as ``error`` leaves them.
+    :func:`each_provider` calls it as ``error`` leaves a provider's pull.
 
     Parameters
     ----------
@@ -138,5 +150,5 @@ def keyed_providers() -> list[str]:
 
 
 __all__ = ["load_wassist", "load_briq", "load_conversations", "keyed_providers", "named_options",
-           "name_other_refused_keys", "LOADERS",
+           "each_provider", "name_other_refused_keys", "LOADERS",
            "PROVIDERS", "Provider", "PullOptions"]

@@ -65,8 +65,6 @@ def load(provider: Provider, params: Params, *, api_key: str | None, base_url: s
 #: Seconds at most that a check of another provider's key may take, after one was refused:
 #: the error it adds to is already on its way to the person.
 KEY_CHECK_SECONDS = 5.0
-#: A loader's settings that are not filters.
-_NOT_FILTERS = frozenset({"api_key", "base_url", "progress", *PullOptions.__dataclass_fields__})
 
 
 def refused_key(provider: Provider, settings: Mapping[str, Any]) -> AuthenticationError | None:
@@ -101,7 +99,7 @@ def refused_key(provider: Provider, settings: Mapping[str, Any]) -> Authenticati
         base = provider.base_url(settings.get("base_url"))
         asked = PullOptions(**{name: value for name, value in settings.items()
                                if name in PullOptions.__dataclass_fields__ and name != "progress"})
-        provider.params(**{name: value for name, value in settings.items() if name not in _NOT_FILTERS})
+        provider.query_of(settings)
         limit = min(KEY_CHECK_SECONDS, asked.deadline if asked.deadline is not None else KEY_CHECK_SECONDS)
         timeout = min(float(asked.timeout), limit)
         check = PullOptions(progress=False, rate_limit=None, deadline=limit, timeout=timeout,

@@ -98,6 +98,10 @@ class PullOptions:
         return DEFAULT_MAX_WORKERS if self.max_workers is None else self.max_workers
 
 
+#: A loader's keyword arguments that are not filters: key, server root and HTTP settings.
+LOADER_SETTINGS = frozenset({"api_key", "base_url", *PullOptions.__dataclass_fields__})
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """One list to read: its query, and where reading it may stop.
@@ -160,6 +164,13 @@ class Provider(ABC):
     moved_by_activity: tuple[str, ...] = ()
     #: The loader's filters, as keywords, checked (``ValueError``) and made the query.
     params: Callable[..., Params]
+
+    def query_of(self, loader_arguments: Mapping[str, Any]) -> Params:
+        """The query a load with these keyword arguments of the provider's loader sends: its
+        filters (all but :data:`LOADER_SETTINGS`) checked as the loader checks them
+        (``ValueError``, ``TypeError`` for one it does not take) and made the query."""
+        return self.params(**{name: value for name, value in loader_arguments.items()
+                              if name not in LOADER_SETTINGS})
 
     def __repr__(self) -> str:
         return f"<provider {self.name}>"
